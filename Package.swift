@@ -1,0 +1,20 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Kefu",
+    products: [
+        .executable(name: "kefu", targets: ["kefu"]),
+        .library(name: "KefuCore", targets: ["KefuCore"]),
+    ],
+    targets: [
+        // The engine: normalise → understand → decide → respond → record.
+        .target(name: "KefuCore", path: "Sources/KefuCore"),
+        // The `kefu` command: parses arguments and dispatches to KefuCore.
+        .executableTarget(name: "kefu", dependencies: ["KefuCore"], path: "Sources/kefu"),
+        // Benchmarks: throughput, latency, compile time and memory, printed as figures.
+        .executableTarget(name: "kefu-bench", dependencies: ["KefuCore"], path: "Benchmarks/kefu-bench"),
+        .testTarget(name: "KefuCoreTests", dependencies: ["KefuCore"], path: "Tests/KefuCoreTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,41 @@
+/// What the bot does with a message.
+public enum Route: String, Sendable, Codable, CaseIterable {
+    /// Answer with the matched entry.
+    case answer
+    /// Unsure between a few entries: offer them as numbered choices.
+    case clarify
+    /// Out of scope or too unsure: say so honestly and suggest what the bot can do.
+    case fallback
+    /// A person should take over.
+    case handoff
+}
+
+/// Why a conversation went to a person. The raw values are the codes in tickets and reports.
+public enum HandoffReason: String, Sendable, Codable, CaseIterable {
+    case requested, complaint, emotion, threat, safety, money
+    case repeatedFailure = "repeated_failure"
+    case notHelped = "not_helped"
+
+    /// Queue priority: danger and money first, then threats and high emotion, then the rest.
+    public var priority: Int {
+        switch self {
+        case .safety, .money: 3
+        case .threat, .emotion: 2
+        case .complaint: 1
+        case .requested, .repeatedFailure, .notHelped: 0
+        }
+    }
+}
+
+/// The numbers that turn probabilities into routes. Stored in `Intents/thresholds.txt`.
+public struct Thresholds: Sendable, Equatable {
+    /// Answer when the top entry's probability reaches this (an entry may set its own).
+    public var answer: Float = 0.5
+    /// Below this the message is out of scope: fall back.
+    public var floor: Float = 0.2
+    /// Offer choices when the top two entries of different topics are closer than this.
+    public var margin: Float = 0.15
+    /// Hand off when the emotion reaches this level.
+    public var emotionHandoff: EmotionLevel = .high
+    public init() {}
+}

@@ -1,0 +1,74 @@
+/// The route for one message and the rule that chose it, in words an editor can check.
+public struct RouteDecision: Sendable, Equatable {
+    public let route: Route
+    public let reason: HandoffReason?
+    /// The rule that fired, e.g. "confidence 0.82 ≥ answer threshold 0.50 and margin 0.61 ≥ 0.15".
+    public let rule: String
+}
+
+/// Chooses the route of a message in a fresh conversation. Rules are checked in order and
+/// the first that fires wins: people's safety and money before anything else, then
+/// threats, explicit requests and complaints, then emotion, then confidence.
+public enum Router {
+    public static func decide(_ u: Understanding, in kb: KnowledgeBase) -> RouteDecision {
+        let t = kb.thresholds
+        let top = u.candidates.first
+        let emotion = u.emotion
+        if emotion.has(.safety) {
+            return RouteDecision(route: .handoff, reason: .safety, rule: "safety cue \(cueList(emotion, .safety)) → a person takes over at once")
+        }
+        if emotion.has(.money) {
+            return RouteDecision(route: .handoff, reason: .money, rule: "money-loss cue \(cueList(emotion, .money)) → a person takes over")
+        }
+        if emotion.has(.threat) {
+            return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
+        }
+        if let top, top.probability >= t.floor, let topic = kb.topics[top.topic], topic.route == .handoff {
+            let reason = topic.handoffReason ?? .requested
+            return RouteDecision(route: .handoff, reason: reason,
+                                 rule: "topic \(top.topic) (confidence \(fmt(top.probability)) ≥ floor \(fmt(t.floor))) always goes to a person")
+        }
+        if emotion.level >= t.emotionHandoff {
+            return RouteDecision(route: .handoff, reason: .emotion,
+                                 rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
+        }
+        guard let top, top.probability >= t.floor else {
+            let p = top.map { fmt($0.probability) } ?? "0"
+            return RouteDecision(route: .fallback, reason: nil, rule: "top confidence \(p) < out-of-scope floor \(fmt(t.floor))")
+        }
+        if top.topic == KnowledgeBase.outOfScopeTopic {
+            return RouteDecision(route: .fallback, reason: nil, rule: "closest to the out-of-scope examples (\(top.entryID), confidence \(fmt(top.probability)))")
+        }
+        let entry = kb.entries[top.entryIndex]
+        let threshold = entry.threshold ?? t.answer
+        if top.probability < threshold {
+            return RouteDecision(route: .clarify, reason: nil,
+                                 rule: "confidence \(fmt(top.probability)) between floor \(fmt(t.floor)) and answer threshold \(fmt(threshold)) → offer choices")
+        }
+        if let second = u.candidates.dropFirst().first(where: { $0.topic != top.topic && $0.topic != KnowledgeBase.outOfScopeTopic }),
+           top.probability - second.probability < t.margin {
+            return RouteDecision(route: .clarify, reason: nil,
+                                 rule: "margin \(fmt(top.probability - second.probability)) to \(second.entryID) < \(fmt(t.margin)) → offer choices")
+        }
+        if entry.alwaysHandOff {
+            return RouteDecision(route: .handoff, reason: kb.topics[top.topic]?.handoffReason ?? .requested,
+                                 rule: "entry \(entry.id) is marked `handoff: true`")
+        }
+        return RouteDecision(route: .answer, reason: nil,
+                             rule: "confidence \(fmt(top.probability)) ≥ answer threshold \(fmt(threshold))")
+    }
+
+    private static func cueList(_ e: EmotionReading, _ category: EmotionCategory) -> String {
+        e.cues.filter { $0.category == category && !$0.negated }.map { "「\($0.cue)」" }.joined(separator: " ")
+    }
+}
+
+func fmt(_ v: Float) -> String {
+    let scaled = (v * 100).rounded() / 100
+    var s = String(scaled)
+    if let dot = s.firstIndex(of: ".") {
+        let decimals = s.distance(from: dot, to: s.endIndex) - 1
+        if decimals < 2 { s += String(repeating: "0", count: 2 - decimals) }
+    }
+    return s
+}

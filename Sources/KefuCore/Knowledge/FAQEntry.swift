@@ -1,0 +1,32 @@
+/// One FAQ entry as an editor wrote it: the questions customers ask and the answers.
+public struct FAQEntry: Sendable, Equatable {
+    public struct Line: Sendable, Equatable {
+        public let text: String
+        public let line: Int
+    }
+    public struct Keyword: Sendable, Equatable {
+        public let word: String
+        public let weight: Float
+        public let line: Int
+    }
+
+    public var id: String
+    public var topic: String
+    public var file: String
+    /// The line of `id:`, where problems with the entry as a whole are reported.
+    public var line: Int
+    public var questions: [Line] = []
+    public var answers: [Line] = []
+    public var related: [String] = []
+    public var boost: [Keyword] = []
+    public var require: [Keyword] = []
+    public var exclude: [Keyword] = []
+    /// The entry's own answer threshold, overriding the knowledge base default.
+    public var threshold: Float?
+    /// Answering this entry always hands the customer to a person.
+    public var alwaysHandOff = false
+    /// Drafts are ignored until an editor removes the mark.
+    public var isDraft = false
+    /// Line of each front-matter key, for reporting.
+    public var keyLines: [String: Int] = [:]
+}

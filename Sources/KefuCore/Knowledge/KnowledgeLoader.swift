@@ -1,0 +1,276 @@
+import Foundation
+
+/// Reads `FAQ/` and `Intents/` from a folder, checks them, and compiles a `KnowledgeBase`.
+///
+/// Every problem in every file is collected before giving up, so one run tells an editor
+/// everything to fix; with any error the knowledge base is not built at all.
+public enum KnowledgeLoader {
+    public static let canonicalTopics = [
+        "greeting", "thanks", "goodbye", "human_agent", "complaint", "complaint_progress", "suggestion",
+        "order_status", "account_query", "points", "bill_payment", "appointment", "service_activation",
+        "repair_request", "repair_progress", "return_refund", "product_usage", "business_policy",
+        "service_hours", "contact_channels", "privacy", "satisfaction_feedback", "online_banking", "card_service",
+    ]
+
+    /// The knowledge base folder to use when none is given: `$KEFU_KB`, else the working
+    /// directory when it holds `FAQ/` and `Intents/`.
+    public static func defaultFolder() -> String {
+        if let env = ProcessInfo.processInfo.environment["KEFU_KB"], !env.isEmpty { return env }
+        return FileManager.default.currentDirectoryPath
+    }
+
+    public static func load(from folder: String, features: FeatureSettings = FeatureSettings(),
+                            training: TrainingSettings = TrainingSettings()) throws -> KnowledgeBase {
+        let start = Measure.now()
+        var problems: [LoadProblem] = []
+        let source = readSource(folder, problems: &problems)
+        let errors = problems.filter { $0.severity == .error }
+        guard errors.isEmpty, let source else {
+            throw KnowledgeLoadError(problems: problems.filter { $0.severity == .error }.sorted())
+        }
+        let normalizer = TextNormalizer(synonyms: source.synonyms)
+        let active = source.entries.filter { !$0.isDraft }
+        var examples: [LabelledText] = []
+        for entry in active {
+            for q in entry.questions { examples.append(LabelledText(text: q.text, label: entry.id)) }
+        }
+        let classifier = IntentClassifier.train(examples, normalizer: normalizer, features: features, training: training)
+        var compiled: [CompiledEntry] = []
+        var index: [String: Int] = [:]
+        for entry in active {
+            index[entry.id] = compiled.count
+            let k = { (list: [FAQEntry.Keyword]) in list.map { KeywordMatcher.keyword($0.word, weight: $0.weight, normalizer: normalizer) } }
+            compiled.append(CompiledEntry(entry: entry, boost: k(entry.boost), require: k(entry.require), exclude: k(entry.exclude)))
+        }
+        return KnowledgeBase(folder: folder, entries: compiled, entryIndex: index, topics: source.topics, topicOrder: source.topicOrder,
+                             company: source.company, phrases: source.phrases, thresholds: source.thresholds,
+                             classifier: classifier, emotion: EmotionDetector(lexicon: source.lexicon),
+                             warnings: problems.filter { $0.severity == .warning }.sorted(),
+                             compileSeconds: Double(Measure.now() - start) / 1e9)
+    }
+
+    /// The knowledge files as read, before compiling; `kefu lint` works on this too.
+    public struct Source: Sendable {
+        public var entries: [FAQEntry] = []
+        public var topics: [String: Topic] = [:]
+        public var topicOrder: [String] = []
+        public var synonyms = SynonymTable.empty
+        public var synonymPairs: [(variant: String, canonical: String, file: String, line: Int)] = []
+        public var lexicon: [(category: EmotionCategory, cue: String, weight: Float)] = []
+        public var phrases = StandardPhrases(values: [:])
+        public var company = CompanyProfile(values: [:])
+        public var thresholds = Thresholds()
+    }
+
+    public static func readSource(_ folder: String, problems: inout [LoadProblem]) -> Source? {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            problems.append(LoadProblem(file: folder, line: 0, "the knowledge base folder does not exist; pass --kb DIR with a folder holding FAQ/ and Intents/"))
+            return nil
+        }
+        let intents = (folder as NSString).appendingPathComponent("Intents")
+        let faq = (folder as NSString).appendingPathComponent("FAQ")
+        for (path, what) in [(intents, "Intents"), (faq, "FAQ")] where !fm.fileExists(atPath: path) {
+            problems.append(LoadProblem(file: display(path, in: folder), line: 0, "no \(what)/ folder here; run from the repository root or pass --kb DIR"))
+        }
+        if !problems.isEmpty { return nil }
+        var source = Source()
+        func sectioned(_ name: String, required: Bool = true) -> SectionedFile? {
+            let path = (intents as NSString).appendingPathComponent(name)
+            if !required && !fm.fileExists(atPath: path) { return nil }
+            guard let lines = TextLines.read(path, displayPath: display(path, in: folder), problems: &problems) else { return nil }
+            return SectionedFile.parse(lines, problems: &problems)
+        }
+        if let file = sectioned("company.txt") { source.company = readCompany(file, problems: &problems) }
+        if let file = sectioned("topics.txt") { (source.topics, source.topicOrder) = readTopics(file, problems: &problems) }
+        if let file = sectioned("synonyms.txt") {
+            source.synonymPairs = readSynonyms(file, problems: &problems)
+            source.synonyms = SynonymTable(pairs: source.synonymPairs.map {
+                (String(decoding: TextNormalizer.fold($0.variant)), String(decoding: TextNormalizer.fold($0.canonical)))
+            })
+        }
+        if let file = sectioned("emotion.txt") { source.lexicon = readLexicon(file, problems: &problems) }
+        if let file = sectioned("phrases.txt") { source.phrases = readPhrases(file, company: source.company, problems: &problems) }
+        if let file = sectioned("thresholds.txt", required: false) { source.thresholds = readThresholds(file, problems: &problems) }
+        source.entries = readEntries(faq, folder: folder, problems: &problems)
+        checkEntries(source, problems: &problems)
+        return source
+    }
+
+    static func display(_ path: String, in folder: String) -> String {
+        let base = folder.hasSuffix("/") ? folder : folder + "/"
+        if path.hasPrefix(base) { return String(path.dropFirst(base.count)) }
+        return path
+    }
+
+    private static func readCompany(_ file: SectionedFile, problems: inout [LoadProblem]) -> CompanyProfile {
+        guard let section = file.section("company") else {
+            problems.append(LoadProblem(file: file.path, line: 1, "missing [company] section"))
+            return CompanyProfile(values: [:])
+        }
+        var values: [String: String] = [:]
+        for item in section.items {
+            guard let key = item.key else {
+                problems.append(LoadProblem(file: file.path, line: item.line, "expected `key: value`"))
+                continue
+            }
+            values[key] = item.value
+        }
+        return CompanyProfile(values: values)
+    }
+
+    private static func readTopics(_ file: SectionedFile, problems: inout [LoadProblem]) -> ([String: Topic], [String]) {
+        var topics: [String: Topic] = [:]
+        var order: [String] = []
+        for section in file.sections {
+            var fields: [String: (String, Int)] = [:]
+            for item in section.items { if let key = item.key { fields[key] = (item.value, item.line) } }
+            let routeText = fields["route"]?.0 ?? "answer"
+            guard let route = Route(rawValue: routeText), route == .answer || route == .handoff else {
+                problems.append(LoadProblem(file: file.path, line: fields["route"]?.1 ?? section.line, "route '\(routeText)' must be answer or handoff"))
+                continue
+            }
+            var reason: HandoffReason?
+            if let (text, line) = fields["reason"] {
+                reason = HandoffReason(rawValue: text)
+                if reason == nil {
+                    problems.append(LoadProblem(file: file.path, line: line, "unknown handoff reason '\(text)'; use one of \(HandoffReason.allCases.map(\.rawValue).joined(separator: ", "))"))
+                }
+            }
+            topics[section.name] = Topic(id: section.name, name: fields["name"]?.0 ?? section.name, route: route,
+                                         handoffReason: reason, examples: fields["examples"]?.0.commaList ?? [])
+            order.append(section.name)
+        }
+        for id in canonicalTopics where topics[id] == nil {
+            problems.append(LoadProblem(file: file.path, line: 1, "canonical topic [\(id)] is missing", severity: .warning))
+        }
+        return (topics, order)
+    }
+
+    private static func readSynonyms(_ file: SectionedFile, problems: inout [LoadProblem]) -> [(variant: String, canonical: String, file: String, line: Int)] {
+        var pairs: [(String, String, String, Int)] = []
+        var seen: [String: Int] = [:]
+        for section in file.sections {
+            for item in section.items {
+                guard let canonical = item.key, !canonical.isEmpty else {
+                    problems.append(LoadProblem(file: file.path, line: item.line, "expected `canonical: variant, variant`"))
+                    continue
+                }
+                for variant in item.value.commaList where variant != canonical {
+                    if let earlier = seen[variant] {
+                        problems.append(LoadProblem(file: file.path, line: item.line, "variant '\(variant)' is already mapped on line \(earlier)"))
+                        continue
+                    }
+                    seen[variant] = item.line
+                    pairs.append((variant, canonical, file.path, item.line))
+                }
+            }
+        }
+        return pairs
+    }
+
+    private static func readLexicon(_ file: SectionedFile, problems: inout [LoadProblem]) -> [(category: EmotionCategory, cue: String, weight: Float)] {
+        var lexicon: [(EmotionCategory, String, Float)] = []
+        for section in file.sections {
+            guard let category = EmotionCategory(rawValue: section.name) else {
+                problems.append(LoadProblem(file: file.path, line: section.line, "unknown emotion section [\(section.name)]; use one of \(EmotionCategory.allCases.map(\.rawValue).joined(separator: ", "))"))
+                continue
+            }
+            for item in section.items {
+                let cue = item.key ?? item.value
+                var weight: Float = 0.5
+                if item.key != nil {
+                    guard let w = Float(item.value), w >= 0, w <= 1 else {
+                        problems.append(LoadProblem(file: file.path, line: item.line, "weight '\(item.value)' must be a number from 0 to 1"))
+                        continue
+                    }
+                    weight = w
+                }
+                lexicon.append((category, cue, weight))
+            }
+        }
+        return lexicon
+    }
+
+    private static func readPhrases(_ file: SectionedFile, company: CompanyProfile, problems: inout [LoadProblem]) -> StandardPhrases {
+        var values: [String: String] = [:]
+        for section in file.sections {
+            for item in section.items {
+                guard let key = item.key else { continue }
+                values[key] = item.value
+                for placeholder in CompanyProfile.placeholders(in: item.value)
+                where company[placeholder] == nil && !StandardPhrases.runtimePlaceholders.contains(placeholder) {
+                    problems.append(LoadProblem(file: file.path, line: item.line, "unknown placeholder {\(placeholder)}: add it to Intents/company.txt"))
+                }
+            }
+        }
+        for key in StandardPhrases.required where values[key] == nil {
+            problems.append(LoadProblem(file: file.path, line: 1, "missing standard phrase '\(key)'"))
+        }
+        return StandardPhrases(values: values)
+    }
+
+    private static func readThresholds(_ file: SectionedFile, problems: inout [LoadProblem]) -> Thresholds {
+        var t = Thresholds()
+        for section in file.sections {
+            for item in section.items {
+                guard let key = item.key else { continue }
+                if key == "emotion_handoff" {
+                    if let level = EmotionLevel(rawValue: item.value) { t.emotionHandoff = level }
+                    else { problems.append(LoadProblem(file: file.path, line: item.line, "emotion_handoff must be calm, concerned, upset or high")) }
+                    continue
+                }
+                guard let v = Float(item.value), v >= 0, v <= 1 else {
+                    problems.append(LoadProblem(file: file.path, line: item.line, "'\(key)' must be a number from 0 to 1"))
+                    continue
+                }
+                switch key {
+                case "answer": t.answer = v
+                case "floor": t.floor = v
+                case "margin": t.margin = v
+                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin or emotion_handoff"))
+                }
+            }
+        }
+        return t
+    }
+
+    private static func readEntries(_ faq: String, folder: String, problems: inout [LoadProblem]) -> [FAQEntry] {
+        let fm = FileManager.default
+        guard let files = fm.enumerator(atPath: faq)?.compactMap({ $0 as? String }).filter({ $0.hasSuffix(".md") }).sorted() else { return [] }
+        var entries: [FAQEntry] = []
+        for relative in files {
+            let path = (faq as NSString).appendingPathComponent(relative)
+            guard let lines = TextLines.read(path, displayPath: display(path, in: folder), problems: &problems),
+                  let entry = FAQFileParser.parse(lines, problems: &problems) else { continue }
+            entries.append(entry)
+        }
+        return entries
+    }
+
+    private static func checkEntries(_ source: Source, problems: inout [LoadProblem]) {
+        var firstByID: [String: FAQEntry] = [:]
+        for entry in source.entries where !entry.id.isEmpty {
+            if let earlier = firstByID[entry.id] {
+                problems.append(LoadProblem(file: entry.file, line: entry.line, "duplicate id '\(entry.id)', also used in \(earlier.file):\(earlier.line)"))
+            } else {
+                firstByID[entry.id] = entry
+            }
+        }
+        for entry in source.entries {
+            if !entry.topic.isEmpty && source.topics[entry.topic] == nil && entry.topic != KnowledgeBase.outOfScopeTopic {
+                problems.append(LoadProblem(file: entry.file, line: entry.keyLines["topic"] ?? entry.line,
+                                            "unknown topic '\(entry.topic)'; define it in Intents/topics.txt or use one of its topics"))
+            }
+            for id in entry.related where firstByID[id] == nil {
+                problems.append(LoadProblem(file: entry.file, line: entry.keyLines["related"] ?? entry.line, "related entry '\(id)' does not exist"))
+            }
+            for answer in entry.answers {
+                for key in CompanyProfile.placeholders(in: answer.text) where source.company[key] == nil {
+                    problems.append(LoadProblem(file: entry.file, line: answer.line, "unknown placeholder {\(key)}: add it to Intents/company.txt or fix the name"))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+/// How strongly a message signals that a person should take over.
+public enum EmotionLevel: String, Sendable, Codable, Comparable {
+    case calm, concerned, upset, high
+
+    public static func < (a: EmotionLevel, b: EmotionLevel) -> Bool {
+        let order: [EmotionLevel] = [.calm, .concerned, .upset, .high]
+        return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+    }
+}
+
+/// The lexicon categories. Threat, money and safety are flags on their own: any one of
+/// them hands the conversation to a person whatever the score.
+public enum EmotionCategory: String, Sendable, CaseIterable, Codable {
+    case anger, anxiety, insult, threat, money, safety, calm, negation, `repeat`
+}
+
+/// One lexicon cue found in a message.
+public struct EmotionCue: Sendable, Equatable {
+    public let category: EmotionCategory
+    public let cue: String
+    public let weight: Float
+    /// A negation word right before it cancelled it (「不着急」).
+    public let negated: Bool
+}
+
+/// The emotion reading of one message, with the cues that produced it.
+public struct EmotionReading: Sendable, Equatable {
+    public let score: Float
+    public let level: EmotionLevel
+    public let cues: [EmotionCue]
+    /// "!!!", "???" and similar, with the weight they added.
+    public let intensity: [(String, Float)]
+
+    public static func == (a: EmotionReading, b: EmotionReading) -> Bool {
+        a.score == b.score && a.level == b.level && a.cues == b.cues
+    }
+
+    public func has(_ category: EmotionCategory) -> Bool {
+        cues.contains { $0.category == category && !$0.negated }
+    }
+}
+
+/// Scores anger, anxiety, insults, threats, money loss and danger from the lexicon in
+/// `Intents/emotion.txt`, plus punctuation intensity and repetition.
+///
+/// Cues are matched longest-first on the folded text (simplified, half-width, punctuation
+/// kept), so 「不着急」 (calm) wins over 「着急」 (anxiety). Weights combine as a noisy-or:
+/// each cue removes part of the remaining calm, so two mild cues make a medium score and
+/// many cues approach 1 without passing it.
+public struct EmotionDetector: Sendable {
+    struct Cue: Sendable {
+        let scalars: [UInt32]
+        let text: String
+        let category: EmotionCategory
+        let weight: Float
+        let latin: Bool
+    }
+    private let cuesByFirstScalar: [UInt32: [Cue]]
+    private let negations: [[UInt32]]
+
+    public static let levelBounds: (concerned: Float, upset: Float, high: Float) = (0.25, 0.45, 0.7)
+
+    public init(lexicon: [(category: EmotionCategory, cue: String, weight: Float)]) {
+        var table: [UInt32: [Cue]] = [:]
+        var negations: [[UInt32]] = []
+        for item in lexicon {
+            let scalars = TextNormalizer.fold(item.cue)
+            guard let first = scalars.first else { continue }
+            if item.category == .negation { negations.append(scalars); continue }
+            let latin = scalars.allSatisfy { CharacterClass.of($0) == .word }
+            table[first, default: []].append(Cue(scalars: scalars, text: item.cue, category: item.category, weight: item.weight, latin: latin))
+        }
+        for key in table.keys { table[key]!.sort { $0.scalars.count > $1.scalars.count } }
+        cuesByFirstScalar = table
+        self.negations = negations.sorted { $0.count > $1.count }
+    }
+
+    public func read(_ text: NormalizedText) -> EmotionReading {
+        let s = text.folded
+        var cues: [EmotionCue] = []
+        var i = 0
+        while i < s.count {
+            guard let candidates = cuesByFirstScalar[s[i]], let cue = longestCue(candidates, in: s, at: i) else {
+                i += 1
+                continue
+            }
+            cues.append(EmotionCue(category: cue.category, cue: cue.text, weight: cue.weight, negated: isNegated(s, before: i)))
+            i += cue.scalars.count
+        }
+        var calmness: Float = 1
+        var calmCue = false
+        for cue in cues where !cue.negated {
+            switch cue.category {
+            case .calm: calmCue = true
+            case .negation: break
+            default: calmness *= (1 - min(max(cue.weight, 0), 1))
+            }
+        }
+        let intensity = Self.intensity(of: s)
+        for (_, w) in intensity { calmness *= (1 - w) }
+        var score = 1 - calmness
+        // A customer who says 不着急 / 慢慢来 is telling us the matter is not urgent.
+        if calmCue { score *= 0.5 }
+        let level: EmotionLevel
+        switch score {
+        case Self.levelBounds.high...: level = .high
+        case Self.levelBounds.upset...: level = .upset
+        case Self.levelBounds.concerned...: level = .concerned
+        default: level = .calm
+        }
+        return EmotionReading(score: (score * 1000).rounded() / 1000, level: level, cues: cues, intensity: intensity)
+    }
+
+    private func longestCue(_ candidates: [Cue], in s: [UInt32], at start: Int) -> Cue? {
+        outer: for cue in candidates {
+            let end = start + cue.scalars.count
+            guard end <= s.count else { continue }
+            for k in 0..<cue.scalars.count where s[start + k] != cue.scalars[k] { continue outer }
+            if cue.latin {
+                if start > 0 && CharacterClass.of(s[start - 1]) == .word { continue }
+                if end < s.count && CharacterClass.of(s[end]) == .word { continue }
+            }
+            return cue
+        }
+        return nil
+    }
+
+    /// A negation word ending at most one character before `index` (「不太着急」, 「没有生气」).
+    private func isNegated(_ s: [UInt32], before index: Int) -> Bool {
+        for negation in negations {
+            for gap in 0...1 {
+                let end = index - gap
+                let start = end - negation.count
+                guard start >= 0 else { continue }
+                if Array(s[start..<end]) == negation { return true }
+            }
+        }
+        return false
+    }
+
+    /// Runs of "!" and "?" add intensity: "!!" a little, "!!!" more.
+    static func intensity(of s: [UInt32]) -> [(String, Float)] {
+        var result: [(String, Float)] = []
+        var i = 0
+        while i < s.count {
+            let v = s[i]
+            guard v == 0x21 || v == 0x3F else { i += 1; continue }
+            var j = i
+            var bangs = 0
+            while j < s.count && (s[j] == 0x21 || s[j] == 0x3F) { if s[j] == 0x21 { bangs += 1 }; j += 1 }
+            let run = j - i
+            if run >= 2 {
+                let weight: Float = run >= 3 ? (bangs > 0 ? 0.3 : 0.2) : (bangs > 0 ? 0.15 : 0.1)
+                result.append((String(decoding: Array(s[i..<j])), weight))
+            }
+            i = j
+        }
+        return result
+    }
+}

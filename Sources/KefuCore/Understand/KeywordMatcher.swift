@@ -1,0 +1,32 @@
+/// Finds an entry's keywords anywhere in a message: inside unsegmented Chinese too,
+/// where a word-boundary matcher (Rasa's `\b…\b`) never fires.
+struct KeywordMatcher: Sendable {
+    struct Keyword: Sendable {
+        let scalars: [UInt32]
+        let text: String
+        let weight: Float
+        let latin: Bool
+    }
+
+    /// Keywords normalised exactly like messages, so 「退錢」 in a keyword list still
+    /// matches a message that says 退款 after synonyms.
+    static func keyword(_ text: String, weight: Float, normalizer: TextNormalizer) -> Keyword {
+        let scalars = normalizer.normalize(text).scalars
+        return Keyword(scalars: scalars, text: text, weight: weight, latin: scalars.allSatisfy { CharacterClass.of($0) == .word })
+    }
+
+    static func occurs(_ keyword: Keyword, in s: [UInt32]) -> Bool {
+        let k = keyword.scalars
+        guard !k.isEmpty, k.count <= s.count else { return false }
+        outer: for start in 0...(s.count - k.count) {
+            for j in 0..<k.count where s[start + j] != k[j] { continue outer }
+            if keyword.latin {
+                if start > 0 && CharacterClass.of(s[start - 1]) == .word { continue }
+                let end = start + k.count
+                if end < s.count && CharacterClass.of(s[end]) == .word { continue }
+            }
+            return true
+        }
+        return false
+    }
+}

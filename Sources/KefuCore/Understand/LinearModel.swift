@@ -1,0 +1,146 @@
+import Foundation
+
+/// A multinomial logistic regression over sparse features: one weight per feature and class.
+///
+/// Chosen because it is fast to train deterministically (a few SGD epochs over the
+/// examples), fast to apply (one contiguous row of class weights per feature), gives
+/// probabilities that thresholds can be set on, and every score is a sum of per-feature
+/// contributions that `kefu explain` can show.
+struct LinearModel: Sendable {
+    let classCount: Int
+    let featureCount: Int
+    /// Row length: `classCount` rounded up to whole SIMD8 lanes, so every row operation is
+    /// a loop over `SIMD8<Float>` (the padding lanes stay zero and are never read out).
+    let stride: Int
+    /// Feature-major: the weights of feature `f` are `weights[f * stride ..< f * stride + classCount]`.
+    let weights: [Float]
+    let bias: [Float]
+
+    /// Raw class scores (logits) for a vector.
+    func logits(_ x: SparseVector) -> [Float] {
+        var z = [Float](repeating: 0, count: stride)
+        for c in 0..<classCount { z[c] = bias[c] }
+        z.withUnsafeMutableBufferPointer { out in
+            weights.withUnsafeBufferPointer { w in
+                for k in 0..<x.ids.count {
+                    addScaledRow(w.baseAddress! + Int(x.ids[k]) * stride, scale: x.values[k], into: out.baseAddress!, count: stride)
+                }
+            }
+        }
+        z.removeLast(stride - classCount)
+        return z
+    }
+
+    /// The contribution of each feature of `x` to class `c`'s score, largest first.
+    func contributions(_ x: SparseVector, to c: Int) -> [(id: Int32, value: Float)] {
+        var result: [(Int32, Float)] = []
+        for k in 0..<x.ids.count {
+            result.append((x.ids[k], x.values[k] * weights[Int(x.ids[k]) * stride + c]))
+        }
+        return result.sorted { $0.1 > $1.1 }
+    }
+}
+
+/// `out[0..<count] += scale * row[0..<count]`, eight lanes at a time; `count` is a multiple of 8.
+@inline(__always)
+func addScaledRow(_ row: UnsafePointer<Float>, scale: Float, into out: UnsafeMutablePointer<Float>, count: Int) {
+    let lanes = count / 8
+    let r = UnsafeRawPointer(row), o = UnsafeMutableRawPointer(out)
+    let s = SIMD8<Float>(repeating: scale)
+    for l in 0..<lanes {
+        let offset = l * 32
+        let sum = o.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) + s * r.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+        o.storeBytes(of: sum, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+}
+
+@inline(__always)
+func scaleRow(_ row: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+    let o = UnsafeMutableRawPointer(row)
+    let s = SIMD8<Float>(repeating: factor)
+    for l in 0..<(count / 8) {
+        o.storeBytes(of: o.loadUnaligned(fromByteOffset: l * 32, as: SIMD8<Float>.self) * s, toByteOffset: l * 32, as: SIMD8<Float>.self)
+    }
+}
+
+/// How the model is trained. Stored with the knowledge base so compiles are reproducible.
+public struct TrainingSettings: Sendable, Equatable, Codable {
+    public var epochs = 12
+    public var learningRate: Float = 0.8
+    public var seed: UInt64 = 0x6B656675  // "kefu"
+    public init() {}
+}
+
+enum LinearModelTrainer {
+    /// Trains softmax regression with SGD, a linearly decaying learning rate and a seeded
+    /// shuffle, so the same examples always give the same model.
+    static func train(_ vectors: [SparseVector], labels: [Int], classCount: Int, featureCount: Int, settings: TrainingSettings) -> LinearModel {
+        let stride = (classCount + 7) / 8 * 8
+        var weights = [Float](repeating: 0, count: featureCount * stride)
+        var bias = [Float](repeating: 0, count: classCount)
+        var order = Array(vectors.indices)
+        var random = SplitMix64(seed: settings.seed)
+        let totalSteps = Float(max(1, settings.epochs * vectors.count))
+        var step: Float = 0
+        var z = [Float](repeating: 0, count: stride)
+        let l2 = Float(ProcessInfo.processInfo.environment["KEFU_L2"] ?? "0") ?? 0
+        let biasRate = Float(ProcessInfo.processInfo.environment["KEFU_BR"] ?? "0.1") ?? 0.1
+        weights.withUnsafeMutableBufferPointer { w in
+            bias.withUnsafeMutableBufferPointer { b in
+                z.withUnsafeMutableBufferPointer { z in
+                    let zp = z.baseAddress!, wp = w.baseAddress!
+                    for _ in 0..<settings.epochs {
+                        order.shuffle(using: &random)
+                        for i in order {
+                            let x = vectors[i]
+                            let rate = settings.learningRate * (1 - step / totalSteps)
+                            step += 1
+                            for c in 0..<stride { z[c] = c < classCount ? b[c] : 0 }
+                            for k in 0..<x.ids.count {
+                                addScaledRow(wp + Int(x.ids[k]) * stride, scale: x.values[k], into: zp, count: stride)
+                            }
+                            softmaxInPlace(UnsafeMutableBufferPointer(rebasing: z[0..<classCount]))
+                            z[labels[i]] -= 1  // gradient of cross-entropy w.r.t. the logits
+                            for k in 0..<x.ids.count {
+                                let row = wp + Int(x.ids[k]) * stride
+                                if l2 > 0 { scaleRow(row, by: 1 - rate * l2, count: stride) }
+                                addScaledRow(UnsafePointer(zp), scale: -rate * x.values[k], into: row, count: stride)
+                            }
+                            for c in 0..<classCount { b[c] -= rate * z[c] * biasRate }
+                        }
+                    }
+                }
+            }
+        }
+        return LinearModel(classCount: classCount, featureCount: featureCount, stride: stride, weights: weights, bias: bias)
+    }
+}
+
+@inline(__always)
+func softmaxInPlace(_ z: UnsafeMutableBufferPointer<Float>) {
+    var m = -Float.infinity
+    for v in z where v > m { m = v }
+    var sum: Float = 0
+    for c in 0..<z.count { let e = expf(z[c] - m); z[c] = e; sum += e }
+    let inv = 1 / sum
+    for c in 0..<z.count { z[c] *= inv }
+}
+
+func softmax(_ z: [Float]) -> [Float] {
+    var p = z
+    p.withUnsafeMutableBufferPointer { softmaxInPlace($0) }
+    return p
+}
+
+/// A small, fast, seedable generator: every random choice in Kefu is reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,90 @@
+/// A message's features as the model reads them: known feature ids with TF-IDF weights.
+public struct SparseVector: Sendable {
+    public var ids: [Int32] = []
+    public var values: [Float] = []
+    /// How many distinct features the message had, known or not.
+    public var featureCount = 0
+}
+
+/// Turns normalised text into an L2-normalised TF-IDF vector over the training vocabulary.
+///
+/// Features that never occurred in training still count in the norm, at the weight of the
+/// rarest known feature. A message made mostly of words the knowledge base has never seen
+/// therefore keeps only a small known part and gets low scores everywhere: that is how the
+/// classifier notices it does not know, instead of trusting the one familiar bigram.
+struct Vectorizer: Sendable {
+    let extractor: FeatureExtractor
+    let index: FeatureIndex
+    let idf: [Float]
+    let unknownWeight: Float
+
+    /// Distinct feature hashes of a message, sorted.
+    func hashes(of scalars: [UInt32]) -> [UInt64] {
+        var sink = HashingSink()
+        sink.hashes.reserveCapacity(scalars.count * 4)
+        extractor.extract(scalars, into: &sink)
+        var hashes = sink.hashes
+        hashes.sort()
+        var unique = 0
+        for i in 0..<hashes.count where i == 0 || hashes[i] != hashes[i - 1] {
+            hashes[unique] = hashes[i]
+            unique += 1
+        }
+        hashes.removeLast(hashes.count - unique)
+        return hashes
+    }
+
+    func vector(of scalars: [UInt32]) -> SparseVector {
+        let hashes = hashes(of: scalars)
+        var vector = SparseVector()
+        vector.featureCount = hashes.count
+        vector.ids.reserveCapacity(hashes.count)
+        vector.values.reserveCapacity(hashes.count)
+        var squares: Float = 0
+        for h in hashes {
+            let id = index.id(of: h)
+            if id >= 0 {
+                let w = idf[Int(id)]
+                vector.ids.append(id)
+                vector.values.append(w)
+                squares += w * w
+            } else {
+                let w = unknownWeight * extractor.settings.weight(of: featureKind(ofHash: h))
+                squares += w * w
+            }
+        }
+        if squares > 0 {
+            let scale = 1 / squares.squareRoot()
+            for k in vector.values.indices { vector.values[k] *= scale }
+        }
+        return vector
+    }
+
+    /// Builds the vocabulary and IDF weights from training texts.
+    static func fit(_ texts: [[UInt32]], settings: FeatureSettings) -> (Vectorizer, [[UInt64]]) {
+        let extractor = FeatureExtractor(settings: settings)
+        let provisional = Vectorizer(extractor: extractor, index: FeatureIndex(capacity: 1), idf: [], unknownWeight: 0)
+        let hashed = texts.map { provisional.hashes(of: $0) }
+        let total = hashed.reduce(0) { $0 + $1.count }
+        var index = FeatureIndex(capacity: max(16, total))
+        var documentFrequency: [Int] = []
+        for hashes in hashed {
+            for h in hashes {
+                let id = Int(index.insert(h))
+                if id == documentFrequency.count { documentFrequency.append(0) }
+                documentFrequency[id] += 1
+            }
+        }
+        let n = Float(texts.count)
+        let noIDF = ProcessInfo.processInfo.environment["KEFU_NOIDF"] != nil
+        let power = Float(ProcessInfo.processInfo.environment["KEFU_IDFP"] ?? "1") ?? 1
+        var idf = documentFrequency.map { noIDF ? 1 : powf(logf((n + 1) / (Float($0) + 1)) + 1, power) }
+        var kindOfId = [FeatureKind](repeating: .words, count: idf.count)
+        for hashes in hashed { for h in hashes { kindOfId[Int(index.id(of: h))] = featureKind(ofHash: h) } }
+        for id in idf.indices { idf[id] *= settings.weight(of: kindOfId[id]) }
+        let unknown = (logf(n + 1) + 1) * settings.unknownWeight
+        return (Vectorizer(extractor: extractor, index: index, idf: idf, unknownWeight: unknown), hashed)
+    }
+}
+
+import Foundation

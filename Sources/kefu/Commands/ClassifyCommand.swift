@@ -1,0 +1,69 @@
+import Foundation
+import KefuCore
+
+/// `kefu classify`: one JSON object per input line, for scripts and integrations.
+enum ClassifyCommand {
+    static let name = "classify"
+    static let summary = "classify messages from stdin, one JSON object per line"
+    static let help = """
+    Usage: kefu classify [--kb DIR]
+
+    Reads one customer message per line from standard input and prints one JSON object
+    per line: text, normalized, intent (topic id or out_of_scope), entry, confidence,
+    route (answer, clarify, fallback, handoff), reason, rule, emotion and candidates.
+    A line that is not valid UTF-8 or longer than 4096 bytes gets an object with "error".
+
+    Options:
+      --kb DIR   knowledge base folder holding FAQ/ and Intents/ (default: $KEFU_KB or .)
+
+    Example:
+      echo '我的卡丢了怎么办' | kefu classify
+    """
+    static let options = [KnowledgeOptions.spec]
+
+    static func run(_ arguments: [String]) throws -> Int32 {
+        let args = try ParsedArguments.parse(arguments, options: options, command: name)
+        if let extra = args.positionals.first {
+            throw UsageError(message: "unexpected argument '\(extra)'; messages are read from standard input.", command: name)
+        }
+        let kb = try KnowledgeOptions.load(args)
+        var reader = LineReader(fileDescriptor: 0, maxBytes: 4096)
+        var lineNumber = 0
+        while let line = reader.next() {
+            lineNumber += 1
+            switch line {
+            case .text(let text):
+                if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                print(jsonLine(classification(text, kb: kb)))
+            case .invalidUTF8(let count):
+                print(jsonLine(["line": lineNumber, "error": "not valid UTF-8 (\(count) bytes); send UTF-8 text"]))
+            case .tooLong(let count):
+                print(jsonLine(["line": lineNumber, "error": "line too long (\(count) bytes, limit 4096)"]))
+            }
+            flushStandardOutput()
+        }
+        return 0
+    }
+
+    static func classification(_ text: String, kb: KnowledgeBase) -> [String: Any] {
+        let u = kb.understand(text)
+        let decision = kb.route(u)
+        let outOfScope = decision.route == .fallback
+        var object: [String: Any] = [
+            "text": text,
+            "normalized": u.normalized.text,
+            "intent": outOfScope ? KnowledgeBase.outOfScopeTopic : u.topic,
+            "entry": (outOfScope ? nil : u.top?.entryID) ?? NSNull(),
+            "confidence": rounded(u.top?.probability ?? 0),
+            "route": decision.route.rawValue,
+            "rule": decision.rule,
+            "emotion": ["score": rounded(u.emotion.score), "level": u.emotion.level.rawValue,
+                        "cues": u.emotion.cues.filter { !$0.negated }.map { "\($0.category.rawValue):\($0.cue)" }],
+            "candidates": u.candidates.prefix(3).map { ["entry": $0.entryID, "topic": $0.topic, "confidence": rounded($0.probability)] },
+        ]
+        if let reason = decision.reason { object["reason"] = reason.rawValue }
+        return object
+    }
+
+    static func rounded(_ v: Float) -> Double { (Double(v) * 1000).rounded() / 1000 }
+}

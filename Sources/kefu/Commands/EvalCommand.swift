@@ -1,0 +1,106 @@
+import Foundation
+import KefuCore
+
+/// `kefu eval`: accuracy, out-of-scope detection and speed on labelled JSONL files.
+enum EvalCommand {
+    static let name = "eval"
+    static let summary = "measure accuracy and speed on labelled JSONL files"
+    static let help = """
+    Usage: kefu eval --train FILE --test FILE [--valid FILE] [--oos-label LABEL] [--json]
+           kefu eval --kb DIR --test FILE [--json]
+
+    Trains a classifier on --train (one {"text","label"} object per line), classifies every
+    message of --test one at a time on one thread, and prints accuracy, macro-F1 and speed.
+    With --oos-label, messages of that label are out of scope: they are left out of training,
+    a confidence threshold is chosen on --valid (when given), and in-scope accuracy,
+    out-of-scope recall and precision at that threshold are printed.
+    With --kb, the knowledge base is the classifier and --test labels are topic ids
+    (or out_of_scope); lines may also carry "route".
+
+    Options:
+      --train FILE        training examples
+      --test FILE         test examples
+      --valid FILE        validation examples, used to choose the out-of-scope threshold
+      --oos-label LABEL   the label of out-of-scope examples (CLINC150: oos)
+      --kb DIR            evaluate a knowledge base folder instead of --train
+      --json              print the figures as one JSON object on the last line
+      --misses            with --kb: list every message the knowledge base got wrong
+
+    Example:
+      kefu eval --train ../shared/data/clinc150/train.jsonl --test ../shared/data/clinc150/test.jsonl \\
+                --valid ../shared/data/clinc150/valid.jsonl --oos-label oos
+    """
+    static let options = [
+        OptionSpec(name: "--train", takesValue: true), OptionSpec(name: "--test", takesValue: true),
+        OptionSpec(name: "--valid", takesValue: true), OptionSpec(name: "--oos-label", takesValue: true),
+        OptionSpec(name: "--kb", takesValue: true), OptionSpec(name: "--json", takesValue: false),
+        OptionSpec(name: "--misses", takesValue: false),
+    ]
+
+    static func run(_ arguments: [String]) throws -> Int32 {
+        let args = try ParsedArguments.parse(arguments, options: options, command: name)
+        guard let testPath = args.value("--test") else {
+            throw UsageError(message: "missing --test FILE.", command: name)
+        }
+        if let extra = args.positionals.first {
+            throw UsageError(message: "unexpected argument '\(extra)'.", command: name)
+        }
+        if let kb = args.value("--kb") {
+            return try KnowledgeBaseEval.run(kbPath: kb, testPath: testPath, json: args.has("--json"), showMisses: args.has("--misses"))
+        }
+        guard let trainPath = args.value("--train") else {
+            throw UsageError(message: "give --train FILE (or --kb DIR).", command: name)
+        }
+        let train = try readExamples(trainPath)
+        let test = try readExamples(testPath)
+        let valid = try args.value("--valid").map(readExamples)
+        let report = Evaluation.run(train: train, test: test, valid: valid, oosLabel: args.value("--oos-label"))
+        printReport(report, json: args.has("--json"))
+        return 0
+    }
+
+    static func readExamples(_ path: String) throws -> [LabelledText] {
+        do {
+            return try LabelledFile.read(path).map(\.example)
+        } catch let problem as LabelledFile.Problem {
+            throw CommandFailure(message: problem.description)
+        }
+    }
+
+    static func printReport(_ r: EvaluationReport, json: Bool) {
+        func pct(_ v: Double) -> String { String(format: "%.2f%%", v * 100) }
+        print("trained on \(r.trainCount) examples, \(r.classCount) classes, \(r.featureCount) features")
+        print("accuracy            \(pct(r.metrics.accuracy))   (\(r.metrics.count) test messages)")
+        print("macro-F1            \(pct(r.metrics.macroF1))")
+        if let o = r.outOfScope {
+            print("out-of-scope threshold \(String(format: "%.3f", o.threshold))")
+            print("in-scope accuracy   \(pct(o.inScopeAccuracy))")
+            print("oos recall          \(pct(o.recall))")
+            print("oos precision       \(pct(o.precision))")
+        }
+        print(String(format: "speed               %.0f messages/s, p50 %.1f µs, p99 %.1f µs (one at a time, one thread)",
+                     r.speed.messagesPerSecond, r.speed.p50Microseconds, r.speed.p99Microseconds))
+        print(String(format: "compile             %.3f s", r.compileSeconds))
+        print(String(format: "peak memory         %.1f MiB", r.peakResidentMiB))
+        if json {
+            var object: [String: Any] = [
+                "accuracy": r.metrics.accuracy, "macro_f1": r.metrics.macroF1,
+                "messages_per_second": r.speed.messagesPerSecond, "p50_us": r.speed.p50Microseconds,
+                "p99_us": r.speed.p99Microseconds, "compile_seconds": r.compileSeconds, "peak_rss_mb": r.peakResidentMiB,
+            ]
+            if let o = r.outOfScope {
+                object["in_scope_accuracy"] = o.inScopeAccuracy
+                object["oos_recall"] = o.recall
+                object["oos_precision"] = o.precision
+                object["oos_threshold"] = Double(o.threshold)
+            }
+            print(jsonLine(object))
+        }
+    }
+}
+
+/// One JSON object on one line with sorted keys, for machine-readable output.
+func jsonLine(_ object: Any) -> String {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self)
+}
