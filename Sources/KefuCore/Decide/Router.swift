@@ -24,6 +24,14 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
         }
         if let top, top.probability >= t.floor, let topic = kb.topics[top.topic], topic.route == .handoff {
+            // Unsure between a handoff topic and a close answerable one (投诉 vs 投诉进度):
+            // ask which the customer means rather than queue a case that needs no person.
+            if top.probability < t.answer,
+               let second = u.candidates.dropFirst().first(where: { $0.topic != top.topic }),
+               kb.topics[second.topic]?.route == .answer, top.probability - second.probability < t.margin {
+                return RouteDecision(route: .clarify, reason: nil,
+                                     rule: "\(top.topic) \(fmt(top.probability)) is within margin \(fmt(t.margin)) of \(second.entryID) \(fmt(second.probability)) → ask which is meant")
+            }
             let reason = topic.handoffReason ?? .requested
             return RouteDecision(route: .handoff, reason: reason,
                                  rule: "topic \(top.topic) (confidence \(fmt(top.probability)) ≥ floor \(fmt(t.floor))) always goes to a person")

@@ -45,15 +45,39 @@ public enum Evaluation {
                            normalizer: TextNormalizer = TextNormalizer(),
                            features: FeatureSettings = FeatureSettings(), training: TrainingSettings = TrainingSettings()) -> EvaluationReport {
         // With a threshold protocol the out-of-scope examples are not a class of their own.
-        let trainSet = oosLabel.map { oos in train.filter { $0.label != oos } } ?? train
+        let keepOOS = ProcessInfo.processInfo.environment["KEFU_KEEPOOS"] != nil
+        let trainSet = keepOOS ? train : (oosLabel.map { oos in train.filter { $0.label != oos } } ?? train)
         let t0 = Measure.now()
         let classifier = IntentClassifier.train(trainSet, normalizer: normalizer, features: features, training: training)
         let compileSeconds = Double(Measure.now() - t0) / 1e9
+        let env = ProcessInfo.processInfo.environment
+        var second: IntentClassifier?
+        if let mode = env["KEFU_ENS"] {
+            var f2 = features, t2 = training
+            if mode == "seed" { t2.seed += 1 }
+            if mode == "words" { f2.subwordNGrams = 0...0; f2.wordNGrams = 1...3 }
+            if mode == "sub" { f2.subwordNGrams = 2...6; f2.wordNGrams = 1...1 }
+            second = IntentClassifier.train(trainSet, normalizer: normalizer, features: f2, training: t2)
+        }
         let classify: (String) -> (label: String, confidence: Float) = { text in
+            if let second {
+                var p = classifier.probabilities(text)
+                let q = second.probabilities(text)
+                let w = Float(env["KEFU_ENSW"] ?? "0.5") ?? 0.5
+                for c in p.indices { p[c] = (1 - w) * p[c] + w * q[c] }
+                var best = 0
+                for c in p.indices where p[c] > p[best] { best = c }
+                return (classifier.labels[best], p[best])
+            }
             let top = classifier.top(text)
             return (classifier.labels[top.classIndex], top.probability)
         }
         let result = classifyTimed(test.map(\.text), with: classify)
+        if env["KEFU_ERR"] != nil {
+            for (i, e) in test.enumerated() where result.labels[i] != e.label && e.label != (oosLabel ?? "") {
+                print("ERR", e.label, "->", result.labels[i], String(format: "%.2f", result.confidence[i]), e.text)
+            }
+        }
         var outOfScope: OutOfScopeMetrics?
         if let oos = oosLabel {
             var threshold: Float = 0

@@ -19,7 +19,7 @@ public enum KnowledgeLoader {
         return FileManager.default.currentDirectoryPath
     }
 
-    public static func load(from folder: String, features: FeatureSettings = FeatureSettings(),
+    public static func load(from folder: String, features: FeatureSettings = .knowledgeBase,
                             training: TrainingSettings = TrainingSettings()) throws -> KnowledgeBase {
         let start = Measure.now()
         var problems: [LoadProblem] = []

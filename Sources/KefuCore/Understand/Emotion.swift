@@ -84,7 +84,9 @@ public struct EmotionDetector: Sendable {
                 i += 1
                 continue
             }
-            cues.append(EmotionCue(category: cue.category, cue: cue.text, weight: cue.weight, negated: isNegated(s, before: i)))
+            // Insults are never softened by a negation: 「你是不是傻」 is not calm.
+            let negated = cue.category != .insult && isNegated(s, before: i)
+            cues.append(EmotionCue(category: cue.category, cue: cue.text, weight: cue.weight, negated: negated))
             i += cue.scalars.count
         }
         var calmness: Float = 1
@@ -126,13 +128,16 @@ public struct EmotionDetector: Sendable {
     }
 
     /// A negation word ending at most one character before `index` (「不太着急」, 「没有生气」).
+    /// The A-not-A question forms 是不是 / 有没有 / 要不要 ask, they do not deny: in
+    /// 「你们是不是想赖账」 the 不 belongs to the question, not to 赖账.
     private func isNegated(_ s: [UInt32], before index: Int) -> Bool {
         for negation in negations {
             for gap in 0...1 {
                 let end = index - gap
                 let start = end - negation.count
-                guard start >= 0 else { continue }
-                if Array(s[start..<end]) == negation { return true }
+                guard start >= 0, Array(s[start..<end]) == negation else { continue }
+                if start >= 1 && end < s.count && s[start - 1] == s[end] { continue }  // X不X, X没X
+                return true
             }
         }
         return false

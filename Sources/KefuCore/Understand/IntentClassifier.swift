@@ -50,6 +50,7 @@ public struct IntentClassifier: Sendable {
         if let e = env["KEFU_EPOCHS"].flatMap(Int.init) { training.epochs = e }
         if let e = env["KEFU_LR"].flatMap(Float.init) { training.learningRate = e }
         var features = features
+        if let e = env["KEFU_SML"].flatMap(Int.init) { features.subwordMinimumWordLength = e }
         if let e = env["KEFU_UW"].flatMap(Float.init) { features.unknownWeight = e }
         if let e = env["KEFU_GW"] { let p = e.split(separator: ",").compactMap { Float($0) }; features.ideographWeight = p[0]; features.wordWeight = p[1]; features.subwordWeight = p[2] }
         if let e = env["KEFU_SUB"] { let p = e.split(separator: "-").compactMap { Int($0) }; features.subwordNGrams = p[0]...p[1] }
@@ -88,6 +89,10 @@ public struct IntentClassifier: Sendable {
         var classes = p.indices.map { ScoredClass(classIndex: $0, probability: p[$0]) }
         classes.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.classIndex < $1.classIndex }
         return Ranking(normalized: normalized, vector: vector, classes: classes)
+    }
+
+    public func probabilities(_ text: String) -> [Float] {
+        softmax(model.logits(vectorizer.vector(of: normalizer.normalize(text).scalars)))
     }
 
     /// The best class only, without sorting every class: the fast path for evaluation.

@@ -65,8 +65,12 @@ func scaleRow(_ row: UnsafeMutablePointer<Float>, by factor: Float, count: Int) 
 
 /// How the model is trained. Stored with the knowledge base so compiles are reproducible.
 public struct TrainingSettings: Sendable, Equatable, Codable {
+    /// Passes over the examples…
     public var epochs = 12
-    public var learningRate: Float = 0.8
+    /// …but at least this many SGD steps in all: a knowledge base of a few hundred
+    /// phrasings needs many more passes than a data set of fifteen thousand to converge.
+    public var minimumSteps = 30_000
+    public var learningRate: Float = 2
     public var seed: UInt64 = 0x6B656675  // "kefu"
     public init() {}
 }
@@ -80,7 +84,8 @@ enum LinearModelTrainer {
         var bias = [Float](repeating: 0, count: classCount)
         var order = Array(vectors.indices)
         var random = SplitMix64(seed: settings.seed)
-        let totalSteps = Float(max(1, settings.epochs * vectors.count))
+        let epochs = max(settings.epochs, (settings.minimumSteps + vectors.count - 1) / max(1, vectors.count))
+        let totalSteps = Float(max(1, epochs * vectors.count))
         var step: Float = 0
         var z = [Float](repeating: 0, count: stride)
         let l2 = Float(ProcessInfo.processInfo.environment["KEFU_L2"] ?? "0") ?? 0
@@ -89,7 +94,7 @@ enum LinearModelTrainer {
             bias.withUnsafeMutableBufferPointer { b in
                 z.withUnsafeMutableBufferPointer { z in
                     let zp = z.baseAddress!, wp = w.baseAddress!
-                    for _ in 0..<settings.epochs {
+                    for _ in 0..<epochs {
                         order.shuffle(using: &random)
                         for i in order {
                             let x = vectors[i]
