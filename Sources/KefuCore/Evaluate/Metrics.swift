@@ -1,4 +1,3 @@
-import Foundation
 /// Accuracy and macro-F1 over predicted and expected labels.
 public struct ClassificationMetrics: Sendable {
     public let count: Int
@@ -59,17 +58,21 @@ public struct OutOfScopeMetrics: Sendable {
         precision = flagged == 0 ? 0 : flaggedCorrectly / Double(flagged)
     }
 
-    /// The threshold that maximises in-scope accuracy + OOS recall on a validation set
-    /// (the two errors weighed equally), searched over the observed confidences.
+    /// The threshold that makes the fewest mistakes on a validation set, counting
+    /// "out of scope" as one more label (ties: the lower threshold). Searched over the
+    /// observed confidences, rounded to 0.001.
     public static func chooseThreshold(expected: [String], predicted: [String], confidence: [Float], oosLabel: String) -> OutOfScopeMetrics {
         var candidates = Array(Set(confidence.map { ($0 * 1000).rounded() / 1000 })).sorted()
         candidates.insert(0, at: 0)
-        var best: OutOfScopeMetrics?
+        var best: (threshold: Float, correct: Int) = (0, -1)
         for t in candidates {
-            let m = OutOfScopeMetrics(expected: expected, predicted: predicted, confidence: confidence, oosLabel: oosLabel, threshold: t)
-            if ProcessInfo.processInfo.environment["KEFU_SWEEP"] != nil && Int(t * 1000) % 25 == 0 { print("sweep", t, m.inScopeAccuracy, m.recall) }
-            if best == nil || m.inScopeAccuracy + m.recall > best!.inScopeAccuracy + best!.recall { best = m }
+            var correct = 0
+            for i in expected.indices {
+                let label = confidence[i] < t ? oosLabel : predicted[i]
+                if label == expected[i] { correct += 1 }
+            }
+            if correct > best.correct { best = (t, correct) }
         }
-        return best!
+        return OutOfScopeMetrics(expected: expected, predicted: predicted, confidence: confidence, oosLabel: oosLabel, threshold: best.threshold)
     }
 }

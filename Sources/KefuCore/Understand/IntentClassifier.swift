@@ -1,4 +1,3 @@
-import Foundation
 /// One labelled training example, as read from a JSONL file or an FAQ entry's phrasing.
 public struct LabelledText: Sendable, Equatable {
     public var text: String
@@ -45,17 +44,6 @@ public struct IntentClassifier: Sendable {
     public static func train(_ examples: [LabelledText], normalizer: TextNormalizer,
                              features: FeatureSettings = FeatureSettings(),
                              training: TrainingSettings = TrainingSettings()) -> IntentClassifier {
-        var training = training
-        let env = ProcessInfo.processInfo.environment
-        if let e = env["KEFU_EPOCHS"].flatMap(Int.init) { training.epochs = e }
-        if let e = env["KEFU_LR"].flatMap(Float.init) { training.learningRate = e }
-        var features = features
-        if let e = env["KEFU_SML"].flatMap(Int.init) { features.subwordMinimumWordLength = e }
-        if let e = env["KEFU_UW"].flatMap(Float.init) { features.unknownWeight = e }
-        if let e = env["KEFU_GW"] { let p = e.split(separator: ",").compactMap { Float($0) }; features.ideographWeight = p[0]; features.wordWeight = p[1]; features.subwordWeight = p[2] }
-        if let e = env["KEFU_SUB"] { let p = e.split(separator: "-").compactMap { Int($0) }; features.subwordNGrams = p[0]...p[1] }
-        if let e = env["KEFU_WORD"] { let p = e.split(separator: "-").compactMap { Int($0) }; features.wordNGrams = p[0]...p[1] }
-        if let e = env["KEFU_CJK"] { let p = e.split(separator: "-").compactMap { Int($0) }; features.ideographNGrams = p[0]...p[1] }
         var labels: [String] = []
         var labelIndex: [String: Int] = [:]
         var targets: [Int] = []

@@ -54,15 +54,6 @@ func addScaledRow(_ row: UnsafePointer<Float>, scale: Float, into out: UnsafeMut
     }
 }
 
-@inline(__always)
-func scaleRow(_ row: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
-    let o = UnsafeMutableRawPointer(row)
-    let s = SIMD8<Float>(repeating: factor)
-    for l in 0..<(count / 8) {
-        o.storeBytes(of: o.loadUnaligned(fromByteOffset: l * 32, as: SIMD8<Float>.self) * s, toByteOffset: l * 32, as: SIMD8<Float>.self)
-    }
-}
-
 /// How the model is trained. Stored with the knowledge base so compiles are reproducible.
 public struct TrainingSettings: Sendable, Equatable, Codable {
     /// Passes over the examples…
@@ -78,6 +69,10 @@ public struct TrainingSettings: Sendable, Equatable, Codable {
 enum LinearModelTrainer {
     /// Trains softmax regression with SGD, a linearly decaying learning rate and a seeded
     /// shuffle, so the same examples always give the same model.
+    ///
+    /// No L2 penalty: measured on CLINC150, BANKING77 and SMP2017, every strength tried
+    /// (3e-5 … 5e-2) lowered accuracy; the decaying rate and the fixed step budget are
+    /// regularisation enough. Averaged SGD was also tried: no better, twice as slow.
     static func train(_ vectors: [SparseVector], labels: [Int], classCount: Int, featureCount: Int, settings: TrainingSettings) -> LinearModel {
         let stride = (classCount + 7) / 8 * 8
         var weights = [Float](repeating: 0, count: featureCount * stride)
@@ -88,8 +83,9 @@ enum LinearModelTrainer {
         let totalSteps = Float(max(1, epochs * vectors.count))
         var step: Float = 0
         var z = [Float](repeating: 0, count: stride)
-        let l2 = Float(ProcessInfo.processInfo.environment["KEFU_L2"] ?? "0") ?? 0
-        let biasRate = Float(ProcessInfo.processInfo.environment["KEFU_BR"] ?? "0.1") ?? 0.1
+        // The bias learns ten times slower than the weights: it only has to absorb class
+        // frequency (a full rate measured no better).
+        let biasRate: Float = 0.1
         weights.withUnsafeMutableBufferPointer { w in
             bias.withUnsafeMutableBufferPointer { b in
                 z.withUnsafeMutableBufferPointer { z in
@@ -107,9 +103,7 @@ enum LinearModelTrainer {
                             softmaxInPlace(UnsafeMutableBufferPointer(rebasing: z[0..<classCount]))
                             z[labels[i]] -= 1  // gradient of cross-entropy w.r.t. the logits
                             for k in 0..<x.ids.count {
-                                let row = wp + Int(x.ids[k]) * stride
-                                if l2 > 0 { scaleRow(row, by: 1 - rate * l2, count: stride) }
-                                addScaledRow(UnsafePointer(zp), scale: -rate * x.values[k], into: row, count: stride)
+                                addScaledRow(UnsafePointer(zp), scale: -rate * x.values[k], into: wp + Int(x.ids[k]) * stride, count: stride)
                             }
                             for c in 0..<classCount { b[c] -= rate * z[c] * biasRate }
                         }

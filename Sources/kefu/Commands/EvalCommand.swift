@@ -24,7 +24,16 @@ enum EvalCommand {
       --oos-label LABEL   the label of out-of-scope examples (CLINC150: oos)
       --kb DIR            evaluate a knowledge base folder instead of --train
       --json              print the figures as one JSON object on the last line
-      --misses            with --kb: list every message the knowledge base got wrong
+      --curve             also print in-scope accuracy and oos recall at thresholds 0 … 0.5
+      --misses            list every test message that was classified wrongly
+
+    Tuning (judge every change with this command, never on one message):
+      --cjk-ngrams A-B    character n-gram sizes in Chinese text (default 1-2)
+      --word-ngrams A-B   word n-gram sizes in Latin text (default 1-2)
+      --subword-ngrams A-B  character n-gram sizes inside Latin words (default 3-5; 0-0 off)
+      --unseen-weight X   weight of never-seen n-grams in a message's norm (default 1)
+      --epochs N          minimum passes over the training examples (default 12)
+      --learning-rate X   initial SGD learning rate (default 2)
 
     Example:
       kefu eval --train ../shared/data/clinc150/train.jsonl --test ../shared/data/clinc150/test.jsonl \\
@@ -34,7 +43,10 @@ enum EvalCommand {
         OptionSpec(name: "--train", takesValue: true), OptionSpec(name: "--test", takesValue: true),
         OptionSpec(name: "--valid", takesValue: true), OptionSpec(name: "--oos-label", takesValue: true),
         OptionSpec(name: "--kb", takesValue: true), OptionSpec(name: "--json", takesValue: false),
-        OptionSpec(name: "--misses", takesValue: false),
+        OptionSpec(name: "--misses", takesValue: false), OptionSpec(name: "--curve", takesValue: false),
+        OptionSpec(name: "--cjk-ngrams", takesValue: true), OptionSpec(name: "--word-ngrams", takesValue: true),
+        OptionSpec(name: "--subword-ngrams", takesValue: true), OptionSpec(name: "--unseen-weight", takesValue: true),
+        OptionSpec(name: "--epochs", takesValue: true), OptionSpec(name: "--learning-rate", takesValue: true),
     ]
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -54,8 +66,10 @@ enum EvalCommand {
         let train = try readExamples(trainPath)
         let test = try readExamples(testPath)
         let valid = try args.value("--valid").map(readExamples)
-        let report = Evaluation.run(train: train, test: test, valid: valid, oosLabel: args.value("--oos-label"))
-        printReport(report, json: args.has("--json"))
+        let (features, training) = try settings(args)
+        let report = Evaluation.run(train: train, test: test, valid: valid, oosLabel: args.value("--oos-label"),
+                                    features: features, training: training)
+        printReport(report, json: args.has("--json"), curve: args.has("--curve"), misses: args.has("--misses"))
         return 0
     }
 
@@ -67,7 +81,33 @@ enum EvalCommand {
         }
     }
 
-    static func printReport(_ r: EvaluationReport, json: Bool) {
+    /// Classifier settings from the tuning options; unset ones keep the defaults.
+    static func settings(_ args: ParsedArguments) throws -> (FeatureSettings, TrainingSettings) {
+        var features = FeatureSettings()
+        var training = TrainingSettings()
+        func range(_ option: String) throws -> ClosedRange<Int>? {
+            guard let text = args.value(option) else { return nil }
+            let parts = text.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] <= parts[1], parts[0] >= 0 else {
+                throw UsageError(message: "\(option) takes a range such as 1-3, not '\(text)'.", command: name)
+            }
+            return parts[0]...parts[1]
+        }
+        func number(_ option: String) throws -> Float? {
+            guard let text = args.value(option) else { return nil }
+            guard let v = Float(text), v >= 0 else { throw UsageError(message: "\(option) takes a number, not '\(text)'.", command: name) }
+            return v
+        }
+        if let r = try range("--cjk-ngrams") { features.ideographNGrams = r }
+        if let r = try range("--word-ngrams") { features.wordNGrams = r }
+        if let r = try range("--subword-ngrams") { features.subwordNGrams = r }
+        if let v = try number("--unseen-weight") { features.unknownWeight = v }
+        if let v = try number("--epochs") { training.epochs = Int(v) }
+        if let v = try number("--learning-rate") { training.learningRate = v }
+        return (features, training)
+    }
+
+    static func printReport(_ r: EvaluationReport, json: Bool, curve: Bool, misses: Bool) {
         func pct(_ v: Double) -> String { String(format: "%.2f%%", v * 100) }
         print("trained on \(r.trainCount) examples, \(r.classCount) classes, \(r.featureCount) features")
         print("accuracy            \(pct(r.metrics.accuracy))   (\(r.metrics.count) test messages)")
@@ -80,6 +120,13 @@ enum EvalCommand {
         }
         print(String(format: "speed               %.0f messages/s, p50 %.1f µs, p99 %.1f µs (one at a time, one thread)",
                      r.speed.messagesPerSecond, r.speed.p50Microseconds, r.speed.p99Microseconds))
+        if curve && !r.thresholdCurve.isEmpty {
+            print("threshold curve on the test file (threshold: in-scope accuracy / oos recall)")
+            for m in r.thresholdCurve { print(String(format: "  %.2f: %.2f%% / %.2f%%", m.threshold, m.inScopeAccuracy * 100, m.recall * 100)) }
+        }
+        if misses {
+            for m in r.misses { print(String(format: "  miss: %@ → %@ (%.2f)  %@", m.expected, m.predicted, m.confidence, m.text)) }
+        }
         print(String(format: "compile             %.3f s", r.compileSeconds))
         print(String(format: "peak memory         %.1f MiB", r.peakResidentMiB))
         if json {
