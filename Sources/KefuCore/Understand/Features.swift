@@ -34,117 +34,119 @@ public enum FeatureKind: UInt8, Sendable {
     case subword = 3
 }
 
-/// Receives every n-gram of a message as it is found.
+/// Receives every n-gram of a message as it is found, with its hash already computed.
 protocol FeatureSink {
-    mutating func emit(_ kind: FeatureKind, _ scalars: UnsafeBufferPointer<UInt32>)
+    mutating func emit(_ kind: FeatureKind, hash: UInt64, _ scalars: UnsafeBufferPointer<UInt32>)
 }
 
 /// Splits a normalised message into runs and emits its n-grams.
 ///
 /// One traversal serves two sinks: the hashing sink on the per-message path and the
 /// naming sink that `kefu explain` uses, so explanations always show the real features.
+/// Hashes are FNV-1a, extended one scalar at a time: every n-gram starting at one position
+/// costs one step more than the one before, instead of hashing each from scratch.
 struct FeatureExtractor: Sendable {
     let settings: FeatureSettings
 
     func extract<Sink: FeatureSink>(_ scalars: [UInt32], into sink: inout Sink) {
         scalars.withUnsafeBufferPointer { text in
-            var runStart = 0
             var i = 0
             let n = text.count
-            // Word starts/ends of the Latin words seen so far, for word n-grams across the message.
-            var words: [(start: Int, end: Int)] = []
-            var buffer = [UInt32](repeating: 0, count: 64)
+            var words: [Range<Int>] = []
             while i < n {
                 let kind = CharacterClass.of(text[i])
-                runStart = i
+                let runStart = i
                 while i < n && CharacterClass.of(text[i]) == kind { i += 1 }
                 switch kind {
                 case .ideograph:
-                    emitIdeographRun(text, runStart..<i, into: &sink)
+                    emitNGrams(.ideographs, text, runStart..<i, sizes: settings.ideographNGrams, into: &sink)
                 case .word:
-                    words.append((runStart, i))
-                    emitSubwords(text, runStart..<i, buffer: &buffer, into: &sink)
+                    words.append(runStart..<i)
+                    emitSubwords(text, runStart..<i, into: &sink)
                 case .separator:
                     break
                 }
             }
-            emitWordNGrams(text, words, buffer: &buffer, into: &sink)
+            emitWordNGrams(text, words, into: &sink)
         }
     }
 
-    private func emitIdeographRun<Sink: FeatureSink>(_ text: UnsafeBufferPointer<UInt32>, _ run: Range<Int>, into sink: inout Sink) {
-        for size in settings.ideographNGrams where size <= run.count {
-            for start in run.lowerBound...(run.upperBound - size) {
-                sink.emit(.ideographs, UnsafeBufferPointer(rebasing: text[start..<(start + size)]))
-            }
-        }
-    }
-
-    private func emitSubwords<Sink: FeatureSink>(_ text: UnsafeBufferPointer<UInt32>, _ word: Range<Int>, buffer: inout [UInt32], into sink: inout Sink) {
-        guard settings.subwordNGrams.lowerBound > 0, word.count >= 2 else { return }
-        let marked = word.count + 2
-        if buffer.count < marked { buffer = [UInt32](repeating: 0, count: marked * 2) }
-        buffer.withUnsafeMutableBufferPointer { b in
-            b[0] = 0x3C  // <
-            for k in 0..<word.count { b[k + 1] = text[word.lowerBound + k] }
-            b[marked - 1] = 0x3E  // >
-            let view = UnsafeBufferPointer(b)
-            for size in settings.subwordNGrams where size < marked {
-                for start in 0...(marked - size) {
-                    sink.emit(.subword, UnsafeBufferPointer(rebasing: view[start..<(start + size)]))
+    /// Every n-gram of `run` whose size is in `sizes`.
+    private func emitNGrams<Sink: FeatureSink>(_ kind: FeatureKind, _ text: UnsafeBufferPointer<UInt32>, _ run: Range<Int>,
+                                               sizes: ClosedRange<Int>, into sink: inout Sink) {
+        guard sizes.lowerBound > 0 else { return }
+        for start in run {
+            var h = featureHashSeed(kind)
+            let longest = min(sizes.upperBound, run.upperBound - start)
+            guard longest >= sizes.lowerBound else { break }
+            for size in 1...longest {
+                h = featureHashStep(h, text[start + size - 1])
+                if size >= sizes.lowerBound {
+                    sink.emit(kind, hash: h, UnsafeBufferPointer(rebasing: text[start..<(start + size)]))
                 }
             }
         }
     }
 
-    private func emitWordNGrams<Sink: FeatureSink>(_ text: UnsafeBufferPointer<UInt32>, _ words: [(start: Int, end: Int)], buffer: inout [UInt32], into sink: inout Sink) {
-        for size in settings.wordNGrams where size <= words.count {
-            for first in 0...(words.count - size) {
+    private func emitSubwords<Sink: FeatureSink>(_ text: UnsafeBufferPointer<UInt32>, _ word: Range<Int>, into sink: inout Sink) {
+        guard settings.subwordNGrams.lowerBound > 0, word.count >= 2, word.count <= 64 else { return }
+        // "<word>": the ends are part of the subwords, so "<re" (a prefix) differs from "re".
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: word.count + 2) { marked in
+            marked[0] = 0x3C
+            for k in 0..<word.count { marked[k + 1] = text[word.lowerBound + k] }
+            marked[word.count + 1] = 0x3E
+            emitNGrams(.subword, UnsafeBufferPointer(marked), 0..<(word.count + 2), sizes: settings.subwordNGrams, into: &sink)
+        }
+    }
+
+    /// Word n-grams, hashed as the words joined by single spaces.
+    private func emitWordNGrams<Sink: FeatureSink>(_ text: UnsafeBufferPointer<UInt32>, _ words: [Range<Int>], into sink: inout Sink) {
+        let sizes = settings.wordNGrams
+        guard sizes.lowerBound > 0, !words.isEmpty else { return }
+        for first in words.indices {
+            var h = featureHashSeed(.words)
+            let longest = min(sizes.upperBound, words.count - first)
+            for size in 1...longest {
+                let word = words[first + size - 1]
+                if size > 1 { h = featureHashStep(h, 0x20) }
+                for k in word { h = featureHashStep(h, text[k]) }
+                guard size >= sizes.lowerBound else { continue }
                 if size == 1 {
-                    sink.emit(.words, UnsafeBufferPointer(rebasing: text[words[first].start..<words[first].end]))
-                    continue
-                }
-                // Join the words with single spaces into the scratch buffer.
-                var length = 0
-                for w in first..<(first + size) { length += words[w].end - words[w].start + 1 }
-                if buffer.count < length { buffer = [UInt32](repeating: 0, count: length * 2) }
-                buffer.withUnsafeMutableBufferPointer { b in
-                    var at = 0
-                    for w in first..<(first + size) {
-                        if at > 0 { b[at] = 0x20; at += 1 }
-                        for k in words[w].start..<words[w].end { b[at] = text[k]; at += 1 }
-                    }
-                    sink.emit(.words, UnsafeBufferPointer(rebasing: UnsafeBufferPointer(b)[0..<at]))
+                    sink.emit(.words, hash: h, UnsafeBufferPointer(rebasing: text[word]))
+                } else {
+                    // Only the naming sink reads the scalars; the span covers the words and what lies between.
+                    sink.emit(.words, hash: h, UnsafeBufferPointer(rebasing: text[words[first].lowerBound..<word.upperBound]))
                 }
             }
         }
     }
 }
 
-/// FNV-1a over the kind and the scalars: the identity of a feature on the hot path.
 @inline(__always)
-func featureHash(_ kind: FeatureKind, _ scalars: UnsafeBufferPointer<UInt32>) -> UInt64 {
-    var h: UInt64 = 0xcbf29ce484222325 ^ UInt64(kind.rawValue)
-    h = h &* 0x100000001b3
-    for v in scalars {
-        h = (h ^ UInt64(v)) &* 0x100000001b3
-    }
-    return h
+func featureHashSeed(_ kind: FeatureKind) -> UInt64 {
+    (0xcbf29ce484222325 ^ UInt64(kind.rawValue)) &* 0x100000001b3
+}
+
+@inline(__always)
+func featureHashStep(_ h: UInt64, _ v: UInt32) -> UInt64 {
+    (h ^ UInt64(v)) &* 0x100000001b3
 }
 
 /// Collects feature hashes, for classification.
 struct HashingSink: FeatureSink {
     var hashes: [UInt64] = []
-    mutating func emit(_ kind: FeatureKind, _ scalars: UnsafeBufferPointer<UInt32>) {
-        hashes.append(featureHash(kind, scalars))
+    @inline(__always)
+    mutating func emit(_ kind: FeatureKind, hash: UInt64, _ scalars: UnsafeBufferPointer<UInt32>) {
+        hashes.append(hash)
     }
 }
 
 /// Collects hash → readable name, for explanations.
 struct NamingSink: FeatureSink {
     var names: [UInt64: String] = [:]
-    mutating func emit(_ kind: FeatureKind, _ scalars: UnsafeBufferPointer<UInt32>) {
+    mutating func emit(_ kind: FeatureKind, hash: UInt64, _ scalars: UnsafeBufferPointer<UInt32>) {
         let name = String(decoding: Array(scalars))
-        names[featureHash(kind, scalars)] = kind == .words && !name.contains(" ") ? name : (kind == .words ? "\"\(name)\"" : name)
+        // Words are quoted so the word "how" is not mistaken for the subword how (from <how>).
+        names[hash] = kind == .words ? "\"\(name)\"" : name
     }
 }
