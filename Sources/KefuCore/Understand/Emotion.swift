@@ -55,15 +55,31 @@ public struct EmotionDetector: Sendable {
         let weight: Float
         let latin: Bool
     }
+    /// A cue written `A*B`: A, then B within `gappedCueReach` characters (「钱突然不见了」).
+    struct GappedCue: Sendable {
+        let first: [UInt32]
+        let second: [UInt32]
+        let text: String
+        let category: EmotionCategory
+        let weight: Float
+    }
     private let cuesByFirstScalar: [UInt32: [Cue]]
+    private let gappedCues: [GappedCue]
     private let negations: [[UInt32]]
+    static let gappedCueReach = 6
 
     public static let levelBounds: (concerned: Float, upset: Float, high: Float) = (0.25, 0.45, 0.7)
 
     public init(lexicon: [(category: EmotionCategory, cue: String, weight: Float)]) {
         var table: [UInt32: [Cue]] = [:]
         var negations: [[UInt32]] = []
+        var gapped: [GappedCue] = []
         for item in lexicon {
+            let parts = item.cue.split(separator: "*", maxSplits: 1).map { TextNormalizer.fold(String($0)) }
+            if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
+                gapped.append(GappedCue(first: parts[0], second: parts[1], text: item.cue, category: item.category, weight: item.weight))
+                continue
+            }
             let scalars = TextNormalizer.fold(item.cue)
             guard let first = scalars.first else { continue }
             if item.category == .negation { negations.append(scalars); continue }
@@ -72,6 +88,7 @@ public struct EmotionDetector: Sendable {
         }
         for key in table.keys { table[key]!.sort { $0.scalars.count > $1.scalars.count } }
         cuesByFirstScalar = table
+        gappedCues = gapped
         self.negations = negations.sorted { $0.count > $1.count }
     }
 
@@ -88,6 +105,16 @@ public struct EmotionDetector: Sendable {
             let negated = cue.category != .insult && isNegated(s, before: i)
             cues.append(EmotionCue(category: cue.category, cue: cue.text, weight: cue.weight, negated: negated))
             i += cue.scalars.count
+        }
+        for cue in gappedCues {
+            if let start = Self.find(cue.first, in: s, from: 0) {
+                let after = start + cue.first.count
+                let limit = min(s.count, after + Self.gappedCueReach + cue.second.count)
+                if let _ = Self.find(cue.second, in: Array(s[after..<limit]), from: 0),
+                   !cues.contains(where: { $0.category == cue.category && !$0.negated }) {
+                    cues.append(EmotionCue(category: cue.category, cue: cue.text, weight: cue.weight, negated: isNegated(s, before: start)))
+                }
+            }
         }
         var calmness: Float = 1
         var calmCue = false
@@ -141,6 +168,15 @@ public struct EmotionDetector: Sendable {
             }
         }
         return false
+    }
+
+    static func find(_ needle: [UInt32], in s: [UInt32], from: Int) -> Int? {
+        guard needle.count <= s.count - from else { return nil }
+        outer: for start in from...(s.count - needle.count) {
+            for k in 0..<needle.count where s[start + k] != needle[k] { continue outer }
+            return start
+        }
+        return nil
     }
 
     /// Runs of "!" and "?" add intensity: "!!" a little, "!!!" more.

@@ -1,0 +1,63 @@
+import Testing
+@testable import KefuCore
+
+@Suite("Features")
+struct FeatureTests {
+    func names(_ text: String, _ settings: FeatureSettings = FeatureSettings()) -> Set<String> {
+        var sink = NamingSink()
+        FeatureExtractor(settings: settings).extract(TextNormalizer().normalize(text).scalars, into: &sink)
+        return Set(sink.names.values)
+    }
+
+    @Test("Chinese runs give character unigrams and bigrams, not across punctuation")
+    func chineseNGrams() {
+        let features = names("退款，多久")
+        #expect(features.isSuperset(of: ["退", "款", "退款", "多", "久", "多久"]))
+        #expect(!features.contains("款多"))
+    }
+
+    @Test("English gives words, word bigrams and subwords with boundary marks")
+    func latinFeatures() {
+        let features = names("refund please")
+        #expect(features.isSuperset(of: ["\"refund\"", "\"please\"", "\"refund please\"", "<re", "<ref", "und>"]))
+    }
+
+    @Test("mixed text gives Chinese n-grams and Latin words side by side")
+    func mixedScripts() {
+        let features = names("app登录")
+        #expect(features.isSuperset(of: ["\"app\"", "登录", "登", "录"]))
+    }
+
+    @Test("hashes are de-duplicated: a repeated word counts once")
+    func duplicatesCollapse() {
+        let vectorizer = Vectorizer.fit([TextNormalizer().normalize("卡 卡 卡").scalars], settings: FeatureSettings()).0
+        let hashes = vectorizer.hashes(of: TextNormalizer().normalize("卡 卡 卡").scalars)
+        #expect(hashes.count == 1)
+    }
+}
+
+@Suite("Keywords")
+struct KeywordTests {
+    @Test("a keyword matches inside unsegmented Chinese, where \\b matching fails")
+    func keywordInsideChinese() {
+        let n = TextNormalizer()
+        let keyword = KeywordMatcher.keyword("退款", weight: 1, normalizer: n)
+        #expect(KeywordMatcher.occurs(keyword, in: n.normalize("我要退款谢谢").scalars))
+        #expect(!KeywordMatcher.occurs(keyword, in: n.normalize("我要退货").scalars))
+    }
+
+    @Test("a traditional keyword matches a simplified message")
+    func keywordAcrossScripts() {
+        let n = TextNormalizer()
+        let keyword = KeywordMatcher.keyword("掛失", weight: 1, normalizer: n)
+        #expect(KeywordMatcher.occurs(keyword, in: n.normalize("卡要挂失").scalars))
+    }
+
+    @Test("an English keyword needs word boundaries")
+    func englishKeywordBoundaries() {
+        let n = TextNormalizer()
+        let keyword = KeywordMatcher.keyword("card", weight: 1, normalizer: n)
+        #expect(KeywordMatcher.occurs(keyword, in: n.normalize("lost my card").scalars))
+        #expect(!KeywordMatcher.occurs(keyword, in: n.normalize("a cardigan").scalars))
+    }
+}
