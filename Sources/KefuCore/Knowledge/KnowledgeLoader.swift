@@ -229,7 +229,8 @@ public enum KnowledgeLoader {
                 case "answer": t.answer = v
                 case "floor": t.floor = v
                 case "margin": t.margin = v
-                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin or emotion_handoff"))
+                case "coverage": t.coverage = v
+                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage or emotion_handoff"))
                 }
             }
         }

@@ -55,6 +55,7 @@ enum ClassifyCommand {
             "intent": outOfScope ? KnowledgeBase.outOfScopeTopic : u.topic,
             "entry": (outOfScope ? nil : u.top?.entryID) ?? NSNull(),
             "confidence": rounded(u.top?.probability ?? 0),
+            "coverage": rounded(u.ranking.knownFeatureShare),
             "route": decision.route.rawValue,
             "rule": decision.rule,
             "emotion": ["score": rounded(u.emotion.score), "level": u.emotion.level.rawValue,

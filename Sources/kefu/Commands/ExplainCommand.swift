@@ -44,7 +44,7 @@ enum ExplainCommand {
             if !parts.isEmpty { out += "     n-grams: \(parts.joined(separator: ", "))\n" }
             if !c.keywords.isEmpty { out += "     keywords: \(c.keywords.joined(separator: ", "))\n" }
         }
-        out += "\nthresholds  answer \(String(format: "%.2f", t.answer)) (entry's own when set), margin \(String(format: "%.2f", t.margin)), out-of-scope floor \(String(format: "%.2f", t.floor)), hand off at emotion \(t.emotionHandoff.rawValue)\n"
+        out += "\nthresholds  answer \(String(format: "%.2f", t.answer)) (entry's own when set), margin \(String(format: "%.2f", t.margin)), out-of-scope floor \(String(format: "%.2f", t.floor)), coverage \(String(format: "%.2f", t.coverage)), hand off at emotion \(t.emotionHandoff.rawValue)\n"
         let cues = u.emotion.cues.map { "\($0.category.rawValue) 「\($0.cue)」 \(String(format: "%.2f", $0.weight))\($0.negated ? " (negated)" : "")" }
             + u.emotion.intensity.map { "intensity \"\($0.0)\" \(String(format: "%.2f", $0.1))" }
         out += String(format: "emotion     %@, score %.2f", u.emotion.level.rawValue, u.emotion.score)

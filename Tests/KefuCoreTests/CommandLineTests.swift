@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// Runs the built `kefu` binary, the way a user or a script does.
+@Suite("The kefu command")
+struct CommandLineTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var binary: URL? {
+        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
+        let candidates = [sibling] + ["debug", "release"].map { packageRoot.appendingPathComponent(".build/\($0)/kefu") }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    func run(_ arguments: [String], input: String = "") throws -> (status: Int32, out: String, err: String) {
+        let binary = try #require(Self.binary, "build the kefu executable first (swift build)")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = Self.packageRoot
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let out = stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test("kefu classify prints one JSON object per message with topic, route and emotion")
+    func classifyShippedKnowledgeBase() throws {
+        let result = try run(["classify"], input: "我的信用卡丢了怎么办\n\n我要投诉你们的服务\n今天天气怎么样\n")
+        #expect(result.status == 0)
+        let objects = result.out.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == 3, "blank lines are skipped")
+        #expect(objects[0]?["intent"] as? String == "card_service")
+        #expect(objects[0]?["route"] as? String == "answer")
+        #expect(objects[1]?["route"] as? String == "handoff")
+        #expect(objects[1]?["reason"] as? String == "complaint")
+        #expect(objects[2]?["intent"] as? String == "out_of_scope")
+        #expect((objects[0]?["emotion"] as? [String: Any])?["level"] as? String == "calm")
+    }
+
+    @Test("kefu classify answers invalid UTF-8 with an error object and keeps going")
+    func classifyInvalidUTF8() throws {
+        let binary = try #require(Self.binary)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["classify"]
+        process.currentDirectoryURL = Self.packageRoot
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        stdin.fileHandleForWriting.write(Data([0xC3, 0x28, 0x0A] + Array("退款\n".utf8)))
+        try stdin.fileHandleForWriting.close()
+        let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let lines = out.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].contains("not valid UTF-8"))
+        #expect(lines[1].contains("return_refund"))
+    }
+
+    @Test("kefu explain names the entry, the n-grams and the rule")
+    func explainShowsReasons() throws {
+        let result = try run(["explain", "卡丢了怎么挂失"])
+        #expect(result.status == 0)
+        #expect(result.out.contains("card_loss"))
+        #expect(result.out.contains("n-grams:"))
+        #expect(result.out.contains("rule "))
+    }
+
+    @Test("a wrong flag prints Error with the token and a suggestion, and exits 64")
+    func wrongFlag() throws {
+        let result = try run(["classify", "--kbb", "."])
+        #expect(result.status == 64)
+        #expect(result.err.contains("Error: unknown option '--kbb'"))
+        #expect(result.err.contains("Did you mean '--kb'?"))
+    }
+
+    @Test("an unknown command suggests the nearest one")
+    func unknownCommand() throws {
+        let result = try run(["clasify"])
+        #expect(result.status == 64)
+        #expect(result.err.contains("Did you mean 'classify'?"))
+    }
+
+    @Test("a broken knowledge base is refused with file:line and exit 1")
+    func brokenKnowledgeBase() throws {
+        let folder = NSTemporaryDirectory() + "kefu-broken-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder + "/FAQ/x", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/Intents", withIntermediateDirectories: true)
+        try "id: nope\n".write(toFile: folder + "/FAQ/x/nope.md", atomically: true, encoding: .utf8)
+        let result = try run(["classify", "--kb", folder], input: "你好\n")
+        #expect(result.status == 1)
+        #expect(result.err.contains("FAQ/x/nope.md:1: an FAQ file must start with a `---` front matter block"))
+    }
+
+    @Test("every command has help")
+    func helpForEveryCommand() throws {
+        for command in ["classify", "explain", "eval"] {
+            let result = try run([command, "--help"])
+            #expect(result.status == 0)
+            #expect(result.out.hasPrefix("Usage: kefu \(command)"))
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import KefuCore
+
+/// The shipped knowledge base against Tests/Data/kb-eval.jsonl: 392 customer messages that
+/// are not phrasings in the FAQ files, labelled with topic and route. An edit that breaks
+/// what customers rely on fails here; `kefu eval --kb . --test Tests/Data/kb-eval.jsonl
+/// --misses` lists the messages behind a failure.
+@Suite("The shipped knowledge base")
+struct ShippedKnowledgeBaseTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let kb: KnowledgeBase = try! KnowledgeLoader.load(from: root)
+    static let evaluation = KnowledgeBaseEvaluation(kb: kb, examples: try! LabelledFile.readRouted(root + "/Tests/Data/kb-eval.jsonl"))
+
+    @Test("every canonical topic has at least one entry")
+    func everyTopicCovered() {
+        let covered = Set(Self.kb.entries.map(\.topic))
+        #expect(Set(KnowledgeLoader.canonicalTopics).subtracting(covered).isEmpty)
+    }
+
+    @Test("every entry has at least six phrasings and its answers fill every placeholder")
+    func entriesComplete() {
+        for entry in Self.kb.entries {
+            #expect(entry.entry.questions.count >= 6, "\(entry.entry.file) has \(entry.entry.questions.count) phrasings")
+            for answer in entry.entry.answers {
+                #expect(!Self.kb.company.fill(answer.text).contains("{"), "\(entry.entry.file):\(answer.line)")
+            }
+        }
+    }
+
+    @Test("every message that must go to a person is handed off")
+    func mustHandOff() {
+        let missed = Self.evaluation.handoffMissed.map { "\($0.example.text) → \($0.route.rawValue): \($0.rule)" }
+        #expect(missed.isEmpty, "\(missed.joined(separator: "\n"))")
+    }
+
+    @Test("no calm routine question is handed off")
+    func calmStaysWithBot() {
+        let wrong = Self.evaluation.routineHandedOff.map { "\($0.example.text): \($0.rule)" }
+        #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")
+    }
+
+    @Test("at least 90% of messages reach the right topic")
+    func topicAccuracy() {
+        #expect(Self.evaluation.topicMetrics.accuracy >= 0.90)
+    }
+}
