@@ -7,9 +7,11 @@ public struct FeatureSettings: Sendable, Equatable, Codable {
     /// Word n-gram sizes over Latin-script words.
     public var wordNGrams: ClosedRange<Int> = 1...2
     /// Character n-gram sizes inside each Latin word, with `<` `>` marking its ends, so
-    /// "refund" and "refunded" share "<ref", "refun" … (0...0 turns them off). Applied to
-    /// every word of two letters or more: leaving out short words ("my", "to") cost a point.
-    public var subwordNGrams: ClosedRange<Int> = 3...5
+    /// "refund" and "refunded" share "<re", "ref", "efu" … (0...0 turns them off). Applied
+    /// to every word of two letters or more: leaving out short words ("my", "to") cost a
+    /// point. 3-grams alone matched 3…5 on CLINC150 (92.0% in scope, better out-of-scope
+    /// recall) and on the shipped knowledge base, at 1.6× the speed.
+    public var subwordNGrams: ClosedRange<Int> = 3...3
     /// Weight, relative to the rarest known feature, with which features never seen in
     /// training count in a message's norm. Higher: more doubt about unfamiliar messages.
     public var unknownWeight: Float = 1

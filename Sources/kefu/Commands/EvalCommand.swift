@@ -30,7 +30,7 @@ enum EvalCommand {
     Tuning (judge every change with this command, never on one message):
       --cjk-ngrams A-B    character n-gram sizes in Chinese text (default 1-2)
       --word-ngrams A-B   word n-gram sizes in Latin text (default 1-2)
-      --subword-ngrams A-B  character n-gram sizes inside Latin words (default 3-5; 0-0 off)
+      --subword-ngrams A-B  character n-gram sizes inside Latin words (default 3-3; 0-0 off)
       --unseen-weight X   weight of never-seen n-grams in a message's norm (default 1)
       --epochs N          minimum passes over the training examples (default 12)
       --learning-rate X   initial SGD learning rate (default 2)
