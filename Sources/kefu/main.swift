@@ -3,8 +3,11 @@ import KefuCore
 
 /// `kefu`: dispatches to one subcommand; all the work happens in KefuCore.
 let commands: [(name: String, summary: String, help: String, run: ([String]) throws -> Int32)] = [
+    (ChatCommand.name, ChatCommand.summary, ChatCommand.help, ChatCommand.run),
+    (AgentCommand.name, AgentCommand.summary, AgentCommand.help, AgentCommand.run),
     (ClassifyCommand.name, ClassifyCommand.summary, ClassifyCommand.help, ClassifyCommand.run),
     (ExplainCommand.name, ExplainCommand.summary, ExplainCommand.help, ExplainCommand.run),
+    (StatsCommand.name, StatsCommand.summary, StatsCommand.help, StatsCommand.run),
     (EvalCommand.name, EvalCommand.summary, EvalCommand.help, EvalCommand.run),
 ]
 

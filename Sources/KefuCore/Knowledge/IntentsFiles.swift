@@ -49,7 +49,10 @@ public struct StandardPhrases: Sendable, Equatable {
 
     /// Keys the bot uses; a missing one is a load error so the bot never says nothing.
     static let required = ["greeting", "acknowledge", "apology", "empathy", "clarify", "fallback", "handoff",
-                           "handoff_after_hours", "confirm", "anything_else", "rating", "closing", "thanks_reply"]
+                           "handoff_after_hours", "confirm", "anything_else", "rating", "closing", "thanks_reply",
+                           "choices", "topics", "not_helped", "offer_person", "declined_person", "complaint_facts",
+                           "safety_advice", "money_advice", "with_person", "person_resolved", "rating_thanks",
+                           "rating_again", "too_long", "unreadable"]
     /// Placeholders the bot fills in at run time, on top of the company profile.
     static let runtimePlaceholders: Set<String> = ["ticket", "position", "wait", "human_open", "topics", "choices"]
 }

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Where a conversation is in the service process, and what the bot is waiting for.
+public enum ConversationStage: Sendable, Equatable {
+    /// Serving: any message is a new question.
+    case open
+    /// The bot offered numbered choices (entry ids, in the order shown).
+    case choosing([String])
+    /// The bot asked whether to bring in a person, for this reason.
+    case offeringPerson(HandoffReason)
+    /// A complaint without details: the bot asked once what happened.
+    case collectingFacts(HandoffReason)
+    /// The case is with a person (ticket id): the bot does not answer over the agent.
+    case withPerson(String)
+    /// The bot asked for a 1–5 rating (of the ticket, when a person took part).
+    case rating(ticket: String?)
+    /// Closed: the next message starts a new conversation.
+    case closed
+}
+
+/// One customer's conversation: passed in and out of `Dialogue.respond`, never global.
+public struct ConversationState: Sendable {
+    public let id: String
+    public let customer: String
+    public let channel: String
+    public let started: Date
+    public var stage: ConversationStage = .open
+    public var greeted = false
+    /// Messages in a row the bot did not understand.
+    public var misunderstandings = 0
+    /// Candidates for the last question, for 「没用」: the next one is offered.
+    public var lastCandidates: [Candidate] = []
+    /// Entries already answered for the current question.
+    public var tried: [String] = []
+    /// Entries answered in this conversation, for the agent's summary.
+    public var answered: [String] = []
+    public var transcript: [TranscriptLine] = []
+    public var turns: [TurnRecord] = []
+    public var facts: [String] = []
+    public var ticket: String?
+    /// The first topic the customer raised, for the ticket.
+    public var topic: String?
+    public var askedForFacts = false
+    /// Whether the customer has seen the request for a rating in this stage.
+    public var ratingAsked = false
+
+    public init(customer: String, channel: String, started: Date, id: String? = nil) {
+        self.customer = customer
+        self.channel = channel
+        self.started = started
+        self.id = id ?? Self.makeID(customer: customer, at: started)
+    }
+
+    /// `C` + time + a short random part: unique across processes without coordination.
+    static func makeID(customer: String, at date: Date) -> String {
+        let millis = Int(date.timeIntervalSince1970 * 1000)
+        return "C\(String(millis, radix: 36))\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+    }
+}

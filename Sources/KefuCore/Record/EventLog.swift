@@ -1,0 +1,79 @@
+import Foundation
+
+/// One thing that happened, for metrics: a message and its route, a handoff, an agent
+/// action, a rating. Text is stored masked; the log is for counting, not for reading chats.
+public struct ServiceEvent: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case conversationStart = "conversation_start"
+        case message
+        case handoff
+        case agentAction = "agent_action"
+        case rating
+        case conversationEnd = "conversation_end"
+    }
+    public var kind: Kind
+    public var time: Date
+    public var conversation: String?
+    public var customer: String?
+    public var channel: String?
+    public var text: String?
+    public var route: String?
+    public var topic: String?
+    public var entry: String?
+    public var confidence: Double?
+    public var emotionScore: Double?
+    public var emotionLevel: String?
+    public var reason: String?
+    public var ticket: String?
+    public var agent: String?
+    public var action: String?
+    public var score: Int?
+    /// For `conversation_end`: whether a person took part.
+    public var handedOff: Bool?
+
+    public init(kind: Kind, time: Date) {
+        self.kind = kind
+        self.time = time
+    }
+}
+
+/// The append-only event log in the data folder (`events.log`), one journal record per event.
+public final class EventLog: @unchecked Sendable {
+    private let journal: Journal
+    private static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601WithFractions
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    public var notices: [Journal.Notice] { journal.notices }
+
+    public init(folder: String) throws {
+        try POSIX.makeDirectory(folder)
+        journal = try Journal(path: (folder as NSString).appendingPathComponent("events.log"))
+        try journal.catchUp { _ in }
+    }
+
+    /// Writes the event, masking any text, and returns once it is synced.
+    public func record(_ event: ServiceEvent) throws {
+        var event = event
+        event.text = event.text.map(PrivacyMask.mask)
+        let payload = try Self.encoder.encode(event)
+        try journal.append(catchUp: { _ in }, prepare: { payload })
+    }
+
+    /// Every event in a data folder's log, oldest first, and what was wrong with the file.
+    public static func read(folder: String) throws -> (events: [ServiceEvent], notices: [Journal.Notice]) {
+        let path = (folder as NSString).appendingPathComponent("events.log")
+        guard FileManager.default.fileExists(atPath: path) else { return ([], []) }
+        let journal = try Journal(path: path)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601WithFractions
+        var events: [ServiceEvent] = []
+        try journal.catchUp { payload in
+            if let e = try? decoder.decode(ServiceEvent.self, from: payload) { events.append(e) }
+        }
+        return (events, journal.notices)
+    }
+}

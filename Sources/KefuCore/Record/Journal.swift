@@ -1,0 +1,108 @@
+import Foundation
+
+/// An append-only file of records, safe against crashes and shared between processes.
+///
+/// Each record is one line: eight hex digits of CRC-32, a space, the JSON payload, a
+/// newline. A record is *acknowledged* only when `append` returns: it has been written
+/// and `fsync`ed. Every append takes an exclusive `flock` on the file and first reads what
+/// other processes appended since, so several `kefu` processes on one data folder see one
+/// history in one order.
+///
+/// On opening, a last record that is incomplete or fails its checksum is the trace of a
+/// write that was interrupted (a killed process, a full disk) and was never acknowledged:
+/// it is reported, cut off, and not applied. A damaged record in the middle is reported
+/// with its line and skipped; the records after it still count.
+public final class Journal: @unchecked Sendable {
+    /// Something found while reading the journal that an operator should know about.
+    public struct Notice: Sendable, CustomStringConvertible {
+        public let path: String
+        public let line: Int
+        public let message: String
+        public var description: String { "\(path):\(line): \(message)" }
+    }
+
+    public let path: String
+    private let fd: Int32
+    private var offset = 0
+    private var lineNumber = 0
+    private let lock = NSLock()
+    public private(set) var notices: [Notice] = []
+
+    public init(path: String) throws {
+        self.path = path
+        fd = try POSIX.open(path, flags: O_RDWR | O_CREAT | O_APPEND, mode: 0o600)
+    }
+
+    deinit { close(fd) }
+
+    /// Reads every record not yet seen, in order, and hands each payload to `apply`.
+    /// Call it once at start-up; `append` keeps the reader up to date afterwards.
+    public func catchUp(_ apply: (Data) throws -> Void) throws {
+        try withFileLock { try readNew(apply) }
+    }
+
+    /// Writes one record and syncs it; returns when it is durable. `prepare` runs under the
+    /// lock after catching up with other writers, so it sees the latest state and may
+    /// refuse (throw) or return the payload to write (nil writes nothing).
+    @discardableResult
+    public func append(catchUp apply: (Data) throws -> Void, prepare: () throws -> Data?) throws -> Bool {
+        try withFileLock {
+            try readNew(apply)
+            guard let payload = try prepare() else { return false }
+            var line = Array(String(format: "%08x ", CRC32.checksum(payload)).utf8)
+            line.append(contentsOf: payload)
+            line.append(0x0A)
+            try POSIX.writeAll(fd, line, path: path)
+            try POSIX.fsync(fd, path: path)
+            offset += line.count
+            lineNumber += 1
+            return true
+        }
+    }
+
+    private func withFileLock<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        try POSIX.lockExclusive(fd, path: path)
+        defer { POSIX.unlock(fd) }
+        return try body()
+    }
+
+    private func readNew(_ apply: (Data) throws -> Void) throws {
+        let size = try POSIX.size(fd, path: path)
+        guard size > offset else { return }
+        let bytes = try POSIX.read(fd, at: offset, count: size - offset, path: path)
+        var start = 0
+        while start < bytes.count {
+            guard let newline = bytes[start...].firstIndex(of: 0x0A) else {
+                // No newline: the last write was cut short. We hold the lock, so no other
+                // process is mid-write: cut the fragment off so later appends stay clean.
+                notices.append(Notice(path: path, line: lineNumber + 1,
+                                      message: "incomplete last record (\(bytes.count - start) bytes) from an interrupted write; it was never acknowledged and is discarded"))
+                try POSIX.truncate(fd, to: offset + start, path: path)
+                return
+            }
+            lineNumber += 1
+            let record = bytes[start..<newline]
+            start = newline + 1
+            offset += record.count + 1
+            guard let payload = Self.verify(record) else {
+                let isLast = start >= bytes.count
+                notices.append(Notice(path: path, line: lineNumber,
+                                      message: isLast ? "last record fails its checksum (torn write); it was never acknowledged and is not applied"
+                                                      : "record fails its checksum; skipped (the records after it are applied)"))
+                continue
+            }
+            try apply(payload)
+        }
+    }
+
+    /// The payload of a well-formed record, or nil when the checksum does not match.
+    static func verify(_ record: ArraySlice<UInt8>) -> Data? {
+        guard record.count > 9, record[record.startIndex + 8] == 0x20,
+              let expected = UInt32(String(decoding: record.prefix(8), as: UTF8.self), radix: 16) else { return nil }
+        let payload = record.dropFirst(9)
+        guard CRC32.checksum(payload) == expected else { return nil }
+        return Data(payload)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Where a handed-off case stands.
+public enum TicketState: String, Sendable, Codable {
+    case waiting, claimed, resolved
+}
+
+/// One line of a conversation: who said what, when. `from` is `customer`, `bot` or `agent:NAME`.
+public struct TranscriptLine: Sendable, Codable, Equatable {
+    public let time: Date
+    public let from: String
+    public let text: String
+}
+
+/// What the bot understood of one customer message, kept so an agent sees it too.
+public struct TurnRecord: Sendable, Codable, Equatable {
+    public struct Scored: Sendable, Codable, Equatable {
+        public let entry: String
+        public let topic: String
+        public let confidence: Double
+    }
+    public let time: Date
+    public let topic: String
+    public let confidence: Double
+    public let candidates: [Scored]
+    public let emotionScore: Double
+    public let emotionLevel: String
+    public let route: String
+}
+
+/// Something that happened to a ticket: claimed, noted, transferred …
+public struct TicketHistoryEntry: Sendable, Codable, Equatable {
+    public let time: Date
+    public let action: String
+    public let agent: String?
+    public let note: String?
+}
+
+/// A case handed to a person, with everything they need so the customer never repeats themselves.
+public struct Ticket: Sendable, Codable, Equatable {
+    /// The number the customer was told, such as `T000042`.
+    public let id: String
+    public let conversation: String
+    public let customer: String
+    public let channel: String
+    public let created: Date
+    public let reason: HandoffReason
+    public let priority: Int
+    public let topic: String
+    /// One paragraph for the agent; phone, ID and card numbers masked.
+    public var summary: String
+    public var facts: [String]
+    public var transcript: [TranscriptLine]
+    public var turns: [TurnRecord]
+    public var state: TicketState
+    public var assignee: String?
+    public var claimedAt: Date?
+    public var resolvedAt: Date?
+    public var history: [TicketHistoryEntry]
+    /// How many agent replies the customer has been shown.
+    public var deliveredReplies: Int
+    public var rating: Int?
+
+    public var agentReplies: [TranscriptLine] { transcript.filter { $0.from.hasPrefix("agent:") } }
+    public var isOpen: Bool { state != .resolved }
+}
+
+/// What the dialogue knows when it decides to hand off; the store turns it into a ticket.
+public struct TicketDraft: Sendable {
+    public let conversation: String
+    public let customer: String
+    public let channel: String
+    public let reason: HandoffReason
+    public let topic: String
+    public let summary: String
+    public let facts: [String]
+    public let transcript: [TranscriptLine]
+    public let turns: [TurnRecord]
+}
+
+/// Why an agent action was refused, in words for the agent.
+public enum TicketError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknown(String)
+    case claimedByOther(String, agent: String)
+    case alreadyResolved(String)
+    case notClaimed(String)
+    case invalidRating(Int)
+
+    public var description: String {
+        switch self {
+        case .unknown(let id): "no ticket '\(id)'; run `kefu agent list` to see the open ones"
+        case .claimedByOther(let id, let agent): "ticket \(id) is already claimed by \(agent); ask them to release or transfer it"
+        case .alreadyResolved(let id): "ticket \(id) is already resolved"
+        case .notClaimed(let id): "ticket \(id) is not claimed; claim it first with `kefu agent claim \(id) --as NAME`"
+        case .invalidRating(let n): "a rating is 1 to 5, not \(n)"
+        }
+    }
+}

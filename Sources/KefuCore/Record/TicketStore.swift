@@ -1,0 +1,335 @@
+import Foundation
+
+/// The durable handoff queue: every ticket and everything done to it, in `tickets.log`.
+///
+/// The in-memory tickets are a replay of the journal. Each change is checked against the
+/// latest state (after reading what other processes appended), written, synced, and only
+/// then applied and returned: a caller that got a ticket back may tell the customer its
+/// number, because it survives a crash from that moment on.
+public final class TicketStore: @unchecked Sendable {
+    /// One journal record. Flat with optional fields so the file stays readable by eye.
+    struct Record: Codable {
+        var op: String
+        var id: String?
+        var at: Date
+        var ticket: Ticket?
+        var agent: String?
+        var to: String?
+        var text: String?
+        var line: TranscriptLine?
+        var turn: TurnRecord?
+        var count: Int?
+        var score: Int?
+    }
+
+    private let journal: Journal
+    private var tickets: [String: Ticket] = [:]
+    private var order: [String] = []
+    private let lock = NSLock()
+    /// Waits assumed before any ticket has been claimed.
+    public static let defaultWait: TimeInterval = 180
+
+    public var notices: [Journal.Notice] { journal.notices }
+
+    public init(folder: String) throws {
+        try POSIX.makeDirectory(folder)
+        journal = try Journal(path: (folder as NSString).appendingPathComponent("tickets.log"))
+        try journal.catchUp(apply)
+    }
+
+    // MARK: Reading
+
+    /// Reads what other processes wrote since the last look.
+    public func refresh() throws {
+        try locked { try journal.catchUp(apply) }
+    }
+
+    public func ticket(_ id: String) -> Ticket? { locked { tickets[id] } }
+
+    public func all() -> [Ticket] { locked { order.compactMap { tickets[$0] } } }
+
+    /// The customer's ticket that is not resolved yet, if any.
+    public func openTicket(customer: String) -> Ticket? {
+        locked { order.reversed().compactMap { tickets[$0] }.first { $0.customer == customer && $0.isOpen } }
+    }
+
+    /// The customer's most recent ticket, open or not.
+    public func latestTicket(customer: String) -> Ticket? {
+        locked { order.reversed().compactMap { tickets[$0] }.first { $0.customer == customer } }
+    }
+
+    /// Waiting and claimed tickets, most urgent first: priority, then arrival.
+    public func queue() -> [Ticket] {
+        locked { Self.sorted(order.compactMap { tickets[$0] }.filter(\.isOpen)) }
+    }
+
+    static func sorted(_ list: [Ticket]) -> [Ticket] {
+        list.sorted { a, b in
+            if a.priority != b.priority { return a.priority > b.priority }
+            if a.created != b.created { return a.created < b.created }
+            return a.id < b.id
+        }
+    }
+
+    /// 1 for the next ticket an agent will take; 0 when the ticket is not waiting.
+    public func position(of id: String) -> Int {
+        locked {
+            let waiting = Self.sorted(order.compactMap { tickets[$0] }.filter { $0.state == .waiting })
+            return (waiting.firstIndex { $0.id == id }).map { $0 + 1 } ?? 0
+        }
+    }
+
+    /// Median wait from creation to first claim over the last 20 claimed tickets.
+    public func typicalWait() -> TimeInterval {
+        locked {
+            let waits = order.compactMap { tickets[$0] }.compactMap { t in t.claimedAt.map { $0.timeIntervalSince(t.created) } }.suffix(20).sorted()
+            guard !waits.isEmpty else { return Self.defaultWait }
+            return max(30, waits[waits.count / 2])
+        }
+    }
+
+    // MARK: Changing
+
+    /// Opens a ticket; its id is the next in the shared sequence.
+    public func open(_ draft: TicketDraft, now: Date) throws -> Ticket {
+        var created: Ticket?
+        try write(now: now) {
+            let id = String(format: "T%06d", self.order.count + 1)
+            let ticket = Ticket(id: id, conversation: draft.conversation, customer: draft.customer, channel: draft.channel,
+                                created: now, reason: draft.reason, priority: draft.reason.priority, topic: draft.topic,
+                                summary: draft.summary, facts: draft.facts, transcript: draft.transcript, turns: draft.turns,
+                                state: .waiting, assignee: nil, claimedAt: nil, resolvedAt: nil,
+                                history: [TicketHistoryEntry(time: now, action: "opened", agent: nil, note: draft.reason.rawValue)],
+                                deliveredReplies: 0, rating: nil)
+            created = ticket
+            return Record(op: "open", id: id, at: now, ticket: ticket)
+        }
+        return created!
+    }
+
+    /// A customer's line (and what the bot understood of it) added to an open ticket.
+    public func addCustomerMessage(_ id: String, line: TranscriptLine, turn: TurnRecord?, now: Date) throws {
+        try write(now: now) {
+            _ = try self.existing(id)
+            return Record(op: "message", id: id, at: now, line: line, turn: turn)
+        }
+    }
+
+    /// Lines the bot said while the case was with a person (hold messages, the rating question).
+    public func addBotLine(_ id: String, text: String, now: Date) throws {
+        try write(now: now) {
+            _ = try self.existing(id)
+            return Record(op: "message", id: id, at: now, line: TranscriptLine(time: now, from: "bot", text: text))
+        }
+    }
+
+    @discardableResult
+    public func claim(_ id: String, agent: String, now: Date) throws -> Ticket {
+        try write(now: now) {
+            let t = try self.open(id)
+            if t.state == .claimed, let other = t.assignee, other != agent { throw TicketError.claimedByOther(id, agent: other) }
+            return Record(op: "claim", id: id, at: now, agent: agent)
+        }
+        return ticket(id)!
+    }
+
+    /// Claims the most urgent waiting ticket, or returns nil when none waits.
+    public func claimNext(agent: String, now: Date) throws -> Ticket? {
+        var claimed: String?
+        try write(now: now) {
+            let waiting = Self.sorted(self.order.compactMap { self.tickets[$0] }.filter { $0.state == .waiting })
+            guard let next = waiting.first else { return nil }
+            claimed = next.id
+            return Record(op: "claim", id: next.id, at: now, agent: agent)
+        }
+        return claimed.flatMap(ticket)
+    }
+
+    public func release(_ id: String, agent: String, now: Date) throws {
+        try write(now: now) {
+            let t = try self.claimedBy(id, agent: agent)
+            return Record(op: "release", id: t.id, at: now, agent: agent)
+        }
+    }
+
+    public func transfer(_ id: String, from agent: String, to other: String, now: Date) throws {
+        try write(now: now) {
+            let t = try self.open(id)
+            if let holder = t.assignee, holder != agent, agent != "supervisor" { throw TicketError.claimedByOther(id, agent: holder) }
+            return Record(op: "transfer", id: id, at: now, agent: agent, to: other)
+        }
+    }
+
+    public func note(_ id: String, agent: String, text: String, now: Date) throws {
+        try write(now: now) {
+            _ = try self.existing(id)
+            return Record(op: "note", id: id, at: now, agent: agent, text: text)
+        }
+    }
+
+    /// An agent's reply: recorded in the transcript, delivered when the customer is there.
+    public func reply(_ id: String, agent: String, text: String, now: Date) throws {
+        try write(now: now) {
+            _ = try self.claimedBy(id, agent: agent)
+            return Record(op: "reply", id: id, at: now, agent: agent, text: text)
+        }
+    }
+
+    public func resolve(_ id: String, agent: String, note: String?, now: Date) throws {
+        try write(now: now) {
+            let t = try self.open(id)
+            if let holder = t.assignee, holder != agent { throw TicketError.claimedByOther(id, agent: holder) }
+            return Record(op: "resolve", id: id, at: now, agent: agent, text: note)
+        }
+    }
+
+    /// The customer has now seen the first `count` agent replies.
+    public func markDelivered(_ id: String, count: Int, now: Date) throws {
+        try write(now: now) {
+            let t = try self.existing(id)
+            return count > t.deliveredReplies ? Record(op: "delivered", id: id, at: now, count: count) : nil
+        }
+    }
+
+    public func rate(_ id: String, score: Int, now: Date) throws {
+        guard (1...5).contains(score) else { throw TicketError.invalidRating(score) }
+        try write(now: now) {
+            _ = try self.existing(id)
+            return Record(op: "rating", id: id, at: now, score: score)
+        }
+    }
+
+    // MARK: Journal
+
+    private func existing(_ id: String) throws -> Ticket {
+        guard let t = tickets[id] else { throw TicketError.unknown(id) }
+        return t
+    }
+
+    private func open(_ id: String) throws -> Ticket {
+        let t = try existing(id)
+        if t.state == .resolved { throw TicketError.alreadyResolved(id) }
+        return t
+    }
+
+    private func claimedBy(_ id: String, agent: String) throws -> Ticket {
+        let t = try open(id)
+        guard t.state == .claimed, let holder = t.assignee else { throw TicketError.notClaimed(id) }
+        if holder != agent { throw TicketError.claimedByOther(id, agent: holder) }
+        return t
+    }
+
+    private static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .iso8601WithFractions
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+    private static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .iso8601WithFractions
+        return d
+    }()
+
+    /// Appends the record `make` returns (nil: nothing to write) and applies it.
+    private func write(now: Date, _ make: () throws -> Record?) throws {
+        try locked {
+            var written: Record?
+            try journal.append(catchUp: apply) {
+                guard let record = try make() else { return nil }
+                written = record
+                return try Self.encoder.encode(record)
+            }
+            if let written { apply(written) }
+        }
+    }
+
+    private func apply(_ payload: Data) throws {
+        guard let record = try? Self.decoder.decode(Record.self, from: payload) else { return }
+        apply(record)
+    }
+
+    private func apply(_ r: Record) {
+        if r.op == "open", let t = r.ticket {
+            if tickets[t.id] == nil { order.append(t.id) }
+            tickets[t.id] = t
+            return
+        }
+        guard let id = r.id, var t = tickets[id] else { return }
+        switch r.op {
+        case "message":
+            if let line = r.line { t.transcript.append(line) }
+            if let turn = r.turn { t.turns.append(turn) }
+        case "claim":
+            t.state = .claimed
+            t.assignee = r.agent
+            if t.claimedAt == nil { t.claimedAt = r.at }
+            t.history.append(TicketHistoryEntry(time: r.at, action: "claimed", agent: r.agent, note: nil))
+        case "release":
+            t.state = .waiting
+            t.assignee = nil
+            t.history.append(TicketHistoryEntry(time: r.at, action: "released", agent: r.agent, note: nil))
+        case "transfer":
+            t.state = .claimed
+            t.assignee = r.to
+            if t.claimedAt == nil { t.claimedAt = r.at }
+            t.history.append(TicketHistoryEntry(time: r.at, action: "transferred", agent: r.agent, note: "to \(r.to ?? "?")"))
+        case "note":
+            t.history.append(TicketHistoryEntry(time: r.at, action: "note", agent: r.agent, note: r.text))
+        case "reply":
+            t.transcript.append(TranscriptLine(time: r.at, from: "agent:\(r.agent ?? "?")", text: r.text ?? ""))
+        case "resolve":
+            t.state = .resolved
+            t.resolvedAt = r.at
+            t.history.append(TicketHistoryEntry(time: r.at, action: "resolved", agent: r.agent, note: r.text))
+        case "delivered":
+            t.deliveredReplies = max(t.deliveredReplies, r.count ?? 0)
+        case "rating":
+            t.rating = r.score
+            t.history.append(TicketHistoryEntry(time: r.at, action: "rated", agent: nil, note: r.score.map(String.init)))
+        default:
+            break
+        }
+        tickets[id] = t
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
+extension JSONEncoder.DateEncodingStrategy {
+    /// ISO 8601 with milliseconds: ticket times order events that happen within one second.
+    static let iso8601WithFractions = JSONEncoder.DateEncodingStrategy.custom { date, encoder in
+        var c = encoder.singleValueContainer()
+        try c.encode(Timestamp.format(date))
+    }
+}
+
+extension JSONDecoder.DateDecodingStrategy {
+    static let iso8601WithFractions = JSONDecoder.DateDecodingStrategy.custom { decoder in
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard let date = Timestamp.parse(text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an ISO 8601 time: \(text)")
+        }
+        return date
+    }
+}
+
+/// ISO 8601 times with milliseconds, UTC.
+public enum Timestamp {
+    nonisolated(unsafe) private static let formatter: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+    private static let lock = NSLock()
+
+    public static func format(_ date: Date) -> String { lock.withLock { formatter.string(from: date) } }
+    public static func parse(_ text: String) -> Date? {
+        lock.withLock { formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) }
+    }
+}

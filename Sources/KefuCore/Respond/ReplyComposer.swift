@@ -1,0 +1,74 @@
+import Foundation
+
+/// Turns decisions into the centre's standard phrasing: greet, acknowledge, answer,
+/// confirm, close. Every company value comes from `Intents/company.txt`.
+struct ReplyComposer: Sendable {
+    let kb: KnowledgeBase
+
+    func phrase(_ key: String, _ extra: [String: String] = [:]) -> String {
+        kb.company.fill(kb.phrases[key], extra: extra)
+    }
+
+    /// One of the entry's answers, the same one throughout a conversation.
+    func answer(_ entry: CompiledEntry, conversation: String) -> String {
+        let answers = entry.entry.answers
+        var hash: UInt64 = 1469598103934665603
+        for b in conversation.utf8 { hash = (hash ^ UInt64(b)) &* 1099511628211 }
+        return kb.company.fill(answers[Int(hash % UInt64(answers.count))].text)
+    }
+
+    /// "You may also want to know" lines for related entries.
+    func related(_ entry: CompiledEntry) -> [String] {
+        let questions = entry.entry.related.prefix(2).compactMap { id in kb.entryIndex[id].map { kb.entries[$0].entry.questions.first?.text } ?? nil }
+        guard !questions.isEmpty else { return [] }
+        return ["您可能还想了解：" + questions.map { "「\($0)」" }.joined(separator: "、")]
+    }
+
+    /// Numbered choices: the topic's name and the entry's first phrasing.
+    func choices(_ entryIDs: [String]) -> [String] {
+        [phrase("choices")] + entryIDs.enumerated().map { i, id in
+            let e = kb.entries[kb.entryIndex[id]!]
+            let topicName = kb.topics[e.topic]?.name ?? e.topic
+            return "\(i + 1). \(topicName)：\(e.entry.questions.first?.text ?? id)"
+        }
+    }
+
+    /// What the bot can help with, from the topics' examples.
+    func capabilities() -> String {
+        let names = kb.topicOrder.compactMap { kb.topics[$0] }.filter { $0.route == .answer && !["greeting", "thanks", "goodbye"].contains($0.id) }.map(\.name)
+        return phrase("topics", ["topics": names.prefix(8).joined(separator: "、")])
+    }
+
+    /// "Around N minutes" for a wait in seconds.
+    static func describeWait(_ seconds: TimeInterval) -> String {
+        let minutes = max(1, Int((seconds / 60).rounded()))
+        return "约 \(minutes) 分钟"
+    }
+}
+
+/// The human service hours in the company profile (`human_open`, `human_close`, `timezone`).
+struct ServiceHours: Sendable {
+    let open: (hour: Int, minute: Int)
+    let close: (hour: Int, minute: Int)
+    let timeZone: TimeZone
+
+    init(_ company: CompanyProfile) {
+        func parse(_ text: String?, _ fallback: (Int, Int)) -> (Int, Int) {
+            let parts = (text ?? "").split(separator: ":").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            return parts.count == 2 ? (parts[0], parts[1]) : fallback
+        }
+        open = parse(company["human_open"], (9, 0))
+        close = parse(company["human_close"], (21, 0))
+        timeZone = company["timezone"].flatMap { TimeZone(identifier: $0) } ?? TimeZone(identifier: "Asia/Shanghai")!
+    }
+
+    /// Whether a person is on duty at `date`.
+    func isOpen(at date: Date) -> Bool {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let c = calendar.dateComponents([.hour, .minute], from: date)
+        let now = (c.hour ?? 0) * 60 + (c.minute ?? 0)
+        let from = open.hour * 60 + open.minute, to = close.hour * 60 + close.minute
+        return from <= to ? (now >= from && now < to) : (now >= from || now < to)
+    }
+}

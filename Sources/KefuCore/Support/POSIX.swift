@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed system call: which call, on what, and `errno` captured where it failed.
+public struct SystemError: Error, Sendable, CustomStringConvertible {
+    public let call: String
+    public let path: String
+    public let code: Int32
+    public var description: String { "\(call) \(path): \(String(cString: strerror(code))) (errno \(code))" }
+}
+
+/// Raw POSIX calls used by the durable store, in one place: EINTR is retried, partial
+/// writes are finished, and errors carry errno and the path.
+enum POSIX {
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw SystemError(call: "open", path: path, code: errno)
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError(call: "write", path: path, code: errno)
+            }
+            offset += n
+        }
+    }
+
+    static func fsync(_ fd: Int32, path: String) throws {
+        while Glibc.fsync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw SystemError(call: "fsync", path: path, code: errno)
+        }
+    }
+
+    /// Takes an exclusive advisory lock, waiting for other processes to release theirs.
+    static func lockExclusive(_ fd: Int32, path: String) throws {
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            throw SystemError(call: "flock", path: path, code: errno)
+        }
+    }
+
+    static func unlock(_ fd: Int32) {
+        _ = flock(fd, LOCK_UN)
+    }
+
+    static func size(_ fd: Int32, path: String) throws -> Int {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SystemError(call: "fstat", path: path, code: errno) }
+        return Int(info.st_size)
+    }
+
+    /// Reads `count` bytes at `offset` (fewer at end of file).
+    static func read(_ fd: Int32, at offset: Int, count: Int, path: String) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError(call: "pread", path: path, code: errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return Array(buffer[0..<done])
+    }
+
+    static func truncate(_ fd: Int32, to length: Int, path: String) throws {
+        guard ftruncate(fd, off_t(length)) == 0 else { throw SystemError(call: "ftruncate", path: path, code: errno) }
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        var components: [String] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: false) {
+            components.append(String(part))
+            let prefix = components.joined(separator: "/")
+            if prefix.isEmpty { continue }
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw SystemError(call: "mkdir", path: prefix, code: errno)
+            }
+        }
+    }
+}
