@@ -8,7 +8,8 @@ public struct RouteDecision: Sendable, Equatable {
 
 /// Chooses the route of a message in a fresh conversation. Rules are checked in order and
 /// the first that fires wins: people's safety and money before anything else, then
-/// threats, explicit requests and complaints, then emotion, then confidence.
+/// threats, then high emotion (an angry customer is never offered a menu), then explicit
+/// requests and complaints, then confidence.
 public enum Router {
     public static func decide(_ u: Understanding, in kb: KnowledgeBase) -> RouteDecision {
         let t = kb.thresholds
@@ -22,6 +23,10 @@ public enum Router {
         }
         if emotion.has(.threat) {
             return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
+        }
+        if emotion.level >= t.emotionHandoff {
+            return RouteDecision(route: .handoff, reason: .emotion,
+                                 rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
         }
         let coverage = u.ranking.knownFeatureShare
         if coverage < t.coverage {
@@ -40,10 +45,6 @@ public enum Router {
             let reason = topic.handoffReason ?? .requested
             return RouteDecision(route: .handoff, reason: reason,
                                  rule: "topic \(top.topic) (confidence \(fmt(top.probability)) ≥ floor \(fmt(t.floor))) always goes to a person")
-        }
-        if emotion.level >= t.emotionHandoff {
-            return RouteDecision(route: .handoff, reason: .emotion,
-                                 rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
         }
         guard let top, top.probability >= t.floor else {
             let p = top.map { fmt($0.probability) } ?? "0"
