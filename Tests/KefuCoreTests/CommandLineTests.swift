@@ -103,10 +103,60 @@ struct CommandLineTests {
 
     @Test("every command has help")
     func helpForEveryCommand() throws {
-        for command in ["classify", "explain", "eval"] {
+        for command in ["chat", "agent", "stats", "classify", "explain", "eval"] {
             let result = try run([command, "--help"])
             #expect(result.status == 0)
             #expect(result.out.hasPrefix("Usage: kefu \(command)"))
         }
+    }
+
+    @Test("kefu chat answers each piped line with one block and refuses an over-long line politely")
+    func chatPipedBlocks() throws {
+        let data = NSTemporaryDirectory() + "kefu-chat-" + UUID().uuidString
+        let long = String(repeating: "长", count: 1000)
+        let result = try run(["chat", "--data", data, "--customer", "p1"], input: "积分怎么查\n\n   \n\(long)\n谢谢\n")
+        #expect(result.status == 0)
+        let blocks = result.out.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(blocks.count == 3, "blank lines get no reply: \(blocks)")
+        #expect(blocks[1].contains("太长"))
+        #expect(blocks[2].contains("评分"))
+        #expect(result.err.contains("longer than"))
+    }
+
+    @Test("kefu agent lists and shows a handed-off case as JSON with the fields integrations rely on")
+    func agentJSON() throws {
+        let data = NSTemporaryDirectory() + "kefu-agent-" + UUID().uuidString
+        let chat = try run(["chat", "--data", data, "--customer", "c9", "--channel", "wechat"], input: "我的手机号13812345678，转人工\n")
+        #expect(chat.out.contains("T000001"))
+        let list = try run(["agent", "list", "--json", "--data", data])
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(list.out.utf8)) as? [[String: Any]])
+        let ticket = try #require(array.first)
+        for key in ["id", "customer", "channel", "state", "reason", "priority", "created", "waiting_seconds", "summary"] {
+            #expect(ticket[key] != nil, "list has \(key)")
+        }
+        #expect(ticket["channel"] as? String == "wechat")
+        #expect((ticket["summary"] as? String)?.contains("138****5678") == true, "numbers are masked in listings")
+        #expect(!list.out.contains("13812345678"))
+
+        #expect(try run(["agent", "claim", "T000001", "--as", "张三", "--data", data]).status == 0)
+        let conflict = try run(["agent", "claim", "T000001", "--as", "李四", "--data", data])
+        #expect(conflict.status == 1)
+        #expect(conflict.err.contains("already claimed by 张三"))
+        let show = try run(["agent", "show", "T000001", "--json", "--data", data])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(show.out.utf8)) as? [String: Any])
+        let transcript = try #require(object["transcript"] as? [[String: Any]])
+        #expect(transcript.first?["from"] as? String == "customer")
+        #expect(transcript.contains { $0["from"] as? String == "bot" })
+        let turns = try #require(object["turns"] as? [[String: Any]])
+        #expect(turns.first?["topic"] as? String == "human_agent")
+        #expect(turns.first?["candidates"] != nil && turns.first?["emotion"] != nil)
+        #expect((object["history"] as? [[String: Any]])?.contains { $0["action"] as? String == "claimed" } == true)
+        let holder = try run(["agent", "show", "T000001", "--data", data, "--as", "张三"])
+        #expect(holder.out.contains("13812345678"), "the agent holding the ticket sees the number")
+
+        let stats = try run(["stats", "--json", "--data", data])
+        let figures = try #require(try JSONSerialization.jsonObject(with: Data(stats.out.utf8)) as? [String: Any])
+        #expect(figures["handoff_rate"] as? Double == 1)
+        #expect((figures["handoff_reasons"] as? [String: Int])?["requested"] == 1)
     }
 }

@@ -73,7 +73,8 @@ public struct Dialogue: Sendable {
             if reply.topic != "greeting" && reply.route != .handoff { reply.lines.insert(greetingPrefix(), at: 0) }
         }
         for line in reply.lines { state.transcript.append(TranscriptLine(time: now, from: "bot", text: line)) }
-        if case .withPerson(let id) = state.stage, reply.ticket == nil {
+        // The agent sees what the bot said too, the handoff message included.
+        if case .withPerson(let id) = state.stage {
             for line in reply.lines { try desk.tickets.addBotLine(id, text: line, now: now) }
         }
         return reply

@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import KefuCore
+
+@Suite("The handoff queue")
+struct TicketStoreTests {
+    static func folder() -> String { NSTemporaryDirectory() + "kefu-queue-" + UUID().uuidString }
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func draft(_ customer: String, _ reason: HandoffReason) -> TicketDraft {
+        TicketDraft(conversation: "conv-\(customer)", customer: customer, channel: "test", reason: reason, topic: "card_service",
+                    summary: "客户 \(customer)", facts: [], transcript: [TranscriptLine(time: t0, from: "customer", text: "hi")], turns: [])
+    }
+
+    @Test("danger and money come first, then threats and emotion, then the rest, each in order of arrival")
+    func priorityOrder() throws {
+        let store = try TicketStore(folder: Self.folder())
+        let arrivals: [(String, HandoffReason)] = [("a", .requested), ("b", .complaint), ("c", .threat), ("d", .money),
+                                                    ("e", .requested), ("f", .safety), ("g", .emotion)]
+        for (i, (customer, reason)) in arrivals.enumerated() {
+            _ = try store.open(Self.draft(customer, reason), now: Self.t0.addingTimeInterval(Double(i)))
+        }
+        #expect(store.queue().map(\.customer) == ["d", "f", "c", "g", "b", "a", "e"])
+        let d = try #require(store.openTicket(customer: "d"))
+        #expect(store.position(of: d.id) == 1)
+        #expect(try store.claimNext(agent: "x", now: Self.t0)?.customer == "d")
+        #expect(try store.claimNext(agent: "x", now: Self.t0)?.customer == "f")
+    }
+
+    @Test("a ticket claimed by one agent cannot be claimed, answered or resolved by another")
+    func claimConflicts() throws {
+        let store = try TicketStore(folder: Self.folder())
+        let t = try store.open(Self.draft("a", .requested), now: Self.t0)
+        try store.claim(t.id, agent: "张三", now: Self.t0)
+        #expect(throws: TicketError.claimedByOther(t.id, agent: "张三")) { try store.claim(t.id, agent: "李四", now: Self.t0) }
+        #expect(throws: TicketError.claimedByOther(t.id, agent: "张三")) { try store.reply(t.id, agent: "李四", text: "x", now: Self.t0) }
+        #expect(throws: TicketError.claimedByOther(t.id, agent: "张三")) { try store.resolve(t.id, agent: "李四", note: nil, now: Self.t0) }
+        try store.claim(t.id, agent: "张三", now: Self.t0)  // claiming again is harmless
+        try store.resolve(t.id, agent: "张三", note: "done", now: Self.t0)
+        #expect(throws: TicketError.alreadyResolved(t.id)) { try store.claim(t.id, agent: "张三", now: Self.t0) }
+        #expect(throws: TicketError.unknown("T999999")) { try store.claim("T999999", agent: "张三", now: Self.t0) }
+    }
+
+    @Test("release puts a ticket back; transfer hands it to another agent")
+    func releaseAndTransfer() throws {
+        let store = try TicketStore(folder: Self.folder())
+        let t = try store.open(Self.draft("a", .requested), now: Self.t0)
+        #expect(throws: TicketError.notClaimed(t.id)) { try store.release(t.id, agent: "张三", now: Self.t0) }
+        try store.claim(t.id, agent: "张三", now: Self.t0)
+        try store.release(t.id, agent: "张三", now: Self.t0)
+        #expect(store.ticket(t.id)?.state == .waiting)
+        try store.claim(t.id, agent: "张三", now: Self.t0)
+        try store.transfer(t.id, from: "张三", to: "王五", now: Self.t0)
+        #expect(store.ticket(t.id)?.assignee == "王五")
+        try store.reply(t.id, agent: "王五", text: "您好", now: Self.t0)
+        #expect(store.ticket(t.id)?.agentReplies.map(\.text) == ["您好"])
+    }
+
+    @Test("everything survives a reopen, in the same state")
+    func replayRestoresState() throws {
+        let folder = Self.folder()
+        let store = try TicketStore(folder: folder)
+        let t = try store.open(Self.draft("a", .money), now: Self.t0)
+        try store.claim(t.id, agent: "张三", now: Self.t0.addingTimeInterval(90))
+        try store.note(t.id, agent: "张三", text: "已冻结", now: Self.t0)
+        let reopened = try TicketStore(folder: folder)
+        #expect(reopened.ticket(t.id) == store.ticket(t.id))
+        #expect(reopened.typicalWait() == 90)
+    }
+
+    @Test("two stores on one folder (two processes) share one sequence and see each other's claims")
+    func twoWriters() throws {
+        let folder = Self.folder()
+        let one = try TicketStore(folder: folder), two = try TicketStore(folder: folder)
+        let a = try one.open(Self.draft("a", .requested), now: Self.t0)
+        let b = try two.open(Self.draft("b", .requested), now: Self.t0)
+        #expect(a.id != b.id)
+        try two.claim(a.id, agent: "李四", now: Self.t0)
+        #expect(throws: TicketError.claimedByOther(a.id, agent: "李四")) { try one.claim(a.id, agent: "张三", now: Self.t0) }
+        try one.refresh()
+        #expect(one.queue().count == 2)
+    }
+
+    @Test("a torn last record is reported, not applied, and later writes are clean")
+    func tornLastRecord() throws {
+        let folder = Self.folder()
+        let store = try TicketStore(folder: folder)
+        let t = try store.open(Self.draft("a", .requested), now: Self.t0)
+        let log = folder + "/tickets.log"
+        let handle = try #require(FileHandle(forWritingAtPath: log))
+        handle.seekToEndOfFile()
+        handle.write(Data("8badf00d {\"op\":\"claim\",\"id\":\"\(t.id)\",\"ag".utf8))  // a write cut short
+        try handle.close()
+        let reopened = try TicketStore(folder: folder)
+        #expect(reopened.notices.count == 1)
+        #expect(reopened.notices.first?.message.contains("incomplete last record") == true)
+        #expect(reopened.ticket(t.id)?.state == .waiting, "the unacknowledged claim is not applied")
+        _ = try reopened.open(Self.draft("b", .requested), now: Self.t0)
+        let again = try TicketStore(folder: folder)
+        #expect(again.notices.isEmpty)
+        #expect(again.queue().count == 2)
+    }
+
+    @Test("a damaged record in the middle is reported with its line and skipped")
+    func damagedMiddleRecord() throws {
+        let folder = Self.folder()
+        let store = try TicketStore(folder: folder)
+        _ = try store.open(Self.draft("a", .requested), now: Self.t0)
+        _ = try store.open(Self.draft("b", .requested), now: Self.t0)
+        _ = try store.open(Self.draft("c", .requested), now: Self.t0)
+        let log = folder + "/tickets.log"
+        var lines = try String(contentsOfFile: log, encoding: .utf8).components(separatedBy: "\n")
+        lines[1] = lines[1].replacingOccurrences(of: "\"b\"", with: "\"B\"")
+        try lines.joined(separator: "\n").write(toFile: log, atomically: false, encoding: .utf8)
+        let reopened = try TicketStore(folder: folder)
+        #expect(reopened.notices.map(\.line) == [2])
+        #expect(reopened.queue().map(\.customer) == ["a", "c"])
+    }
+}
