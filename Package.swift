@@ -14,7 +14,8 @@ let package = Package(
         .executableTarget(name: "kefu", dependencies: ["KefuCore"], path: "Sources/kefu"),
         // Benchmarks: throughput, latency, compile time and memory, printed as figures.
         .executableTarget(name: "kefu-bench", dependencies: ["KefuCore"], path: "Benchmarks/kefu-bench"),
-        .testTarget(name: "KefuCoreTests", dependencies: ["KefuCore"], path: "Tests/KefuCoreTests"),
+        // Conversations/ holds transcript files that ConversationTests reads from disk.
+        .testTarget(name: "KefuCoreTests", dependencies: ["KefuCore"], path: "Tests/KefuCoreTests", exclude: ["Conversations"]),
     ],
     swiftLanguageModes: [.v6]
 )
