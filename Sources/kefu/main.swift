@@ -4,6 +4,7 @@ import KefuCore
 /// `kefu`: dispatches to one subcommand; all the work happens in KefuCore.
 let commands: [(name: String, summary: String, help: String, run: ([String]) throws -> Int32)] = [
     (ChatCommand.name, ChatCommand.summary, ChatCommand.help, ChatCommand.run),
+    (ServeCommand.name, ServeCommand.summary, ServeCommand.help, ServeCommand.run),
     (AgentCommand.name, AgentCommand.summary, AgentCommand.help, AgentCommand.run),
     (ClassifyCommand.name, ClassifyCommand.summary, ClassifyCommand.help, ClassifyCommand.run),
     (ExplainCommand.name, ExplainCommand.summary, ExplainCommand.help, ExplainCommand.run),

@@ -49,6 +49,17 @@ public final class EventLog: @unchecked Sendable {
 
     public var notices: [Journal.Notice] { journal.notices }
 
+    /// When set, `record` only queues events and `commit` writes them with one sync.
+    /// The gateway sets it and commits once per batch of messages, before any reply of the
+    /// batch is sent; `kefu chat` leaves it off and syncs every event.
+    public var deferred: Bool {
+        get { lock.withLock { isDeferred } }
+        set { lock.withLock { isDeferred = newValue } }
+    }
+    private var isDeferred = false
+    private var pending: [Data] = []
+    private let lock = NSLock()
+
     public init(folder: String) throws {
         try POSIX.makeDirectory(folder)
         journal = try Journal(path: (folder as NSString).appendingPathComponent("events.log"))
@@ -60,7 +71,20 @@ public final class EventLog: @unchecked Sendable {
         var event = event
         event.text = event.text.map(PrivacyMask.mask)
         let payload = try Self.encoder.encode(event)
-        try journal.append(catchUp: { _ in }, prepare: { payload })
+        let queued = lock.withLock { () -> Bool in
+            if isDeferred { pending.append(payload) }
+            return isDeferred
+        }
+        if !queued { try journal.append(catchUp: { _ in }, prepare: { payload }) }
+    }
+
+    /// Writes and syncs the queued events; returns when they are durable.
+    public func commit() throws {
+        let batch = lock.withLock { () -> [Data] in
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
+        }
+        try journal.appendBatch(batch)
     }
 
     /// Every event in a data folder's log, oldest first, and what was wrong with the file.

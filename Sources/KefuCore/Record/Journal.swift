@@ -60,6 +60,24 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
+    /// Writes several records with one write and one sync: the gateway's group commit.
+    public func appendBatch(_ payloads: [Data]) throws {
+        guard !payloads.isEmpty else { return }
+        try withFileLock {
+            try readNew { _ in }
+            var bytes: [UInt8] = []
+            for payload in payloads {
+                bytes.append(contentsOf: Array(String(format: "%08x ", CRC32.checksum(payload)).utf8))
+                bytes.append(contentsOf: payload)
+                bytes.append(0x0A)
+            }
+            try POSIX.writeAll(fd, bytes, path: path)
+            try POSIX.fsync(fd, path: path)
+            offset += bytes.count
+            lineNumber += payloads.count
+        }
+    }
+
     private func withFileLock<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }

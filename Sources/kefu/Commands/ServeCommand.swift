@@ -1,0 +1,144 @@
+import Foundation
+import KefuCore
+
+/// `kefu serve`: the TCP gateway for customers and agents.
+enum ServeCommand {
+    static let name = "serve"
+    static let summary = "run the line-protocol gateway for customers and agents"
+    static let help = """
+    Usage: kefu serve [--kb DIR] [--data DIR] [--customer-listen ADDR:PORT] [--agent-listen ADDR:PORT]
+                      [--max-connections N] [--idle-timeout SECONDS] [--rate LINES_PER_SECOND]
+
+    Serves customers (plain lines or JSON Lines, see docs/PROTOCOL.md) and agents (AUTH, LIST,
+    CLAIM, REPLY …) over TCP. Binds to 127.0.0.1; port 0 picks a free port. Prints
+    `listening customer HOST:PORT` and `listening agent HOST:PORT` once both are open.
+    SIGTERM or SIGINT: stop accepting, finish replies in flight, sync, say goodbye, exit 0.
+    SIGHUP, or a saved edit under FAQ/ or Intents/ (checked every 2 s): reload the knowledge
+    base; a broken edit is reported as file:line and the old knowledge base keeps serving.
+    The agent token is $KEFU_AGENT_TOKEN, else the file agent-token in the data folder
+    (created with a random value, mode 0600, when missing).
+
+    Options:
+      --kb DIR                    knowledge base folder (default: $KEFU_KB or .)
+      --data DIR                  queue and event log (default: $KEFU_DATA or ./.kefu)
+      --customer-listen ADDR:PORT customer listener (default 127.0.0.1:8770)
+      --agent-listen ADDR:PORT    agent listener (default 127.0.0.1:8771)
+      --max-connections N         customer and agent connections together (default 4096)
+      --idle-timeout SECONDS      close silent connections (default 600)
+      --rate N                    lines per second per connection before it is told to slow down (default 20)
+
+    Example:
+      kefu serve --customer-listen 127.0.0.1:0 --agent-listen 127.0.0.1:0
+    """
+    static let options = [KnowledgeOptions.spec, DataOptions.spec, OptionSpec(name: "--customer-listen", takesValue: true),
+                          OptionSpec(name: "--agent-listen", takesValue: true), OptionSpec(name: "--max-connections", takesValue: true),
+                          OptionSpec(name: "--idle-timeout", takesValue: true), OptionSpec(name: "--rate", takesValue: true)]
+
+    static func run(_ arguments: [String]) throws -> Int32 {
+        let args = try ParsedArguments.parse(arguments, options: options, command: name)
+        if let extra = args.positionals.first { throw UsageError(message: "unexpected argument '\(extra)'.", command: name) }
+        var config = GatewayConfiguration(agentToken: "")
+        for (option, keyPath) in [("--customer-listen", \GatewayConfiguration.customerAddress), ("--agent-listen", \GatewayConfiguration.agentAddress)] {
+            guard let text = args.value(option) else { continue }
+            guard let address = Socket.Address(text) else {
+                throw UsageError(message: "\(option) takes HOST:PORT such as 127.0.0.1:8770, not '\(text)'.", command: name)
+            }
+            config[keyPath: keyPath] = address
+        }
+        if let text = args.value("--max-connections") {
+            guard let n = Int(text), n > 0 else { throw UsageError(message: "--max-connections takes a positive number, not '\(text)'.", command: name) }
+            config.maxConnections = n
+        }
+        if let text = args.value("--idle-timeout") {
+            guard let n = Double(text), n > 0 else { throw UsageError(message: "--idle-timeout takes seconds, not '\(text)'.", command: name) }
+            config.idleTimeout = n
+        }
+        if let text = args.value("--rate") {
+            guard let n = Double(text), n > 0 else { throw UsageError(message: "--rate takes lines per second, not '\(text)'.", command: name) }
+            config.linesPerSecond = n
+            config.burst = max(config.burst, n * 2)
+        }
+        let kbFolder = args.value("--kb") ?? KnowledgeLoader.defaultFolder()
+        let kb = try KnowledgeOptions.load(args)
+        let desk = try DataOptions.open(args)
+        config.agentToken = try agentToken(dataFolder: desk.folder)
+        raiseFileLimit()
+
+        let gateway = Gateway(kb: kb, desk: desk, configuration: config)
+        let bound: (customer: Socket.Address, agent: Socket.Address)
+        do {
+            bound = try gateway.bind()
+        } catch {
+            throw CommandFailure(message: "cannot listen: \(error). Is another kefu serve running? Pick other ports with --customer-listen / --agent-listen.")
+        }
+        let signals = installSignalHandlers(gateway: gateway, kbFolder: kbFolder)
+        print("listening customer \(bound.customer)")
+        print("listening agent \(bound.agent)")
+        flushStandardOutput()
+        gateway.run()
+        withExtendedLifetime(signals) {}
+        printError("kefu serve: stopped; everything acknowledged is on disk in \(desk.folder)")
+        return 0
+    }
+
+    /// The shared secret agents authenticate with: never a default compiled into the program.
+    static func agentToken(dataFolder: String) throws -> String {
+        if let env = ProcessInfo.processInfo.environment["KEFU_AGENT_TOKEN"], !env.isEmpty { return env }
+        let path = (dataFolder as NSString).appendingPathComponent("agent-token")
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
+            return existing
+        }
+        var random = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw CommandFailure(message: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        _ = Array((token + "\n").utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        printError("kefu serve: created agent token in \(path) (mode 0600)")
+        return token
+    }
+
+    /// Thousands of connections need more than the usual 1,024 descriptors.
+    static func raiseFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
+    /// SIGTERM / SIGINT stop the gateway gracefully; SIGHUP and file edits reload.
+    static func installSignalHandlers(gateway: Gateway, kbFolder: String) -> [any DispatchSourceProtocol] {
+        let queue = DispatchQueue(label: "kefu.signals")
+        var sources: [any DispatchSourceProtocol] = []
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { gateway.shutdown() }
+            source.resume()
+            sources.append(source)
+        }
+        let reload: @Sendable (String) -> Void = { why in
+            switch KnowledgeReload.attempt(folder: kbFolder) {
+            case .reloaded(let kb):
+                gateway.reload(kb)
+                printError("kefu serve: knowledge base reloaded (\(why)): \(kb.entries.count) entries")
+            case .refused(let problems):
+                for p in problems { printError("kefu serve: \(p)") }
+                printError("kefu serve: reload refused (\(why)); the previous knowledge base keeps serving")
+            }
+        }
+        signal(SIGHUP, SIG_IGN)
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
+        hup.setEventHandler { reload("SIGHUP") }
+        hup.resume()
+        sources.append(hup)
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        nonisolated(unsafe) var watcher = KnowledgeWatcher(folder: kbFolder)
+        timer.schedule(deadline: .now() + 2, repeating: 2)
+        timer.setEventHandler { if watcher.changed() { reload("files changed") } }
+        timer.resume()
+        sources.append(timer)
+        return sources
+    }
+}
