@@ -43,6 +43,8 @@ public struct ConversationState: Sendable {
     public var askedForFacts = false
     /// Whether the customer has seen the request for a rating in this stage.
     public var ratingAsked = false
+    /// The last reply ended with 「还有其他可以帮您的吗？」, so 「没有了」 closes.
+    public var askedAnythingElse = false
 
     public init(customer: String, channel: String, started: Date, id: String? = nil) {
         self.customer = customer

@@ -85,6 +85,14 @@ public struct Dialogue: Sendable {
     }
 
     private func reply(to n: NormalizedText, state: inout ConversationState, now: Date) throws -> Reply {
+        // Understood at most once per message, and only when a stage needs it.
+        var understood: Understanding?
+        let understanding = { () -> Understanding in
+            if let u = understood { return u }
+            let u = kb.understand(n)
+            understood = u
+            return u
+        }
         switch state.stage {
         case .withPerson(let id):
             return try caseWithPerson(id, state: &state, customerText: n.original, now: now)
@@ -96,13 +104,13 @@ public struct Dialogue: Sendable {
                 return Reply(lines: [composer.phrase("person_resolved", ["ticket": ticket]), composer.phrase("rating")], route: nil,
                              rule: "the agent resolved the case while the customer was away → ask for a rating")
             }
-            let u = kb.understand(n)
+            let u = understanding()
             if kb.route(u).route == .fallback || ControlReplies.isNothingElse(n) || ControlReplies.isNo(n) {
                 return Reply(lines: [composer.phrase("rating_again")], route: nil)
             }
             state.stage = .open  // a new question instead of a rating
         case .choosing(let offered):
-            if let picked = pick(n, among: offered) {
+            if let picked = pick(n, among: offered, understanding: understanding) {
                 state.stage = .open
                 return try answer(kb.entries[kb.entryIndex[picked]!], understanding: nil, state: &state, now: now, rule: "the customer chose \(picked)")
             }
@@ -117,25 +125,25 @@ public struct Dialogue: Sendable {
         case .collectingFacts(let reason):
             state.stage = .open
             state.facts.append(PrivacyMask.mask(n.original))
-            let u = kb.understand(n)
+            let u = understanding()
             try record(u, decision: RouteDecision(route: .handoff, reason: reason, rule: "facts for the complaint"), state: &state, now: now)
             return try handOff(reason, understanding: u, state: &state, now: now, rule: "complaint facts collected")
         case .open, .closed:
             break
         }
-        return try serve(n, state: &state, now: now)
+        return try serve(n, understanding: understanding(), state: &state, now: now)
     }
 
     /// A message in the open stage: understand it, route it, act.
-    private func serve(_ n: NormalizedText, state: inout ConversationState, now: Date) throws -> Reply {
+    private func serve(_ n: NormalizedText, understanding u: Understanding, state: inout ConversationState, now: Date) throws -> Reply {
         if !state.lastCandidates.isEmpty && ControlReplies.isNotHelped(n) {
             return try notHelped(state: &state, now: now)
         }
-        let askedAnythingElse = state.transcript.dropLast().last { $0.from == "bot" }?.text.contains(composer.phrase("anything_else")) ?? false
-        if !state.answered.isEmpty && (ControlReplies.isNothingElse(n) && askedAnythingElse) {
+        let askedAnythingElse = state.askedAnythingElse
+        state.askedAnythingElse = false
+        if !state.answered.isEmpty && askedAnythingElse && ControlReplies.isNothingElse(n) {
             return askForRating(state: &state, rule: "the customer has nothing else")
         }
-        let u = kb.understand(n)
         let decision = kb.route(u)
         try record(u, decision: decision, state: &state, now: now)
         if state.topic == nil, decision.route != .fallback { state.topic = u.topic }
@@ -198,6 +206,7 @@ public struct Dialogue: Sendable {
         var lines = [composer.answer(entry, conversation: state.id)]
         lines += composer.related(entry)
         lines.append(composer.phrase("confirm") + composer.phrase("anything_else"))
+        state.askedAnythingElse = true
         return Reply(lines: lines, route: .answer, topic: entry.topic, rule: rule)
     }
 
@@ -338,11 +347,11 @@ public struct Dialogue: Sendable {
     }
 
     /// A choice among offered entries: a number, or words that fit one of them best.
-    private func pick(_ n: NormalizedText, among offered: [String]) -> String? {
+    private func pick(_ n: NormalizedText, among offered: [String], understanding: () -> Understanding) -> String? {
         if let number = ControlReplies.choice(n, count: offered.count) { return offered[number - 1] }
         guard n.scalars.count <= 12 else { return nil }
-        let u = kb.understand(n)
-        let best = u.ranking.classes.first { offered.contains(kb.classifier.labels[$0.classIndex]) }
+        let u = understanding()
+        let best = u.ranking.allClasses.first { offered.contains(kb.classifier.labels[$0.classIndex]) }
         guard let best, best.probability >= 0.05 else { return nil }
         return kb.classifier.labels[best.classIndex]
     }

@@ -129,8 +129,10 @@ final class ServiceEngine: @unchecked Sendable {
         }
     }
 
+    /// The customer's conversation, taken out of the table so that changing it does not copy
+    /// its transcript (the caller puts it back).
     private func conversation(_ customer: String, channel: String, now: Date) -> ConversationState {
-        if let state = conversations[customer], state.stage != .closed { return state }
+        if let state = conversations.removeValue(forKey: customer), state.stage != .closed { return state }
         let state = (try? dialogue.start(customer: customer, channel: channel, now: now))
             ?? ConversationState(customer: customer, channel: channel, started: now)
         started.insert(state.id)

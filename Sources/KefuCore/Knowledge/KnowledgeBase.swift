@@ -9,6 +9,17 @@ public struct CompiledEntry: Sendable {
     public var topic: String { entry.topic }
     public var threshold: Float? { entry.threshold }
     public var alwaysHandOff: Bool { entry.alwaysHandOff }
+    /// The answers with company values filled in, once, at compile time.
+    public let filledAnswers: [String]
+
+    init(entry: FAQEntry, boost: [KeywordMatcher.Keyword], require: [KeywordMatcher.Keyword], exclude: [KeywordMatcher.Keyword],
+         filledAnswers: [String]? = nil) {
+        self.entry = entry
+        self.boost = boost
+        self.require = require
+        self.exclude = exclude
+        self.filledAnswers = filledAnswers ?? entry.answers.map(\.text)
+    }
 }
 
 /// One entry the message may be about, with its probability and the keywords that moved it.
@@ -54,6 +65,45 @@ public struct KnowledgeBase: Sendable {
     public let warnings: [LoadProblem]
     public let compileSeconds: Double
 
+    /// Standard phrases with company values filled in, once, at compile time.
+    public let filledPhrases: [String: String]
+    /// The entry of each classifier class.
+    let entryOfClass: [Int]
+    /// Keyword rules of the entries that have any, by class: most entries have none, and
+    /// the per-message loop should not visit them.
+    let keywordRules: [KeywordRule]
+
+    struct KeywordRule: Sendable {
+        let classIndex: Int
+        let boost: [KeywordMatcher.Keyword]
+        let require: [KeywordMatcher.Keyword]
+        let exclude: [KeywordMatcher.Keyword]
+    }
+
+    init(folder: String, entries: [CompiledEntry], entryIndex: [String: Int], topics: [String: Topic], topicOrder: [String],
+         company: CompanyProfile, phrases: StandardPhrases, thresholds: Thresholds, classifier: IntentClassifier,
+         emotion: EmotionDetector, warnings: [LoadProblem], compileSeconds: Double) {
+        self.folder = folder
+        self.entries = entries
+        self.entryIndex = entryIndex
+        self.topics = topics
+        self.topicOrder = topicOrder
+        self.company = company
+        self.phrases = phrases
+        self.thresholds = thresholds
+        self.classifier = classifier
+        self.emotion = emotion
+        self.warnings = warnings
+        self.compileSeconds = compileSeconds
+        filledPhrases = phrases.values.mapValues { company.fill($0) }
+        entryOfClass = classifier.labels.map { entryIndex[$0]! }
+        keywordRules = entryOfClass.enumerated().compactMap { classIndex, entry in
+            let e = entries[entry]
+            guard !(e.boost.isEmpty && e.require.isEmpty && e.exclude.isEmpty) else { return nil }
+            return KeywordRule(classIndex: classIndex, boost: e.boost, require: e.require, exclude: e.exclude)
+        }
+    }
+
     /// Logit added per unit of keyword weight. A weight of 1 multiplies the odds by e.
     static let boostScale: Float = 1
     static let blocked: Float = -40
@@ -63,31 +113,36 @@ public struct KnowledgeBase: Sendable {
     }
 
     public func understand(_ normalized: NormalizedText) -> Understanding {
-        var adjustments = [Float](repeating: 0, count: entries.count)
-        var notes = [[String]](repeating: [], count: entries.count)
+        var adjustments: [Float]?
+        var notes: [Int: [String]] = [:]
         let s = normalized.scalars
-        for (c, classLabel) in classifier.labels.enumerated() {
-            let e = entries[entryIndex[classLabel]!]
-            for k in e.boost where KeywordMatcher.occurs(k, in: s) {
-                adjustments[c] += k.weight * Self.boostScale
-                notes[c].append("\(k.text) +\(fmt(k.weight))")
+        for rule in keywordRules {
+            var adjustment: Float = 0
+            var found: [String] = []
+            for k in rule.boost where KeywordMatcher.occurs(k, in: s) {
+                adjustment += k.weight * Self.boostScale
+                found.append("\(k.text) +\(fmt(k.weight))")
             }
-            if !e.require.isEmpty && !e.require.contains(where: { KeywordMatcher.occurs($0, in: s) }) {
-                adjustments[c] += Self.blocked
-                notes[c].append("required keyword missing")
+            if !rule.require.isEmpty && !rule.require.contains(where: { KeywordMatcher.occurs($0, in: s) }) {
+                adjustment += Self.blocked
+                found.append("required keyword missing")
             }
-            for k in e.exclude where KeywordMatcher.occurs(k, in: s) {
-                adjustments[c] += Self.blocked
-                notes[c].append("\(k.text) excluded")
+            for k in rule.exclude where KeywordMatcher.occurs(k, in: s) {
+                adjustment += Self.blocked
+                found.append("\(k.text) excluded")
             }
+            guard adjustment != 0 || !found.isEmpty else { continue }
+            if adjustments == nil { adjustments = [Float](repeating: 0, count: entries.count) }
+            adjustments![rule.classIndex] += adjustment
+            notes[rule.classIndex] = found
         }
         let ranking = classifier.rank(normalized, logitAdjustments: adjustments)
-        let candidates = ranking.classes.prefix(5).map { scored -> Candidate in
-            let index = entryIndex[classifier.labels[scored.classIndex]]!
+        let candidates = ranking.top.map { scored -> Candidate in
+            let index = entryOfClass[scored.classIndex]
             return Candidate(entryIndex: index, entryID: entries[index].id, topic: entries[index].topic,
-                             probability: scored.probability, keywords: notes[scored.classIndex])
+                             probability: scored.probability, keywords: notes[scored.classIndex] ?? [])
         }
-        return Understanding(normalized: normalized, candidates: Array(candidates), emotion: emotion.read(normalized), ranking: ranking)
+        return Understanding(normalized: normalized, candidates: candidates, emotion: emotion.read(normalized), ranking: ranking)
     }
 
     /// The n-grams that pushed `candidate` up, for explanations.

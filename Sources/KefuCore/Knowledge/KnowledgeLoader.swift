@@ -40,7 +40,8 @@ public enum KnowledgeLoader {
         for entry in active {
             index[entry.id] = compiled.count
             let k = { (list: [FAQEntry.Keyword]) in list.map { KeywordMatcher.keyword($0.word, weight: $0.weight, normalizer: normalizer) } }
-            compiled.append(CompiledEntry(entry: entry, boost: k(entry.boost), require: k(entry.require), exclude: k(entry.exclude)))
+            compiled.append(CompiledEntry(entry: entry, boost: k(entry.boost), require: k(entry.require), exclude: k(entry.exclude),
+                                          filledAnswers: entry.answers.map { source.company.fill($0.text) }))
         }
         return KnowledgeBase(folder: folder, entries: compiled, entryIndex: index, topics: source.topics, topicOrder: source.topicOrder,
                              company: source.company, phrases: source.phrases, thresholds: source.thresholds,

@@ -5,16 +5,19 @@ import Foundation
 struct ReplyComposer: Sendable {
     let kb: KnowledgeBase
 
+    /// A standard phrase; company values were filled in when the knowledge base was
+    /// compiled, so only run-time values ({ticket}, {wait} …) are filled here.
     func phrase(_ key: String, _ extra: [String: String] = [:]) -> String {
-        kb.company.fill(kb.phrases[key], extra: extra)
+        let text = kb.filledPhrases[key] ?? ""
+        return extra.isEmpty ? text : kb.company.fill(text, extra: extra)
     }
 
     /// One of the entry's answers, the same one throughout a conversation.
     func answer(_ entry: CompiledEntry, conversation: String) -> String {
-        let answers = entry.entry.answers
+        let answers = entry.filledAnswers
         var hash: UInt64 = 1469598103934665603
         for b in conversation.utf8 { hash = (hash ^ UInt64(b)) &* 1099511628211 }
-        return kb.company.fill(answers[Int(hash % UInt64(answers.count))].text)
+        return answers[Int(hash % UInt64(answers.count))]
     }
 
     /// "You may also want to know" lines for related entries.

@@ -8,6 +8,12 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
     public let path: String
     public let code: Int32
     public var description: String { "\(call) \(path): \(String(cString: strerror(code))) (errno \(code))" }
+
+    public init(call: String, path: String, code: Int32) {
+        self.call = call
+        self.path = path
+        self.code = code
+    }
 }
 
 /// Raw POSIX calls used by the durable store, in one place: EINTR is retried, partial

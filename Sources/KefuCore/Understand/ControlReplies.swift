@@ -22,23 +22,43 @@ public enum ControlReplies {
 
     /// 「没用」「还是不行」 as the whole point of a short message.
     public static func isNotHelped(_ n: NormalizedText) -> Bool {
-        let k = key(n)
+        let k = n.folded.filter { CharacterClass.of($0) != .separator }
         guard k.count <= 12 else { return false }
-        return notHelped.contains { k.contains($0.replacingOccurrences(of: " ", with: "")) }
+        return notHelpedKeys.contains { KeywordMatcher.find($0, in: k) }
     }
+
+    /// `notHelped` as scalar arrays without spaces, matched anywhere in a short message.
+    static let notHelpedKeys: [[UInt32]] = notHelped.map { $0.unicodeScalars.map(\.value).filter { $0 != 0x20 } }
 
     /// A choice among `count` options: 「1」「第二个」「选3」「option 2」.
     public static func choice(_ n: NormalizedText, count: Int) -> Int? {
-        var k = key(n)
-        for wrapper in ["第", "个", "项", "选", "option", "number", "no", "吧", "那个", "条"] { k = k.replacingOccurrences(of: wrapper, with: "") }
+        let k = String(decoding: stripping(choiceWords, from: n))
         guard let value = ordinals[k], (1...count).contains(value) else { return nil }
         return value
     }
 
+    static let choiceWords = ["那个", "option", "number", "第", "个", "项", "选", "no", "吧", "条"].map { $0.unicodeScalars.map(\.value) }
+    static let ratingWords = ["颗星", "stars", "star", "points", "分", "星", "给", "打"].map { $0.unicodeScalars.map(\.value) }
+
+    /// The message's letters and digits with every occurrence of `words` removed (longest listed first).
+    static func stripping(_ words: [[UInt32]], from n: NormalizedText) -> [UInt32] {
+        let k = n.folded.filter { CharacterClass.of($0) != .separator }
+        var out: [UInt32] = []
+        var i = 0
+        outer: while i < k.count {
+            for w in words where i + w.count <= k.count && Array(k[i..<(i + w.count)]) == w {
+                i += w.count
+                continue outer
+            }
+            out.append(k[i])
+            i += 1
+        }
+        return out
+    }
+
     /// A 1–5 rating: 「5」「5分」「五星」「4 stars」.
     public static func rating(_ n: NormalizedText) -> Int? {
-        var k = key(n)
-        for unit in ["分", "星", "颗星", "stars", "star", "points", "给", "打"] { k = k.replacingOccurrences(of: unit, with: "") }
+        let k = String(decoding: stripping(ratingWords, from: n))
         guard let value = ordinals[k], (1...5).contains(value) else { return nil }
         return value
     }

@@ -14,15 +14,41 @@ public struct ScoredClass: Sendable, Equatable {
     public let probability: Float
 }
 
-/// The result of reading one message: the normalised text and every class ranked.
+/// The result of reading one message: the normalised text and every class's probability.
 public struct Ranking: Sendable {
     public let normalized: NormalizedText
     public let vector: SparseVector
-    /// All classes, most probable first (ties broken by class index, so results are stable).
-    public let classes: [ScoredClass]
+    /// Probability of each class, by class index.
+    public let probabilities: [Float]
+    /// The most probable classes, best first (ties broken by class index, so results are stable).
+    public let top: [ScoredClass]
+
     /// The share of the message's features the knowledge base has seen before (0…1).
     public var knownFeatureShare: Float {
         vector.featureCount == 0 ? 0 : Float(vector.ids.count) / Float(vector.featureCount)
+    }
+
+    /// Every class, best first. Sorting all of them is only needed off the hot path.
+    public var allClasses: [ScoredClass] {
+        probabilities.indices.map { ScoredClass(classIndex: $0, probability: probabilities[$0]) }.sorted(by: Self.better)
+    }
+
+    static func better(_ a: ScoredClass, _ b: ScoredClass) -> Bool {
+        a.probability != b.probability ? a.probability > b.probability : a.classIndex < b.classIndex
+    }
+
+    /// The best `k` classes by one pass over the probabilities.
+    static func best(_ p: [Float], count k: Int) -> [ScoredClass] {
+        var top: [ScoredClass] = []
+        top.reserveCapacity(k + 1)
+        for c in p.indices {
+            let scored = ScoredClass(classIndex: c, probability: p[c])
+            if top.count == k, let last = top.last, !better(scored, last) { continue }
+            let at = top.firstIndex { better(scored, $0) } ?? top.count
+            top.insert(scored, at: at)
+            if top.count > k { top.removeLast() }
+        }
+        return top
     }
 }
 
@@ -74,9 +100,7 @@ public struct IntentClassifier: Sendable {
             for c in z.indices { z[c] += adjust[c] }
         }
         let p = softmax(z)
-        var classes = p.indices.map { ScoredClass(classIndex: $0, probability: p[$0]) }
-        classes.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.classIndex < $1.classIndex }
-        return Ranking(normalized: normalized, vector: vector, classes: classes)
+        return Ranking(normalized: normalized, vector: vector, probabilities: p, top: Ranking.best(p, count: 5))
     }
 
     public func probabilities(_ text: String) -> [Float] {

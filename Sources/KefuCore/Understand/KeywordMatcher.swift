@@ -15,6 +15,16 @@ struct KeywordMatcher: Sendable {
         return Keyword(scalars: scalars, text: text, weight: weight, latin: scalars.allSatisfy { CharacterClass.of($0) == .word })
     }
 
+    /// Whether `needle` occurs anywhere in `haystack`.
+    static func find(_ needle: [UInt32], in haystack: [UInt32]) -> Bool {
+        guard !needle.isEmpty, needle.count <= haystack.count else { return false }
+        outer: for start in 0...(haystack.count - needle.count) {
+            for j in 0..<needle.count where haystack[start + j] != needle[j] { continue outer }
+            return true
+        }
+        return false
+    }
+
     static func occurs(_ keyword: Keyword, in s: [UInt32]) -> Bool {
         let k = keyword.scalars
         guard !k.isEmpty, k.count <= s.count else { return false }
