@@ -5,7 +5,8 @@ import Foundation
 struct KnowledgeFixture {
     let folder: String
 
-    static let company = "[company]\nhotline: 400-000-0000\napp_name: 示例App\nhuman_hours: 每天 09:00-21:00\n"
+    /// People on duty around the clock, so tests that use the real clock do not depend on when they run.
+    static let company = "[company]\nhotline: 400-000-0000\napp_name: 示例App\nhuman_hours: 全天\nhuman_open: 00:00\nhuman_close: 24:00\n"
     static let topics = """
     [greeting]
     name: 问候
@@ -25,7 +26,17 @@ struct KnowledgeFixture {
     route: answer
 
     """
-    static let phrases = "[phrases]\n" + StandardPhrases.required.map { "\($0): 您好（\($0)）" }.joined(separator: "\n") + "\n"
+    static let realisticPhrases = [
+        "handoff": "已为您转接人工客服，服务单号 {ticket}，排在第 {position} 位，预计等待 {wait}。",
+        "handoff_after_hours": "已登记服务单 {ticket}，人工客服 {human_open} 上线后处理。",
+        "with_person": "您的问题已转给人工客服（服务单 {ticket}）。",
+        "person_resolved": "人工客服已处理完服务单 {ticket}。",
+        "rating": "请为本次服务评分 1-5 分。",
+        "rating_thanks": "您的评分已记录。",
+        "too_long": "抱歉，消息太长了。",
+        "unreadable": "抱歉，这条消息无法识别。",
+    ]
+    static let phrases = "[phrases]\n" + StandardPhrases.required.map { "\($0): \(realisticPhrases[$0] ?? "您好（\($0)）")" }.joined(separator: "\n") + "\n"
     static let emotion = "[anger]\n气死: 0.8\n[threat]\n12315: 1\n[safety]\n冒烟: 1\n[money]\n盗刷: 1\n[calm]\n不着急: 0.8\n[negation]\n不: 1\n"
     static let synonyms = "[synonyms]\n退款: 退钱, 返钱\n人工: 真人, 客服人员\n"
 

@@ -279,7 +279,7 @@ public struct Dialogue: Sendable {
             event.ticket = id
             try desk.events.record(event)
         }
-        if lines.isEmpty || customerText != nil { lines.append(composer.phrase("with_person", ["ticket": id])) }
+        lines.append(composer.phrase("with_person", ["ticket": id]))
         return Reply(lines: lines, route: .handoff, rule: "the case is with a person: the bot does not answer over the agent")
     }
 

@@ -71,7 +71,7 @@ struct ServiceHours: Sendable {
         calendar.timeZone = timeZone
         let c = calendar.dateComponents([.hour, .minute], from: date)
         let now = (c.hour ?? 0) * 60 + (c.minute ?? 0)
-        let from = open.hour * 60 + open.minute, to = close.hour * 60 + close.minute
+        let from = open.hour * 60 + open.minute, to = close.hour * 60 + close.minute  // 24:00 is the end of the day
         return from <= to ? (now >= from && now < to) : (now >= from || now < to)
     }
 }

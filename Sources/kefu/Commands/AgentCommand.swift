@@ -21,6 +21,10 @@ enum AgentCommand {
       resolve ID [--note "…"] --as NAME  close the case; the bot asks the customer for a rating
 
     Options:
+      --connect ADDR:PORT  send the verb to a running `kefu serve` (its agent port) instead of
+                           working on the data folder; customers connected there see replies live
+      --token TOKEN  the agent token for --connect (default: $KEFU_AGENT_TOKEN, else the data
+                     folder's agent-token file)
       --data DIR    the data folder (default: $KEFU_DATA or ./.kefu)
       --as NAME     the agent doing it (default: $KEFU_AGENT or $USER)
       --json        machine-readable output (list: one array; show: one object)
@@ -30,6 +34,7 @@ enum AgentCommand {
     """
     static let verbs = ["list", "show", "claim", "next", "reply", "note", "transfer", "release", "resolve"]
     static let options = [DataOptions.spec, OptionSpec(name: "--as", takesValue: true), OptionSpec(name: "--to", takesValue: true),
+                          OptionSpec(name: "--connect", takesValue: true), OptionSpec(name: "--token", takesValue: true),
                           OptionSpec(name: "--note", takesValue: true), OptionSpec(name: "--json", takesValue: false)]
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -43,6 +48,9 @@ enum AgentCommand {
             throw UsageError(message: message, command: name)
         }
         let rest = Array(args.positionals.dropFirst())
+        if let address = args.value("--connect") {
+            return try RemoteAgent.run(verb: verb, rest: rest, args: args, address: address)
+        }
         let desk = try DataOptions.open(args)
         let store = desk.tickets
         let agent = args.value("--as") ?? ProcessInfo.processInfo.environment["KEFU_AGENT"] ?? ProcessInfo.processInfo.environment["USER"] ?? "agent"
@@ -130,5 +138,102 @@ enum AgentCommand {
             event.reason = t.reason.rawValue
         }
         try desk.events.record(event)
+    }
+}
+
+/// `kefu agent --connect`: the same verbs, sent over the agent protocol to a running server.
+enum RemoteAgent {
+    static func run(verb: String, rest: [String], args: ParsedArguments, address text: String) throws -> Int32 {
+        guard let address = Socket.Address(text) else {
+            throw UsageError(message: "--connect takes HOST:PORT, not '\(text)'.", command: AgentCommand.name)
+        }
+        let agent = args.value("--as") ?? ProcessInfo.processInfo.environment["KEFU_AGENT"] ?? ProcessInfo.processInfo.environment["USER"] ?? "agent"
+        let tokenFile = (DataOptions.folder(args) as NSString).appendingPathComponent("agent-token")
+        guard let token = args.value("--token") ?? ProcessInfo.processInfo.environment["KEFU_AGENT_TOKEN"]
+                ?? (try? String(contentsOfFile: tokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) else {
+            throw CommandFailure(message: "no agent token: pass --token, set KEFU_AGENT_TOKEN, or point --data at the server's data folder")
+        }
+        var command: String
+        switch verb {
+        case "list": command = "LIST"
+        case "next": command = "NEXT"
+        case "show", "claim", "release":
+            guard let id = rest.first else { throw UsageError(message: "usage: kefu agent \(verb) ID --connect ADDR:PORT", command: AgentCommand.name) }
+            command = "\(verb.uppercased()) \(id)"
+        case "reply", "note":
+            guard rest.count >= 2 else { throw UsageError(message: "usage: kefu agent \(verb) ID \"text\" --connect ADDR:PORT", command: AgentCommand.name) }
+            command = "\(verb.uppercased()) \(rest[0]) \(rest.dropFirst().joined(separator: " "))"
+        case "transfer":
+            guard let id = rest.first, let to = args.value("--to") else { throw UsageError(message: "usage: kefu agent transfer ID --to NAME --connect ADDR:PORT", command: AgentCommand.name) }
+            command = "TRANSFER \(id) \(to)"
+        case "resolve":
+            guard let id = rest.first else { throw UsageError(message: "usage: kefu agent resolve ID [--note …] --connect ADDR:PORT", command: AgentCommand.name) }
+            command = "RESOLVE \(id)" + (args.value("--note").map { " \($0)" } ?? "")
+        default:
+            command = verb.uppercased()
+        }
+        let client: LineClient
+        do { client = try LineClient(address) } catch {
+            throw CommandFailure(message: "cannot reach kefu serve at \(address): \(error). Is it running, and is this its agent port?")
+        }
+        defer { client.close() }
+        let auth = try client.request("AUTH \(agent) \(token)")
+        guard auth.first?.hasPrefix("OK") == true else { throw CommandFailure(message: "the server refused the login: \(auth.joined(separator: " "))") }
+        let answer = try client.request(command.replacingOccurrences(of: "\n", with: " "), multiline: verb == "list" || verb == "show")
+        guard let status = answer.first, status.hasPrefix("OK") else { throw CommandFailure(message: answer.first ?? "no answer") }
+        let body = answer.dropFirst()
+        if verb == "list" && args.has("--json") {
+            print("[" + body.joined(separator: ",") + "]")
+        } else if verb == "list" || verb == "show" {
+            body.forEach { print($0) }
+        } else {
+            print(status)
+        }
+        return 0
+    }
+}
+
+/// A blocking line client for the agent protocol: send a line, read the answer.
+final class LineClient {
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(_ address: Socket.Address) throws {
+        fd = try Socket.connect(address)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    func close() { _ = Glibc.close(fd) }
+
+    /// Sends `line` and returns the answer's lines; pushed `*` lines are skipped. A multi-line
+    /// answer ends with a line holding a single ".".
+    func request(_ line: String, multiline: Bool = false) throws -> [String] {
+        let bytes = Array((line + "\n").utf8)
+        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
+            throw CommandFailure(message: "the connection to the server closed")
+        }
+        var lines: [String] = []
+        while true {
+            let next = try readLine()
+            if next.hasPrefix("* ") { continue }
+            if lines.isEmpty && (next.hasPrefix("ERR") || !multiline) { return [next] }
+            if next == "." { return lines }
+            lines.append(next)
+        }
+    }
+
+    private func readLine() throws -> String {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[..<newline], as: UTF8.self)
+                buffer.removeFirst(newline + 1)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw CommandFailure(message: "the server did not answer (timeout or closed connection)") }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
     }
 }

@@ -118,13 +118,18 @@ enum ServeCommand {
             source.resume()
             sources.append(source)
         }
+        // SIGHUP and the file watcher share one serial queue and one fingerprint, so an edit
+        // is reported once, whichever noticed it first.
+        nonisolated(unsafe) var watcher = KnowledgeWatcher(folder: kbFolder)
         let reload: @Sendable (String) -> Void = { why in
+            _ = watcher.changed()
             switch KnowledgeReload.attempt(folder: kbFolder) {
             case .reloaded(let kb):
                 gateway.reload(kb)
                 printError("kefu serve: knowledge base reloaded (\(why)): \(kb.entries.count) entries")
             case .refused(let problems):
                 for p in problems { printError("kefu serve: \(p)") }
+                if problems.isEmpty { printError("kefu serve: the knowledge files could not be read; run `kefu lint` for details") }
                 printError("kefu serve: reload refused (\(why)); the previous knowledge base keeps serving")
             }
         }
@@ -134,7 +139,6 @@ enum ServeCommand {
         hup.resume()
         sources.append(hup)
         let timer = DispatchSource.makeTimerSource(queue: queue)
-        nonisolated(unsafe) var watcher = KnowledgeWatcher(folder: kbFolder)
         timer.schedule(deadline: .now() + 2, repeating: 2)
         timer.setEventHandler { if watcher.changed() { reload("files changed") } }
         timer.resume()

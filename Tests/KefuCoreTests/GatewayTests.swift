@@ -1,0 +1,362 @@
+import Foundation
+import Testing
+@testable import KefuCore
+
+/// A blocking test client: send a line, read a reply block (ends with an empty line) or a line.
+final class TestClient {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(_ address: Socket.Address) throws {
+        fd = try Socket.connect(address)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+    deinit { close(fd) }
+
+    func send(_ text: String) { sendBytes(Array((text + "\n").utf8)) }
+    func sendBytes(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+
+    /// Lines up to the next empty line (a plain-mode reply block), or nil on timeout/close.
+    func block() -> String? { read(until: [0x0A, 0x0A]) }
+    func line() -> String? { read(until: [0x0A]) }
+
+    private func read(until marker: [UInt8]) -> String? {
+        while true {
+            if let end = find(marker) {
+                let text = String(decoding: buffer[..<end], as: UTF8.self)
+                buffer.removeFirst(end + marker.count)
+                return text
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return nil }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    private func find(_ marker: [UInt8]) -> Int? {
+        guard buffer.count >= marker.count else { return nil }
+        for i in 0...(buffer.count - marker.count) where Array(buffer[i..<(i + marker.count)]) == marker { return i }
+        return nil
+    }
+
+    /// Whether the server closed the connection (reads end-of-file within the timeout).
+    func isClosed() -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { return true }
+            if n < 0 { return false }
+        }
+    }
+}
+
+/// A gateway on ephemeral loopback ports, with a fixture knowledge base and its own data folder.
+final class RunningGateway {
+    let gateway: Gateway
+    let customer: Socket.Address
+    let agent: Socket.Address
+    let desk: ServiceDesk
+    let token = "test-token-\(UUID().uuidString)"
+    private let thread: Thread
+    private let done = NSCondition()
+    private var finished = false
+
+    init(configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+        let kb = try KnowledgeFixture.make().load()
+        desk = try ServiceDesk(folder: NSTemporaryDirectory() + "kefu-gw-" + UUID().uuidString)
+        var config = GatewayConfiguration(agentToken: token)
+        config.customerAddress = Socket.Address(host: "127.0.0.1", port: 0)
+        config.agentAddress = Socket.Address(host: "127.0.0.1", port: 0)
+        configure(&config)
+        gateway = Gateway(kb: kb, desk: desk, configuration: config)
+        (customer, agent) = try gateway.bind()
+        let box = (gateway, done)
+        thread = Thread { [box] in
+            box.0.run()
+            box.1.lock()
+            box.1.broadcast()
+            box.1.unlock()
+        }
+        thread.start()
+    }
+
+    func stop() {
+        gateway.shutdown()
+        done.lock()
+        _ = done.wait(until: Date().addingTimeInterval(5))
+        done.unlock()
+    }
+
+    func loggedInAgent(_ name: String = "张三") throws -> TestClient {
+        let a = try TestClient(agent)
+        a.send("AUTH \(name) \(token)")
+        #expect(a.line() == "OK welcome \(name)")
+        return a
+    }
+}
+
+@Suite("The gateway", .serialized)
+struct GatewayTests {
+    @Test("a plain connection is one conversation: each line gets a reply block")
+    func plainSession() throws {
+        let server = try RunningGateway()
+        defer { server.stop() }
+        let c = try TestClient(server.customer)
+        c.send("银行卡丢了怎么办")
+        let reply = try #require(c.block())
+        #expect(reply.contains("您好，这是"), "the card_loss answer")
+        c.send("转人工")
+        #expect(c.block()?.contains("T000001") == true)
+    }
+
+    @Test("JSON Lines mode carries several conversations on one connection")
+    func jsonSessions() throws {
+        let server = try RunningGateway()
+        defer { server.stop() }
+        let c = try TestClient(server.customer)
+        c.send(#"{"session":"s1","customer":"u1","text":"我要退款"}"#)
+        c.send(#"{"session":"s2","customer":"u2","text":"转人工"}"#)
+        let first = try #require(c.line()), second = try #require(c.line())
+        let objects = try [first, second].map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let bySession = Dictionary(uniqueKeysWithValues: objects.map { ($0["session"] as! String, $0) })
+        #expect(bySession["s1"]?["route"] as? String == "answer")
+        #expect(bySession["s1"]?["topic"] as? String == "return_refund")
+        #expect(bySession["s2"]?["route"] as? String == "handoff")
+        #expect(bySession["s2"]?["ticket"] as? String == "T000001")
+        c.send(#"{"text":"no session"}"#)
+        #expect(c.line()?.contains("\"error\"") == true)
+    }
+
+    @Test("agents must authenticate; a wrong token is refused and repeated failures close the connection")
+    func agentAuthentication() throws {
+        let server = try RunningGateway()
+        defer { server.stop() }
+        let a = try TestClient(server.agent)
+        a.send("LIST")
+        #expect(a.line()?.hasPrefix("ERR authenticate first") == true)
+        for _ in 0..<2 {
+            a.send("AUTH mallory guess")
+            #expect(a.line() == "ERR authentication failed")
+        }
+        a.send("AUTH mallory guess")
+        #expect(a.line() == "ERR authentication failed")
+        #expect(a.isClosed())
+        let ok = try server.loggedInAgent()
+        ok.send("LIST")
+        #expect(ok.line() == "OK 0")
+        #expect(ok.line() == ".")
+    }
+
+    @Test("the customer port never runs agent commands")
+    func customersCannotReachAgentCommands() throws {
+        let server = try RunningGateway()
+        defer { server.stop() }
+        let c = try TestClient(server.customer)
+        c.send("AUTH 张三 \(server.token)")
+        let reply = try #require(c.block())
+        #expect(!reply.hasPrefix("OK"))
+    }
+
+    @Test("claim and live relay both ways, then resolve hands back to the bot for a rating")
+    func liveRelay() throws {
+        let server = try RunningGateway()
+        defer { server.stop() }
+        let agent = try server.loggedInAgent()
+        let c = try TestClient(server.customer)
+        c.send("/id vip1")
+        _ = c.block()
+        c.send("转人工")
+        #expect(c.block()?.contains("T000001") == true)
+        #expect(agent.line()?.hasPrefix("* NEW T000001") == true)
+        agent.send("CLAIM T000001")
+        #expect(agent.line() == "OK T000001 claimed")
+        #expect(c.block()?.contains("张三 已接入") == true)
+        agent.send("REPLY T000001 您好，我来帮您")
+        #expect(agent.line() == "OK delivered")
+        #expect(c.block()?.contains("[人工客服 张三] 您好，我来帮您") == true)
+        c.send("我的卡号是6222021234567890123")
+        _ = c.block()
+        #expect(agent.line() == "* MESSAGE T000001 我的卡号是6222 **** **** 0123")
+        agent.send("RESOLVE T000001 done")
+        #expect(agent.line() == "OK T000001 resolved")
+        #expect(c.block()?.contains("评分") == true)
+        c.send("5")
+        #expect(c.block()?.contains("评分已记录") == true)
+        #expect(server.desk.tickets.ticket("T000001")?.rating == 5)
+    }
+
+    @Test("a customer who reconnects with the same id continues and sees replies sent while away")
+    func reconnect() throws {
+        let server = try RunningGateway()
+        defer { server.stop() }
+        let agent = try server.loggedInAgent()
+        do {
+            let c = try TestClient(server.customer)
+            c.send("/id back1")
+            _ = c.block()
+            c.send("转人工")
+            _ = c.block()
+        }
+        _ = agent.line()
+        agent.send("CLAIM T000001")
+        _ = agent.line()
+        agent.send("REPLY T000001 您好，我已处理")
+        #expect(agent.line()?.hasPrefix("OK recorded") == true)
+        let again = try TestClient(server.customer)
+        again.send("/id back1")
+        let opening = try #require(again.block())
+        #expect(opening.contains("您好，我已处理"))
+        #expect(opening.contains("T000001"))
+    }
+
+    @Test("an over-long line, invalid UTF-8 and binary junk get error lines and the connection keeps working")
+    func badInput() throws {
+        let server = try RunningGateway()
+        defer { server.stop() }
+        let c = try TestClient(server.customer)
+        c.send(String(repeating: "长", count: 3000))
+        #expect(c.block()?.contains("太长") == true)
+        c.sendBytes([0xFF, 0xFE, 0x41, 0x0A])
+        #expect(c.block()?.contains("无法识别") == true)
+        c.sendBytes([0x00, 0x01, 0x02, 0x0A])
+        #expect(c.block()?.contains("无法识别") == true)
+        c.send("我要退款")
+        #expect(c.block()?.contains("您好，这是") == true)
+    }
+
+    @Test("a flood of lines is rate limited with a notice")
+    func flood() throws {
+        let server = try RunningGateway { $0.linesPerSecond = 5; $0.burst = 5 }
+        defer { server.stop() }
+        let c = try TestClient(server.customer)
+        c.sendBytes(Array(String(repeating: "退款\n", count: 50).utf8))
+        var blocks: [String] = []
+        while blocks.count < 6, let b = c.block() { blocks.append(b) }
+        #expect(blocks.contains { $0.contains("太快") })
+    }
+
+    @Test("a silent connection is said goodbye to and closed after the idle timeout")
+    func idleTimeout() throws {
+        let server = try RunningGateway { $0.idleTimeout = 1 }
+        defer { server.stop() }
+        let c = try TestClient(server.customer)
+        #expect(c.block()?.contains("idle timeout") == true)
+        #expect(c.isClosed())
+    }
+
+    @Test("past the connection limit a client is told to retry later and the others are still served")
+    func connectionLimit() throws {
+        let server = try RunningGateway { $0.maxConnections = 2 }
+        defer { server.stop() }
+        let one = try TestClient(server.customer), two = try TestClient(server.customer)
+        one.send("我要退款")
+        _ = one.block()
+        let three = try TestClient(server.customer)
+        #expect(three.block()?.contains("retry later") == true)
+        two.send("我要退款")
+        #expect(two.block()?.contains("您好，这是") == true)
+    }
+
+    @Test("STATS answers one JSON object with connections, messages and latency")
+    func stats() throws {
+        let server = try RunningGateway()
+        defer { server.stop() }
+        let c = try TestClient(server.customer)
+        c.send("我要退款")
+        _ = c.block()
+        let a = try server.loggedInAgent()
+        a.send("STATS")
+        let line = try #require(a.line())
+        #expect(line.hasPrefix("OK {"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(3).utf8)) as? [String: Any])
+        #expect(object["messages"] as? Int == 1)
+        #expect(object["p99_reply_ms"] != nil)
+        #expect((object["connections"] as? [String: Int])?["customers"] == 1)
+    }
+}
+
+/// `kefu serve` as a process: signals.
+@Suite("kefu serve as a process", .serialized)
+struct ServeProcessTests {
+    final class Server {
+        let process = Process()
+        let customer: Socket.Address
+        let stderr = Pipe()
+        init(kb: String, data: String) throws {
+            let binary = try #require(CommandLineTests.binary)
+            process.executableURL = binary
+            process.arguments = ["serve", "--kb", kb, "--data", data, "--customer-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = stderr
+            try process.run()
+            var text = ""
+            while !text.contains("listening agent") {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("listening customer") })
+            customer = try #require(Socket.Address(String(line.split(separator: " ")[2])))
+        }
+        func errors(waitingFor text: String) -> String {
+            var all = ""
+            let deadline = Date().addingTimeInterval(10)
+            while !all.contains(text) && Date() < deadline {
+                let chunk = stderr.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                all += String(decoding: chunk, as: UTF8.self)
+            }
+            return all
+        }
+    }
+
+    @Test("SIGHUP with a broken edit reports file:line and keeps serving; a good edit takes effect without dropping the connection")
+    func reloadOnSIGHUP() throws {
+        let fixture = try KnowledgeFixture.make()
+        let server = try Server(kb: fixture.folder, data: NSTemporaryDirectory() + "kefu-hup-" + UUID().uuidString)
+        defer { server.process.terminate(); server.process.waitUntilExit() }
+        let c = try TestClient(server.customer)
+        c.send("发票怎么开")
+        #expect(c.block()?.contains("订单页申请") == false, "no invoice entry yet")
+
+        let path = fixture.folder + "/FAQ/order_status/invoice.md"
+        try "---\nid: invoice\ntopic: order_status\nboost: 发票 3\n---\n## Questions\n- 发票怎么开\n\n## Answers\n请在{nothere}申请。\n".write(toFile: path, atomically: true, encoding: .utf8)
+        kill(server.process.processIdentifier, SIGHUP)
+        let refused = server.errors(waitingFor: "reload refused")
+        #expect(refused.contains("FAQ/order_status/invoice.md:10: unknown placeholder {nothere}"))
+        c.send("我要退款")
+        #expect(c.block()?.contains("您好，这是") == true, "the old knowledge base still answers")
+
+        try KnowledgeFixture.entry("invoice", topic: "order_status", questions: ["发票怎么开", "开发票", "要发票", "电子发票", "invoice please", "发票在哪开"],
+                                   answer: "发票可在{app_name}的订单页申请。", extra: "boost: 发票 3\n").write(toFile: path, atomically: true, encoding: .utf8)
+        kill(server.process.processIdentifier, SIGHUP)
+        #expect(server.errors(waitingFor: "reloaded").contains("knowledge base reloaded"))
+        c.send("发票怎么开")
+        #expect(c.block()?.contains("发票可在示例App的订单页申请") == true, "same connection, new knowledge base")
+    }
+
+    @Test("SIGTERM finishes replies in flight, says goodbye, exits 0, and every acknowledged ticket is on disk")
+    func gracefulShutdown() throws {
+        let fixture = try KnowledgeFixture.make()
+        let data = NSTemporaryDirectory() + "kefu-term-" + UUID().uuidString
+        let server = try Server(kb: fixture.folder, data: data)
+        let clients = try (0..<5).map { _ in try TestClient(server.customer) }
+        for (i, c) in clients.enumerated() {
+            c.send("/id quitter\(i)")
+            _ = c.block()
+            c.send("转人工")
+        }
+        let told = clients.compactMap { $0.block() }.filter { $0.contains("服务单号") }.count
+        #expect(told == 5)
+        kill(server.process.processIdentifier, SIGTERM)
+        for c in clients { #expect(c.block()?.contains("server shutting down") == true) }
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus == 0)
+        let store = try TicketStore(folder: data)
+        #expect(store.queue().count == 5)
+        #expect(store.notices.isEmpty)
+    }
+}
