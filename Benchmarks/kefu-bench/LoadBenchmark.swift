@@ -90,12 +90,11 @@ final class LoadClient {
 func runLoad(server: ServerProcess, connections: Int, messages: Int, rate: Double, texts: [String],
              slowClients: Int = 0, floodClients: Int = 0) throws -> LoadResult {
     var clients: [LoadClient] = []
-    let interval = UInt64(Double(connections) / rate * 1e9)
     let start = Measure.now() + 200_000_000
     for i in 0..<connections {
         let fd = try Socket.connect(server.customer)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        clients.append(LoadClient(fd: fd, messages: messages, firstSend: start + UInt64(i) * interval / UInt64(connections), messageIndex: i))
+        clients.append(LoadClient(fd: fd, messages: messages, firstSend: 0, messageIndex: i))
     }
     // Misbehaving clients: one never reads its replies, one sends as fast as it can.
     var slow: [Int32] = [], flood: [Int32] = []
@@ -113,28 +112,44 @@ func runLoad(server: ServerProcess, connections: Int, messages: Int, rate: Doubl
     var pollfds = clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
     var active = connections
     let began = Measure.now()
-    let deadline = began + UInt64(Double(messages) * Double(interval) * 3) + 30_000_000_000
+    let total = connections * messages
+    let deadline = began + UInt64(Double(total) / rate * 3e9) + 30_000_000_000
+    // Sends go round-robin at the offered rate: the cursor says how many are due by now. A
+    // client still waiting for its previous reply is skipped and sends when the reply comes.
+    var due = 0
+    var cursor = 0
+    var backlog: [Int] = []
+    func trySend(_ i: Int, now: UInt64) -> Bool {
+        let c = clients[i]
+        guard !c.waiting, c.remaining > 0 else { return false }
+        let line = Array((texts[c.messageIndex % texts.count] + "\n").utf8)
+        c.messageIndex += 7
+        let n = line.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard n == line.count else { result.errors += 1; return false }
+        c.sentAt = now
+        c.waiting = true
+        c.remaining -= 1
+        result.sent += 1
+        return true
+    }
     while active > 0 && Measure.now() < deadline {
         let now = Measure.now()
-        for c in clients where !c.waiting && c.remaining > 0 && now >= c.nextSend {
-            let line = Array((texts[c.messageIndex % texts.count] + "\n").utf8)
-            c.messageIndex += 7
-            let n = line.withUnsafeBytes { send(c.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n == line.count {
-                c.sentAt = now
-                c.waiting = true
-                c.remaining -= 1
-                c.nextSend = max(c.nextSend + interval, now)
-                result.sent += 1
-            } else {
-                result.errors += 1
+        if now > start {
+            let shouldHaveSent = min(total, Int(Double(now - start) / 1e9 * rate))
+            while due < shouldHaveSent {
+                let i = cursor % connections
+                cursor += 1
+                due += 1
+                if !trySend(i, now: now) && clients[i].remaining > 0 { backlog.append(i) }
             }
         }
         for fd in slow { _ = longMessage.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) } }
         for fd in flood { _ = floodLine.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) } }
         for fd in flood { while recv(fd, &readBuffer, readBuffer.count, Int32(MSG_DONTWAIT)) > 0 {} }
-        _ = poll(&pollfds, nfds_t(pollfds.count), 1)
-        for (i, p) in pollfds.enumerated() where p.revents != 0 {
+        let ready = poll(&pollfds, nfds_t(pollfds.count), 1)
+        guard ready > 0 else { continue }
+        var answered: [Int] = []
+        for i in pollfds.indices where pollfds[i].revents != 0 {
             let c = clients[i]
             let n = readBuffer.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n <= 0 { if n == 0 { result.errors += 1; pollfds[i].fd = -1; active -= 1 }; continue }
@@ -146,9 +161,14 @@ func runLoad(server: ServerProcess, connections: Int, messages: Int, rate: Doubl
                     result.latenciesMs.append(Double(Measure.now() - c.sentAt) / 1e6)
                     result.answered += 1
                     c.waiting = false
-                    if c.remaining == 0 { active -= 1 }
+                    if c.remaining == 0 { active -= 1 } else { answered.append(i) }
                 }
             }
+        }
+        if !backlog.isEmpty && !answered.isEmpty {
+            let free = Set(answered)
+            let now = Measure.now()
+            backlog.removeAll { free.contains($0) && trySend($0, now: now) }
         }
     }
     result.seconds = Double(Measure.now() - began) / 1e9

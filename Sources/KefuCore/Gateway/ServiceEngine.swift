@@ -3,9 +3,11 @@ import Foundation
 /// The gateway's single owner of conversation state: every customer message and agent
 /// command runs here, one at a time, so conversations and tickets need no further locking.
 ///
-/// Lines arrive in batches. The engine answers every line of a batch, commits the batch's
-/// events to the event log with one `fsync`, and only then hands the replies to the I/O
-/// thread: what a customer has seen answered is on disk (group commit, as databases do).
+/// Lines arrive in batches. The engine answers every line of a batch and passes the batch's
+/// events and replies to a committer thread, which writes the events with one `fsync` and
+/// only then hands the replies to the I/O thread: what a customer has seen answered is on
+/// disk (group commit, as databases do). The engine meanwhile works on the next batch
+/// instead of waiting for the disk.
 final class ServiceEngine: @unchecked Sendable {
     private var dialogue: Dialogue
     private let desk: ServiceDesk
@@ -14,6 +16,10 @@ final class ServiceEngine: @unchecked Sendable {
     private let deliver: @Sendable ([GatewayOutput]) -> Void
 
     private let inbox = NSCondition()
+    /// Batches waiting for their sync, in order.
+    private let commits = NSCondition()
+    private var commitQueue: [(events: [Data], outputs: [GatewayOutput])] = []
+    private var commitsDone = false
     private var queue: [GatewayInput] = []
     private var stopping = false
     private var finished = false
@@ -43,6 +49,32 @@ final class ServiceEngine: @unchecked Sendable {
         let thread = Thread { [self] in loop() }
         thread.name = "kefu-engine"
         thread.start()
+        let committer = Thread { [self] in commitLoop() }
+        committer.name = "kefu-commit"
+        committer.start()
+    }
+
+    /// Syncs each batch's events, then releases its replies; stops after the engine does.
+    private func commitLoop() {
+        while true {
+            commits.lock()
+            while commitQueue.isEmpty && !commitsDone { commits.wait() }
+            let batches = commitQueue
+            commitQueue.removeAll(keepingCapacity: true)
+            let done = commitsDone && batches.isEmpty
+            commits.unlock()
+            if done { break }
+            do {
+                try desk.events.write(batches.flatMap(\.events))
+            } catch {
+                FileHandle.standardError.write(Data("kefu serve: cannot write the event log: \(error)\n".utf8))
+            }
+            deliver(batches.flatMap(\.outputs))
+        }
+        inbox.lock()
+        finished = true
+        inbox.broadcast()
+        inbox.unlock()
     }
 
     func submit(_ inputs: [GatewayInput]) {
@@ -72,19 +104,17 @@ final class ServiceEngine: @unchecked Sendable {
             inbox.unlock()
             if done { break }
             for input in batch { handle(input) }
-            do {
-                try desk.events.commit()
-            } catch {
-                FileHandle.standardError.write(Data("kefu serve: cannot write the event log: \(error)\n".utf8))
-            }
             let ready = outputs
             outputs.removeAll(keepingCapacity: true)
-            deliver(ready)
+            commits.lock()
+            commitQueue.append((desk.events.takePending(), ready))
+            commits.signal()
+            commits.unlock()
         }
-        inbox.lock()
-        finished = true
-        inbox.broadcast()
-        inbox.unlock()
+        commits.lock()
+        commitsDone = true
+        commits.signal()
+        commits.unlock()
     }
 
     // MARK: Customers

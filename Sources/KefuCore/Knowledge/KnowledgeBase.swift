@@ -76,9 +76,15 @@ public struct KnowledgeBase: Sendable {
     struct KeywordRule: Sendable {
         let classIndex: Int
         let boost: [KeywordMatcher.Keyword]
-        let require: [KeywordMatcher.Keyword]
         let exclude: [KeywordMatcher.Keyword]
+        /// Indices into `allKeywords`.
+        let boostIDs: [Int]
+        let requireIDs: [Int]
+        let excludeIDs: [Int]
     }
+    /// Every keyword of every rule, and where each may start.
+    let allKeywords: [KeywordMatcher.Keyword]
+    let keywordsByFirstScalar: [UInt32: [Int]]
 
     init(folder: String, entries: [CompiledEntry], entryIndex: [String: Int], topics: [String: Topic], topicOrder: [String],
          company: CompanyProfile, phrases: StandardPhrases, thresholds: Thresholds, classifier: IntentClassifier,
@@ -97,11 +103,23 @@ public struct KnowledgeBase: Sendable {
         self.compileSeconds = compileSeconds
         filledPhrases = phrases.values.mapValues { company.fill($0) }
         entryOfClass = classifier.labels.map { entryIndex[$0]! }
+        var all: [KeywordMatcher.Keyword] = []
+        var byFirst: [UInt32: [Int]] = [:]
+        func register(_ list: [KeywordMatcher.Keyword]) -> [Int] {
+            list.map { keyword in
+                all.append(keyword)
+                if let first = keyword.scalars.first { byFirst[first, default: []].append(all.count - 1) }
+                return all.count - 1
+            }
+        }
         keywordRules = entryOfClass.enumerated().compactMap { classIndex, entry in
             let e = entries[entry]
             guard !(e.boost.isEmpty && e.require.isEmpty && e.exclude.isEmpty) else { return nil }
-            return KeywordRule(classIndex: classIndex, boost: e.boost, require: e.require, exclude: e.exclude)
+            return KeywordRule(classIndex: classIndex, boost: e.boost, exclude: e.exclude,
+                               boostIDs: register(e.boost), requireIDs: register(e.require), excludeIDs: register(e.exclude))
         }
+        allKeywords = all
+        keywordsByFirstScalar = byFirst
     }
 
     /// Logit added per unit of keyword weight. A weight of 1 multiplies the odds by e.
@@ -116,20 +134,27 @@ public struct KnowledgeBase: Sendable {
         var adjustments: [Float]?
         var notes: [Int: [String]] = [:]
         let s = normalized.scalars
+        // Which keywords occur: one pass over the message, looking up keywords by their
+        // first character, instead of one scan of the message per keyword.
+        var present = Set<Int>()
+        for start in s.indices {
+            guard let candidates = keywordsByFirstScalar[s[start]] else { continue }
+            for k in candidates where !present.contains(k) && KeywordMatcher.occurs(allKeywords[k], in: s, at: start) { present.insert(k) }
+        }
         for rule in keywordRules {
             var adjustment: Float = 0
             var found: [String] = []
-            for k in rule.boost where KeywordMatcher.occurs(k, in: s) {
-                adjustment += k.weight * Self.boostScale
-                found.append("\(k.text) +\(fmt(k.weight))")
+            for (k, keyword) in zip(rule.boostIDs, rule.boost) where present.contains(k) {
+                adjustment += keyword.weight * Self.boostScale
+                found.append("\(keyword.text) +\(fmt(keyword.weight))")
             }
-            if !rule.require.isEmpty && !rule.require.contains(where: { KeywordMatcher.occurs($0, in: s) }) {
+            if !rule.requireIDs.isEmpty && !rule.requireIDs.contains(where: present.contains) {
                 adjustment += Self.blocked
                 found.append("required keyword missing")
             }
-            for k in rule.exclude where KeywordMatcher.occurs(k, in: s) {
+            for (k, keyword) in zip(rule.excludeIDs, rule.exclude) where present.contains(k) {
                 adjustment += Self.blocked
-                found.append("\(k.text) excluded")
+                found.append("\(keyword.text) excluded")
             }
             guard adjustment != 0 || !found.isEmpty else { continue }
             if adjustments == nil { adjustments = [Float](repeating: 0, count: entries.count) }

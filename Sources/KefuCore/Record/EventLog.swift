@@ -66,23 +66,33 @@ extension ServiceEvent {
     }
 }
 
-/// JSON string quoting.
+/// JSON string quoting, on UTF-8 bytes: most strings need no escaping at all.
 enum JSONText {
     static func quoted(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+        var s = s
+        return s.withUTF8 { bytes -> String in
+            if !bytes.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) {
+                var out = [UInt8](repeating: 0x22, count: bytes.count + 2)
+                out.withUnsafeMutableBufferPointer { o in _ = UnsafeMutableBufferPointer(rebasing: o[1..<(bytes.count + 1)]).initialize(from: bytes) }
+                return String(decoding: out, as: UTF8.self)
             }
+            var out: [UInt8] = [0x22]
+            out.reserveCapacity(bytes.count + 16)
+            let hex = Array("0123456789abcdef".utf8)
+            for b in bytes {
+                switch b {
+                case 0x22: out += [0x5C, 0x22]
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x0A: out += [0x5C, 0x6E]
+                case 0x0D: out += [0x5C, 0x72]
+                case 0x09: out += [0x5C, 0x74]
+                case 0..<0x20: out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]]
+                default: out.append(b)
+                }
+            }
+            out.append(0x22)
+            return String(decoding: out, as: UTF8.self)
         }
-        return out + "\""
     }
 }
 
@@ -129,10 +139,19 @@ public final class EventLog: @unchecked Sendable {
 
     /// Writes and syncs the queued events; returns when they are durable.
     public func commit() throws {
-        let batch = lock.withLock { () -> [Data] in
+        try write(takePending())
+    }
+
+    /// The queued events, handed over for writing elsewhere (the gateway's committer thread).
+    public func takePending() -> [Data] {
+        lock.withLock { () -> [Data] in
             defer { pending.removeAll(keepingCapacity: true) }
             return pending
         }
+    }
+
+    /// Writes events taken with `takePending`, in one write and one sync.
+    public func write(_ batch: [Data]) throws {
         try journal.appendBatch(batch)
     }
 

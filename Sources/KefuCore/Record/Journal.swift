@@ -49,7 +49,7 @@ public final class Journal: @unchecked Sendable {
         try withFileLock {
             try readNew(apply)
             guard let payload = try prepare() else { return false }
-            var line = Array(String(format: "%08x ", CRC32.checksum(payload)).utf8)
+            var line = Self.checksumPrefix(payload)
             line.append(contentsOf: payload)
             line.append(0x0A)
             try POSIX.writeAll(fd, line, path: path)
@@ -67,7 +67,7 @@ public final class Journal: @unchecked Sendable {
             try readNew { _ in }
             var bytes: [UInt8] = []
             for payload in payloads {
-                bytes.append(contentsOf: Array(String(format: "%08x ", CRC32.checksum(payload)).utf8))
+                bytes.append(contentsOf: Self.checksumPrefix(payload))
                 bytes.append(contentsOf: payload)
                 bytes.append(0x0A)
             }
@@ -113,6 +113,15 @@ public final class Journal: @unchecked Sendable {
             }
             try apply(payload)
         }
+    }
+
+    /// Eight lower-case hex digits of the payload's CRC-32 and a space.
+    static func checksumPrefix(_ payload: Data) -> [UInt8] {
+        let crc = CRC32.checksum(payload)
+        let hex = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: 0x20, count: 9)
+        for i in 0..<8 { out[i] = hex[Int((crc >> UInt32(28 - 4 * i)) & 0xF)] }
+        return out
     }
 
     /// The payload of a well-formed record, or nil when the checksum does not match.

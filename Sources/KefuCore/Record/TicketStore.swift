@@ -319,17 +319,47 @@ extension JSONDecoder.DateDecodingStrategy {
     }
 }
 
-/// ISO 8601 times with milliseconds, UTC.
+/// ISO 8601 times with milliseconds, UTC (`2026-11-23T08:01:02.345Z`).
+///
+/// Written by hand: ICU's formatter cost several microseconds per event, on the path of
+/// every message the gateway logs. Parsing stays with Foundation (reading is offline).
 public enum Timestamp {
-    nonisolated(unsafe) private static let formatter: ISO8601DateFormatter = {
+    public static func format(_ date: Date) -> String {
+        let millisTotal = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var days = millisTotal >= 0 ? millisTotal / 86_400_000 : (millisTotal - 86_399_999) / 86_400_000
+        let millisOfDay = millisTotal - days * 86_400_000
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let dayOfEra = days - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        func digits(_ value: Int64, _ count: Int) {
+            var v = value
+            var buffer = [UInt8](repeating: 0x30, count: count)
+            for i in stride(from: count - 1, through: 0, by: -1) { buffer[i] = UInt8(0x30 + v % 10); v /= 10 }
+            out += buffer
+        }
+        digits(year, 4); out.append(0x2D); digits(month, 2); out.append(0x2D); digits(day, 2); out.append(0x54)
+        digits(millisOfDay / 3_600_000, 2); out.append(0x3A); digits(millisOfDay / 60_000 % 60, 2); out.append(0x3A)
+        digits(millisOfDay / 1000 % 60, 2); out.append(0x2E); digits(millisOfDay % 1000, 3); out.append(0x5A)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    nonisolated(unsafe) private static let parser: ISO8601DateFormatter = {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return f
     }()
     private static let lock = NSLock()
 
-    public static func format(_ date: Date) -> String { lock.withLock { formatter.string(from: date) } }
     public static func parse(_ text: String) -> Date? {
-        lock.withLock { formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text) }
+        lock.withLock { parser.date(from: text) ?? ISO8601DateFormatter().date(from: text) }
     }
 }

@@ -25,6 +25,19 @@ struct KeywordMatcher: Sendable {
         return false
     }
 
+    /// Whether `keyword` occurs in `s` starting exactly at `start`.
+    static func occurs(_ keyword: Keyword, in s: [UInt32], at start: Int) -> Bool {
+        let k = keyword.scalars
+        let end = start + k.count
+        guard !k.isEmpty, end <= s.count else { return false }
+        for j in 0..<k.count where s[start + j] != k[j] { return false }
+        if keyword.latin {
+            if start > 0 && CharacterClass.of(s[start - 1]) == .word { return false }
+            if end < s.count && CharacterClass.of(s[end]) == .word { return false }
+        }
+        return true
+    }
+
     static func occurs(_ keyword: Keyword, in s: [UInt32]) -> Bool {
         let k = keyword.scalars
         guard !k.isEmpty, k.count <= s.count else { return false }
