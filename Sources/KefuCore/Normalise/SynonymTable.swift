@@ -23,7 +23,7 @@ public struct SynonymTable: Sendable {
         for pair in pairs {
             let variant = pair.variant.unicodeScalars.map(\.value)
             guard let first = variant.first else { continue }
-            let latin = variant.allSatisfy { CharacterClass.of($0) == .word }
+            let latin = isLatinWord(variant)
             table[first, default: []].append(
                 Rule(variant: variant, canonical: pair.canonical.unicodeScalars.map(\.value), needsWordBoundary: latin))
         }
@@ -54,16 +54,6 @@ public struct SynonymTable: Sendable {
     }
 
     private func firstMatch(_ rules: [Rule], in scalars: [UInt32], at start: Int) -> Rule? {
-        outer: for rule in rules {
-            let end = start + rule.variant.count
-            guard end <= scalars.count else { continue }
-            for k in 0..<rule.variant.count where scalars[start + k] != rule.variant[k] { continue outer }
-            if rule.needsWordBoundary {
-                if start > 0 && CharacterClass.of(scalars[start - 1]) == .word { continue }
-                if end < scalars.count && CharacterClass.of(scalars[end]) == .word { continue }
-            }
-            return rule
-        }
-        return nil
+        rules.first { matches($0.variant, in: scalars, at: start, wholeWord: $0.needsWordBoundary) }
     }
 }

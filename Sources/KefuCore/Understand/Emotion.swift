@@ -83,7 +83,7 @@ public struct EmotionDetector: Sendable {
             let scalars = TextNormalizer.fold(item.cue)
             guard let first = scalars.first else { continue }
             if item.category == .negation { negations.append(scalars); continue }
-            let latin = scalars.allSatisfy { CharacterClass.of($0) == .word }
+            let latin = isLatinWord(scalars)
             table[first, default: []].append(Cue(scalars: scalars, text: item.cue, category: item.category, weight: item.weight, latin: latin))
         }
         for key in table.keys { table[key]!.sort { $0.scalars.count > $1.scalars.count } }
@@ -141,17 +141,7 @@ public struct EmotionDetector: Sendable {
     }
 
     private func longestCue(_ candidates: [Cue], in s: [UInt32], at start: Int) -> Cue? {
-        outer: for cue in candidates {
-            let end = start + cue.scalars.count
-            guard end <= s.count else { continue }
-            for k in 0..<cue.scalars.count where s[start + k] != cue.scalars[k] { continue outer }
-            if cue.latin {
-                if start > 0 && CharacterClass.of(s[start - 1]) == .word { continue }
-                if end < s.count && CharacterClass.of(s[end]) == .word { continue }
-            }
-            return cue
-        }
-        return nil
+        candidates.first { matches($0.scalars, in: s, at: start, wholeWord: $0.latin) }
     }
 
     /// A negation word ending at most one character before `index` (「不太着急」, 「没有生气」).
@@ -171,12 +161,7 @@ public struct EmotionDetector: Sendable {
     }
 
     static func find(_ needle: [UInt32], in s: [UInt32], from: Int) -> Int? {
-        guard needle.count <= s.count - from else { return nil }
-        outer: for start in from...(s.count - needle.count) {
-            for k in 0..<needle.count where s[start + k] != needle[k] { continue outer }
-            return start
-        }
-        return nil
+        (from..<max(from, s.count)).first { matches(needle, in: s, at: $0, wholeWord: false) }
     }
 
     /// Runs of "!" and "?" add intensity: "!!" a little, "!!!" more.
