@@ -10,6 +10,10 @@ let commands: [(name: String, summary: String, help: String, run: ([String]) thr
     (ExplainCommand.name, ExplainCommand.summary, ExplainCommand.help, ExplainCommand.run),
     (StatsCommand.name, StatsCommand.summary, StatsCommand.help, StatsCommand.run),
     (EvalCommand.name, EvalCommand.summary, EvalCommand.help, EvalCommand.run),
+    (LintCommand.name, LintCommand.summary, LintCommand.help, LintCommand.run),
+    (TestCommand.name, TestCommand.summary, TestCommand.help, TestCommand.run),
+    (ReportCommand.name, ReportCommand.summary, ReportCommand.help, ReportCommand.run),
+    (ImportCommand.name, ImportCommand.summary, ImportCommand.help, ImportCommand.run),
 ]
 
 @MainActor func mainHelp() -> String {

@@ -77,3 +77,32 @@ public struct ServiceMetrics: Sendable {
         ]
     }
 }
+
+extension ServiceMetrics {
+    /// The figures as aligned text lines, as `kefu stats` prints them; `kefu report` adds its
+    /// own lines after containment and before the top topics.
+    public func textLines(afterContainment: [String] = [], beforeTopics: [String] = []) -> [String] {
+        func pct(_ v: Double) -> String { String(format: "%.1f%%", v * 100) }
+        func duration(_ s: Double) -> String { TicketJSON.duration(s) }
+        var lines = ["conversations        \(conversations) (\(messages) customer messages)",
+                     "containment          \(pct(containmentRate)) closed without a person"]
+        lines += afterContainment
+        let reasons = handoffReasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        lines.append("handoff rate         \(pct(handoffRate))" + (reasons.isEmpty ? "" : "  — " + reasons.joined(separator: ", ")))
+        lines.append("fallback rate        \(pct(fallbackRate)) of messages")
+        lines.append("clarification rate   \(pct(clarificationRate)) of messages")
+        if let median = medianSecondsToClaim, let p90 = p90SecondsToClaim {
+            lines.append("time to claim        median \(duration(median)), p90 \(duration(p90))")
+        } else {
+            lines.append("time to claim        no ticket claimed yet")
+        }
+        if let average = satisfactionAverage {
+            lines.append(String(format: "satisfaction         %.2f / 5  (", average) + (1...5).map { "\($0): \(ratings[$0] ?? 0)" }.joined(separator: ", ") + ")")
+        } else {
+            lines.append("satisfaction         no ratings yet")
+        }
+        lines += beforeTopics
+        if !topTopics.isEmpty { lines.append("top topics           " + topTopics.prefix(5).map { "\($0.topic) \($0.count)" }.joined(separator: ", ")) }
+        return lines
+    }
+}
