@@ -6,7 +6,12 @@ import Testing
 struct CommandLineTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// A child that exits early (a usage error) must not kill the test run with SIGPIPE
+    /// when the test writes to its standard input.
+    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     static var binary: URL? {
+        _ = ignoreBrokenPipes
         let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
         let candidates = [sibling] + ["debug", "release"].map { packageRoot.appendingPathComponent(".build/\($0)/kefu") }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
@@ -23,7 +28,7 @@ struct CommandLineTests {
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
         try stdin.fileHandleForWriting.close()
         let out = stdout.fileHandleForReading.readDataToEndOfFile()
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
@@ -56,7 +61,7 @@ struct CommandLineTests {
         process.standardInput = stdin
         process.standardOutput = stdout
         try process.run()
-        stdin.fileHandleForWriting.write(Data([0xC3, 0x28, 0x0A] + Array("退款\n".utf8)))
+        try? stdin.fileHandleForWriting.write(contentsOf: Data([0xC3, 0x28, 0x0A] + Array("退款\n".utf8)))
         try stdin.fileHandleForWriting.close()
         let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
@@ -159,4 +164,44 @@ struct CommandLineTests {
         #expect(figures["handoff_rate"] as? Double == 1)
         #expect((figures["handoff_reasons"] as? [String: Int])?["requested"] == 1)
     }
+
+    @Test("kefu chat picks up a saved edit to the knowledge files for the next message, and refuses a broken one")
+    func chatHotReload() throws {
+        let binary = try #require(Self.binary)
+        let fixture = try KnowledgeFixture.make()
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["chat", "--kb", fixture.folder, "--data", NSTemporaryDirectory() + "kefu-hot-" + UUID().uuidString]
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        // Wait until the chat is up (it answers a first message) before breaking a file.
+        try? stdin.fileHandleForWriting.write(contentsOf: Data("你好\n".utf8))
+        var first = ""
+        while !first.contains("\n\n") {
+            let chunk = stdout.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            first += String(decoding: chunk, as: UTF8.self)
+        }
+        let path = fixture.folder + "/FAQ/order_status/invoice.md"
+        try "---\nid: invoice\n".write(toFile: path, atomically: true, encoding: .utf8)
+        Thread.sleep(forTimeInterval: 2.2)
+        try? stdin.fileHandleForWriting.write(contentsOf: Data("发票怎么开\n".utf8))
+        try KnowledgeFixture.entry("invoice", topic: "order_status", questions: ["发票怎么开", "开发票", "要发票", "电子发票", "invoice", "发票在哪开"],
+                                   answer: "发票可在{app_name}订单页申请。", extra: "boost: 发票 3\n").write(toFile: path, atomically: true, encoding: .utf8)
+        Thread.sleep(forTimeInterval: 2.2)
+        try? stdin.fileHandleForWriting.write(contentsOf: Data("发票怎么开\n".utf8))
+        try stdin.fileHandleForWriting.close()
+        let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let blocks = out.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        #expect(blocks.count == 2)
+        #expect(!(blocks.first ?? "").contains("订单页申请"), "the broken edit was not applied")
+        #expect(err.contains("FAQ/order_status/invoice.md:1: the front matter is not closed"))
+        #expect(blocks.last?.contains("发票可在示例App订单页申请") == true, "the good edit answers the next message")
+    }
 }
+

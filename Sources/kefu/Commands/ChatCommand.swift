@@ -27,14 +27,50 @@ enum ChatCommand {
                           OptionSpec(name: "--channel", takesValue: true)]
     static let maxLineBytes = 2000
 
+    /// Picks up saved edits to the knowledge files (checked at most every 2 s, before a
+    /// message) and SIGHUP. A broken edit is reported as file:line on stderr and the
+    /// knowledge base in use stays; a good one is used from the next message on.
+    final class ChatReloader: @unchecked Sendable {
+        private var watcher: KnowledgeWatcher
+        private var lastCheck = Date()
+        private let lock = NSLock()
+        private var hangup = false
+        private let source: any DispatchSourceSignal
+
+        init(folder: String) {
+            watcher = KnowledgeWatcher(folder: folder)
+            signal(SIGHUP, SIG_IGN)
+            source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "kefu.chat.signals"))
+            source.resume()
+            source.setEventHandler { [weak self] in self?.lock.withLock { self?.hangup = true } }
+        }
+
+        func freshKnowledgeBase() -> KnowledgeBase? {
+            let signalled = lock.withLock { () -> Bool in defer { hangup = false }; return hangup }
+            guard signalled || Date().timeIntervalSince(lastCheck) >= 2 else { return nil }
+            lastCheck = Date()
+            guard watcher.changed() || signalled else { return nil }
+            switch KnowledgeReload.attempt(folder: watcher.folder) {
+            case .reloaded(let kb):
+                printError("kefu: knowledge base reloaded (\(kb.entries.count) entries)")
+                return kb
+            case .refused(let problems):
+                problems.forEach { printError("kefu: \($0)") }
+                printError("kefu: the edit was not applied; the previous knowledge base keeps answering")
+                return nil
+            }
+        }
+    }
+
     static func run(_ arguments: [String]) throws -> Int32 {
         let args = try ParsedArguments.parse(arguments, options: options, command: name)
         if let extra = args.positionals.first {
             throw UsageError(message: "unexpected argument '\(extra)'; type messages on standard input.", command: name)
         }
-        let kb = try KnowledgeOptions.load(args)
+        var kb = try KnowledgeOptions.load(args)
         let desk = try DataOptions.open(args)
-        let dialogue = Dialogue(kb: kb, desk: desk)
+        var dialogue = Dialogue(kb: kb, desk: desk)
+        let reloader = ChatReloader(folder: args.value("--kb") ?? KnowledgeLoader.defaultFolder())
         let interactive = isatty(0) == 1 && isatty(1) == 1
         var state = try dialogue.start(customer: args.value("--customer") ?? "guest", channel: args.value("--channel") ?? "cli", now: Date())
         let composer = Phrases(kb: kb)
@@ -49,6 +85,10 @@ enum ChatCommand {
             switch line {
             case .text(let text):
                 if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
+                if let fresh = reloader.freshKnowledgeBase() {
+                    kb = fresh
+                    dialogue = Dialogue(kb: fresh, desk: desk)
+                }
                 do {
                     lines = try dialogue.respond(to: text, in: &state, now: Date()).lines
                 } catch {
