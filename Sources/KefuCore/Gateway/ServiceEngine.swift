@@ -27,6 +27,9 @@ final class ServiceEngine: @unchecked Sendable {
     private var conversations: [String: ConversationState] = [:]
     /// Where a customer can be reached now: connection, and session on a JSON connection.
     private var reach: [String: (connection: Int, session: String?)] = [:]
+    /// The customers reached through each connection, so a closed connection is forgotten in
+    /// O(its customers) rather than by scanning every customer.
+    private var customersOn: [Int: Set<String>] = [:]
     private var agents: [Int: String] = [:]
     private var authFailures: [Int: Int] = [:]
     private var started = Set<String>()
@@ -124,7 +127,7 @@ final class ServiceEngine: @unchecked Sendable {
         switch input {
         case .customer(let connection, let session, let customer, let text, let received):
             counters.countMessage()
-            reach[customer] = (connection, session)
+            place(customer, on: connection, session: session)
             var state = conversation(customer, channel: session == nil ? "tcp" : "json", now: now)
             let before = state.stage
             do {
@@ -142,13 +145,15 @@ final class ServiceEngine: @unchecked Sendable {
                 send(to: customer, ["抱歉，系统暂时无法记录您的消息，请稍后再试。"], route: nil, topic: nil, ticket: nil, received: received)
             }
         case .identify(let connection, let session, let customer, let received):
-            reach[customer] = (connection, session)
+            place(customer, on: connection, session: session)
             var state = conversation(customer, channel: session == nil ? "tcp" : "json", now: now)
             let opening = (try? dialogue.opening(&state, now: now)) ?? nil
             conversations[customer] = state
             send(to: customer, opening?.lines ?? [], route: nil, topic: nil, ticket: state.ticket, received: received)
         case .customerGone(let connection):
-            for (customer, place) in reach where place.connection == connection { reach[customer] = nil }
+            for customer in customersOn.removeValue(forKey: connection) ?? [] where reach[customer]?.connection == connection {
+                reach[customer] = nil
+            }
         case .agent(let connection, let line, let received):
             agentCommand(connection: connection, line: line, received: received, now: now)
         case .agentGone(let connection):
@@ -161,6 +166,11 @@ final class ServiceEngine: @unchecked Sendable {
 
     /// The customer's conversation, taken out of the table so that changing it does not copy
     /// its transcript (the caller puts it back).
+    private func place(_ customer: String, on connection: Int, session: String?) {
+        reach[customer] = (connection, session)
+        customersOn[connection, default: []].insert(customer)
+    }
+
     private func conversation(_ customer: String, channel: String, now: Date) -> ConversationState {
         if let state = conversations.removeValue(forKey: customer), state.stage != .closed { return state }
         let state = (try? dialogue.start(customer: customer, channel: channel, now: now))
