@@ -45,6 +45,8 @@ public final class Gateway: @unchecked Sendable {
     private var pollfds: [pollfd] = []
     private var owners: [Connection?] = []
     private var nextID = 1
+    /// Connections not being read because they sent faster than their rate.
+    private var paused = Set<Int>()
     private let outboxLock = NSLock()
     private var outbox: [GatewayOutput] = []
     private let flagLock = NSLock()
@@ -69,6 +71,8 @@ public final class Gateway: @unchecked Sendable {
         var lastWarning: UInt64 = 0
         var slot = -1
         var closeAfterWrite = false
+        /// Over its rate: not read again until then, so TCP flow control holds the sender back.
+        var pausedUntil: UInt64 = 0
         var pendingBytes: Int { out.count - outStart }
 
         init(id: Int, fd: Int32, kind: Kind, now: UInt64, burst: Double) {
@@ -126,6 +130,7 @@ public final class Gateway: @unchecked Sendable {
                 if revents & Int16(POLLOUT) != 0 { writePending(c) }
                 if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0, connections[c.id] != nil { readAvailable(c, into: &inputs) }
             }
+            if !paused.isEmpty { resumePaused(now: began) }
             if pollfds[1].revents != 0 { acceptAll(customerListener, kind: .customer) }
             if pollfds[2].revents != 0 { acceptAll(agentListener, kind: .agent) }
             engine.submit(inputs)
@@ -184,7 +189,7 @@ public final class Gateway: @unchecked Sendable {
             case .data(let n):
                 c.lastActive = Measure.now()
                 frame(c, bytes: readBuffer[0..<n], into: &inputs)
-                if n < readBuffer.count { return }
+                if n < readBuffer.count || c.pausedUntil > 0 { return }
             case .wouldBlock:
                 return
             case .closed, .failed:
@@ -265,6 +270,31 @@ public final class Gateway: @unchecked Sendable {
         }
     }
 
+    /// Stops reading a connection that is over its rate, until a token has refilled.
+    private func pause(_ c: Connection, now: UInt64) {
+        c.pausedUntil = now + UInt64(1e9 / config.linesPerSecond)
+        paused.insert(c.id)
+        updateEvents(c)
+    }
+
+    private func resumePaused(now: UInt64) {
+        for id in paused {
+            guard let c = connections[id] else { paused.remove(id); continue }
+            if now >= c.pausedUntil {
+                paused.remove(id)
+                c.pausedUntil = 0
+                updateEvents(c)
+            }
+        }
+    }
+
+    private func updateEvents(_ c: Connection) {
+        guard c.slot >= 3 else { return }
+        var events: Int16 = c.pausedUntil > 0 ? 0 : Int16(POLLIN)
+        if c.pendingBytes > 0 { events |= Int16(POLLOUT) }
+        pollfds[c.slot].events = events
+    }
+
     /// Token bucket: refills `linesPerSecond`, holds at most `burst`.
     private func allowed(_ c: Connection) -> Bool {
         let now = Measure.now()
@@ -278,6 +308,7 @@ public final class Gateway: @unchecked Sendable {
             c.lastWarning = now
             refuse(c, .tooFast)
         }
+        pause(c, now: now)
         return false
     }
 
@@ -356,11 +387,12 @@ public final class Gateway: @unchecked Sendable {
             c.outStart = 0
             if c.closeAfterWrite { drop(c); return }
         }
-        if c.slot >= 3 { pollfds[c.slot].events = Int16(POLLIN) | (c.pendingBytes > 0 ? Int16(POLLOUT) : 0) }
+        updateEvents(c)
     }
 
     private func drop(_ c: Connection) {
         guard connections.removeValue(forKey: c.id) != nil else { return }
+        paused.remove(c.id)
         // Swap-remove from the poll set; the moved connection learns its new slot. The
         // current scan may then see the moved entry twice or miss it once: both are harmless
         // (a read that finds nothing, or a read on the next round).

@@ -115,18 +115,23 @@ enum FAQFileParser {
         if entry.answers.isEmpty { problems.append(LoadProblem(file: entry.file, line: entry.line, "the entry has no answer; add an `## Answers` section")) }
     }
 
-    /// `word weight, word weight` (weight optional, default 1).
+    /// `keyword weight, keyword weight`: the weight is optional (default 1) and is the last
+    /// space-separated token when it is a number, so multi-word keywords keep their weight
+    /// (`it would be great 1`).
     private static func keywords(_ value: String, line: Int, file: String, weighted: Bool, problems: inout [LoadProblem]) -> [FAQEntry.Keyword] {
         value.commaList.compactMap { item in
-            let parts = item.split(separator: " ").map(String.init)
-            if weighted, parts.count == 2 {
-                guard let w = Float(parts[1]) else {
-                    problems.append(LoadProblem(file: file, line: line, "keyword weight '\(parts[1])' is not a number"))
-                    return nil
-                }
-                return FAQEntry.Keyword(word: parts[0], weight: w, line: line)
+            var parts = item.split(separator: " ").map(String.init)
+            var weight: Float = 1
+            if weighted, parts.count >= 2, let w = Float(parts[parts.count - 1]) {
+                weight = w
+                parts.removeLast()
             }
-            return FAQEntry.Keyword(word: item, weight: 1, line: line)
+            let word = parts.joined(separator: " ")
+            guard !word.isEmpty else {
+                problems.append(LoadProblem(file: file, line: line, "empty keyword in '\(item)'"))
+                return nil
+            }
+            return FAQEntry.Keyword(word: word, weight: weight, line: line)
         }
     }
 
