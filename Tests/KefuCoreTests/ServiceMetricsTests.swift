@@ -45,3 +45,23 @@ struct ServiceMetricsTests {
         #expect(m.topTopics.first?.topic == "points")
     }
 }
+
+@Suite("What the dialogue logs")
+struct DialogueLoggingTests {
+    @Test("「没用」 after an answer is logged against that answer's topic, so reports can count it")
+    func notHelpedIsLogged() throws {
+        let kb = try KnowledgeFixture.make().load()
+        let folder = NSTemporaryDirectory() + "kefu-log-" + UUID().uuidString
+        let desk = try ServiceDesk(folder: folder)
+        let dialogue = Dialogue(kb: kb, desk: desk)
+        let now = Date()
+        var state = try dialogue.start(customer: "c1", channel: "test", now: now)
+        _ = try dialogue.respond(to: "银行卡丢了怎么办", in: &state, now: now)
+        _ = try dialogue.respond(to: "没用", in: &state, now: now)
+        let events = try EventLog.read(folder: folder).events.filter { $0.kind == .message }
+        #expect(events.count == 2)
+        #expect(events.last?.text == "没用")
+        #expect(events.last?.topic == "card_service")
+        #expect(events.last?.reason == "not_helped")
+    }
+}

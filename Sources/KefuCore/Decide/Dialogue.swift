@@ -137,11 +137,22 @@ public struct Dialogue: Sendable {
     /// A message in the open stage: understand it, route it, act.
     private func serve(_ n: NormalizedText, understanding u: Understanding, state: inout ConversationState, now: Date) throws -> Reply {
         if !state.lastCandidates.isEmpty && ControlReplies.isNotHelped(n) {
-            return try notHelped(state: &state, now: now)
+            // Logged against the topic that did not help, so reports can count it against
+            // first-contact resolution.
+            let previousTopic = state.lastCandidates.first?.topic
+            let reply = try notHelped(state: &state, now: now)
+            var event = messageEvent(u, route: reply.route ?? .clarify, state: state, now: now)
+            event.topic = previousTopic
+            event.reason = HandoffReason.notHelped.rawValue
+            try desk.events.record(event)
+            return reply
         }
         let askedAnythingElse = state.askedAnythingElse
         state.askedAnythingElse = false
         if !state.answered.isEmpty && askedAnythingElse && ControlReplies.isNothingElse(n) {
+            var event = messageEvent(u, route: .answer, state: state, now: now)
+            event.topic = "thanks"
+            try desk.events.record(event)
             return askForRating(state: &state, rule: "the customer has nothing else")
         }
         let decision = kb.route(u)
