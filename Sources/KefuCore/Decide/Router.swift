@@ -53,6 +53,13 @@ public enum Router {
         if top.topic == KnowledgeBase.outOfScopeTopic {
             return RouteDecision(route: .fallback, reason: nil, rule: "closest to the out-of-scope examples (\(top.entryID), confidence \(fmt(top.probability)))")
         }
+        // One character (「卡」) names a subject, not a question: however sure the model is
+        // about the entry, ask which of its questions is meant.
+        let letters = u.normalized.scalars.filter { CharacterClass.of($0) != .separator }
+        if letters.count == 1, CharacterClass.of(letters[0]) == .ideograph, !Self.smallTalk.contains(top.topic),
+           u.candidates.dropFirst().contains(where: { $0.topic != KnowledgeBase.outOfScopeTopic && $0.probability >= t.floor / 4 }) {
+            return RouteDecision(route: .clarify, reason: nil, rule: "a one-character message is too short to answer → offer choices")
+        }
         let entry = kb.entries[top.entryIndex]
         let threshold = entry.threshold ?? t.answer
         if top.probability < threshold {
@@ -71,6 +78,8 @@ public enum Router {
         return RouteDecision(route: .answer, reason: nil,
                              rule: "confidence \(fmt(top.probability)) ≥ answer threshold \(fmt(threshold))")
     }
+
+    static let smallTalk: Set<String> = ["greeting", "thanks", "goodbye"]
 
     private static func cueList(_ e: EmotionReading, _ category: EmotionCategory) -> String {
         e.cues.filter { $0.category == category && !$0.negated }.map { "「\($0.cue)」" }.joined(separator: " ")
