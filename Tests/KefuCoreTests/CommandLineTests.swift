@@ -177,28 +177,37 @@ struct CommandLineTests {
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
-        // Wait until the chat is up (it answers a first message) before breaking a file.
-        try? stdin.fileHandleForWriting.write(contentsOf: Data("你好\n".utf8))
-        var first = ""
-        while !first.contains("\n\n") {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            first += String(decoding: chunk, as: UTF8.self)
+        // Each step waits for the reply to the previous message, so edits and messages cannot race.
+        var received = ""
+        func nextReply() -> String {
+            while true {
+                if let end = received.range(of: "\n\n") {
+                    let block = String(received[..<end.lowerBound])
+                    received = String(received[end.upperBound...])
+                    return block
+                }
+                let chunk = stdout.fileHandleForReading.availableData
+                if chunk.isEmpty { return "" }
+                received += String(decoding: chunk, as: UTF8.self)
+            }
         }
+        try? stdin.fileHandleForWriting.write(contentsOf: Data("你好\n".utf8))
+        _ = nextReply()
         let path = fixture.folder + "/FAQ/order_status/invoice.md"
         try "---\nid: invoice\n".write(toFile: path, atomically: true, encoding: .utf8)
         Thread.sleep(forTimeInterval: 2.2)
         try? stdin.fileHandleForWriting.write(contentsOf: Data("发票怎么开\n".utf8))
+        let beforeFix = nextReply()
         try KnowledgeFixture.entry("invoice", topic: "order_status", questions: ["发票怎么开", "开发票", "要发票", "电子发票", "invoice", "发票在哪开"],
                                    answer: "发票可在{app_name}订单页申请。", extra: "boost: 发票 3\n").write(toFile: path, atomically: true, encoding: .utf8)
         Thread.sleep(forTimeInterval: 2.2)
         try? stdin.fileHandleForWriting.write(contentsOf: Data("发票怎么开\n".utf8))
+        let afterFix = nextReply()
         try stdin.fileHandleForWriting.close()
-        let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        _ = stdout.fileHandleForReading.readDataToEndOfFile()
         let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let blocks = out.components(separatedBy: "\n\n").filter { !$0.isEmpty }
-        #expect(blocks.count == 2)
+        let blocks = [beforeFix, afterFix]
         #expect(!(blocks.first ?? "").contains("订单页申请"), "the broken edit was not applied")
         #expect(err.contains("FAQ/order_status/invoice.md:1: the front matter is not closed"))
         #expect(blocks.last?.contains("发票可在示例App订单页申请") == true, "the good edit answers the next message")
