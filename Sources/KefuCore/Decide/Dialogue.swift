@@ -338,7 +338,9 @@ public struct Dialogue: Sendable {
         if asked.count > 1, let last = asked.last { text += "，最近一句：「\(last)」" }
         text += "。"
         if !state.answered.isEmpty {
-            text += "机器人已答复：" + state.answered.map { id in kb.entryIndex[id].flatMap { kb.entries[$0].entry.questions.first?.text }.map { "「\($0)」" } ?? id }.joined(separator: "、") + "。"
+            var seen = Set<String>()
+            let answered = state.answered.filter { seen.insert($0).inserted }  // each entry once, in order
+            text += "机器人已答复：" + answered.map { id in kb.entryIndex[id].flatMap { kb.entries[$0].entry.questions.first?.text }.map { "「\($0)」" } ?? id }.joined(separator: "、") + "。"
         } else {
             text += "机器人尚未给出答复。"
         }
