@@ -30,7 +30,7 @@ struct FeatureTests {
 
     @Test("hashes are de-duplicated: a repeated word counts once")
     func duplicatesCollapse() {
-        let vectorizer = Vectorizer.fit([TextNormalizer().normalize("卡 卡 卡").scalars], settings: FeatureSettings()).0
+        let vectorizer = Vectorizer.fit([TextNormalizer().normalize("卡 卡 卡").scalars], settings: FeatureSettings()).vectorizer
         let hashes = vectorizer.hashes(of: TextNormalizer().normalize("卡 卡 卡").scalars)
         #expect(hashes.count == 1)
     }

@@ -75,8 +75,7 @@ extension LabelledFile {
     public static func readRouted(_ path: String) throws -> [RoutedExample] {
         var result: [RoutedExample] = []
         var line = 0
-        let key = (try? read(path, labelKey: "topic")) != nil ? "topic" : "label"
-        for (example, fields) in try read(path, labelKey: key) {
+        for (example, fields) in try read(path, labelKey: "topic", fallbackLabelKey: "label") {
             line += 1
             result.append(RoutedExample(text: example.text, topic: example.label, route: fields["route"].flatMap(Route.init(rawValue:)), line: line))
         }

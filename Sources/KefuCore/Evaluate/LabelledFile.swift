@@ -10,7 +10,8 @@ public enum LabelledFile {
         public var description: String { "\(file):\(line): \(message)" }
     }
 
-    public static func read(_ path: String, labelKey: String = "label") throws -> [(example: LabelledText, fields: [String: String])] {
+    /// - Parameter fallbackLabelKey: read when a line has no `labelKey` (topic files may say `label`).
+    public static func read(_ path: String, labelKey: String = "label", fallbackLabelKey: String? = nil) throws -> [(example: LabelledText, fields: [String: String])] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Problem(file: path, line: 0, message: "cannot read the file: check the path and permissions")
         }
@@ -22,7 +23,8 @@ public enum LabelledFile {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
                 throw Problem(file: path, line: lineNumber, message: "not a JSON object; each line must look like {\"text\": \"…\", \"\(labelKey)\": \"…\"}")
             }
-            guard let text = object["text"] as? String, let label = object[labelKey] as? String else {
+            guard let text = object["text"] as? String,
+                  let label = (object[labelKey] ?? fallbackLabelKey.flatMap { object[$0] }) as? String else {
                 throw Problem(file: path, line: lineNumber, message: "missing \"text\" or \"\(labelKey)\" string")
             }
             var fields: [String: String] = [:]

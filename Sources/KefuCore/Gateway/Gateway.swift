@@ -156,7 +156,7 @@ public final class Gateway: @unchecked Sendable {
             c.reader = reader
             c.liveSources += 1
             reader.resume()
-            countConnections()
+            countConnection(c, by: 1)
         }
     }
 
@@ -362,7 +362,7 @@ public final class Gateway: @unchecked Sendable {
         c.writer?.cancel()
         c.reader = nil
         c.writer = nil
-        countConnections()
+        countConnection(c, by: -1)
         engine.submit([c.kind == .customer ? .customerGone(connection: c.id) : .agentGone(connection: c.id)])
     }
 
@@ -372,10 +372,8 @@ public final class Gateway: @unchecked Sendable {
         if c.liveSources == 0 && c.dropped { close(c.fd) }
     }
 
-    private func countConnections() {
-        customerCount = 0
-        agentCount = 0
-        for c in connections.values { if c.kind == .customer { customerCount += 1 } else { agentCount += 1 } }
+    private func countConnection(_ c: Connection, by change: Int) {
+        if c.kind == .customer { customerCount += change } else { agentCount += change }
         counters.connections(customer: customerCount, agent: agentCount)
     }
 

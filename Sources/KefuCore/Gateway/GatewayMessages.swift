@@ -1,3 +1,5 @@
+import Foundation
+
 /// A line from a connection, handed from the I/O thread to the engine.
 enum GatewayInput: Sendable {
     /// A customer's message. `session` is nil on a plain connection.
@@ -52,4 +54,3 @@ final class GatewayCounters: @unchecked Sendable {
     func snapshot() -> (customers: Int, agents: Int, messages: Int) { lock.withLock { (customerConnections, agentConnections, messages) } }
 }
 
-import Foundation

@@ -13,7 +13,6 @@ public struct SynonymTable: Sendable {
 
     /// Rules indexed by the variant's first scalar, longest variant first.
     private let rulesByFirstScalar: [UInt32: [Rule]]
-    public let count: Int
 
     public static let empty = SynonymTable(pairs: [])
 
@@ -31,7 +30,6 @@ public struct SynonymTable: Sendable {
             table[key]!.sort { $0.variant.count != $1.variant.count ? $0.variant.count > $1.variant.count : $0.variant.lexicographicallyPrecedes($1.variant) }
         }
         rulesByFirstScalar = table
-        count = pairs.count
     }
 
     /// Applies the table to `scalars`; returns the input unchanged when nothing matches.

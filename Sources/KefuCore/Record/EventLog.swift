@@ -129,18 +129,12 @@ enum JSONText {
 /// The append-only event log in the data folder (`events.log`), one journal record per event.
 public final class EventLog: @unchecked Sendable {
     private let journal: Journal
-    private static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.dateEncodingStrategy = .iso8601WithFractions
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return e
-    }()
 
     public var notices: [Journal.Notice] { journal.notices }
 
-    /// When set, `record` only queues events and `commit` writes them with one sync.
-    /// The gateway sets it and commits once per batch of messages, before any reply of the
-    /// batch is sent; `kefu chat` leaves it off and syncs every event.
+    /// When set, `record` only queues events; the gateway takes them with `takePending` and
+    /// writes each batch with one sync before any reply of the batch is sent. `kefu chat`
+    /// leaves it off and syncs every event.
     public var deferred: Bool {
         get { lock.withLock { isDeferred } }
         set { lock.withLock { isDeferred = newValue } }
@@ -165,11 +159,6 @@ public final class EventLog: @unchecked Sendable {
             return isDeferred
         }
         if !queued { try journal.append(catchUp: { _ in }, prepare: { payload }) }
-    }
-
-    /// Writes and syncs the queued events; returns when they are durable.
-    public func commit() throws {
-        try write(takePending())
     }
 
     /// The queued events, handed over for writing elsewhere (the gateway's committer thread).

@@ -81,8 +81,7 @@ public struct IntentClassifier: Sendable {
             targets.append(labelIndex[example.label]!)
         }
         let texts = examples.map { normalizer.normalize($0.text).scalars }
-        let (vectorizer, _) = Vectorizer.fit(texts, settings: features)
-        let vectors = texts.map { vectorizer.vector(of: $0) }
+        let (vectorizer, vectors) = Vectorizer.fit(texts, settings: features)
         let model = LinearModelTrainer.train(vectors, labels: targets, classCount: labels.count,
                                              featureCount: vectorizer.idf.count, settings: training)
         return IntentClassifier(labels: labels, normalizer: normalizer, features: features, training: training,
@@ -101,10 +100,6 @@ public struct IntentClassifier: Sendable {
         }
         let p = softmax(z)
         return Ranking(normalized: normalized, vector: vector, probabilities: p, top: Ranking.best(p, count: 5))
-    }
-
-    public func probabilities(_ text: String) -> [Float] {
-        softmax(model.logits(vectorizer.vector(of: normalizer.normalize(text).scalars)))
     }
 
     /// The best class only, without sorting every class: the fast path for evaluation.

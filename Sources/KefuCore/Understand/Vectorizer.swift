@@ -1,3 +1,5 @@
+import Foundation
+
 /// A message's features as the model reads them: known feature ids with TF-IDF weights.
 public struct SparseVector: Sendable {
     public var ids: [Int32] = []
@@ -48,7 +50,10 @@ struct Vectorizer: Sendable {
     }
 
     func vector(of scalars: [UInt32]) -> SparseVector {
-        let hashes = hashes(of: scalars)
+        vector(ofHashes: hashes(of: scalars))
+    }
+
+    func vector(ofHashes hashes: [UInt64]) -> SparseVector {
         var vector = SparseVector()
         vector.featureCount = hashes.count
         vector.ids.reserveCapacity(hashes.count)
@@ -71,8 +76,9 @@ struct Vectorizer: Sendable {
         return vector
     }
 
-    /// Builds the vocabulary and IDF weights from training texts.
-    static func fit(_ texts: [[UInt32]], settings: FeatureSettings) -> (Vectorizer, [[UInt64]]) {
+    /// Builds the vocabulary and IDF weights from training texts, and returns the texts'
+    /// vectors too (each text is hashed once).
+    static func fit(_ texts: [[UInt32]], settings: FeatureSettings) -> (vectorizer: Vectorizer, vectors: [SparseVector]) {
         let extractor = FeatureExtractor(settings: settings)
         let provisional = Vectorizer(extractor: extractor, index: FeatureIndex(capacity: 1), idf: [], unknownWeight: 0)
         let hashed = texts.map { provisional.hashes(of: $0) }
@@ -91,8 +97,8 @@ struct Vectorizer: Sendable {
         let idf = documentFrequency.map { logf((n + 1) / (Float($0) + 1)) + 1 }
         index.setWeights(idf)
         let unknown = (logf(n + 1) + 1) * settings.unknownWeight
-        return (Vectorizer(extractor: extractor, index: index, idf: idf, unknownWeight: unknown), hashed)
+        let vectorizer = Vectorizer(extractor: extractor, index: index, idf: idf, unknownWeight: unknown)
+        return (vectorizer, hashed.map(vectorizer.vector(ofHashes:)))
     }
 }
 
-import Foundation

@@ -55,6 +55,7 @@ enum AgentCommand {
         let store = desk.tickets
         let agent = args.value("--as") ?? ProcessInfo.processInfo.environment["KEFU_AGENT"] ?? ProcessInfo.processInfo.environment["USER"] ?? "agent"
         let now = Date()
+        var acted = rest.first  // the ticket an action was about, for the event log
         func id(_ usage: String) throws -> String {
             guard let id = rest.first else { throw UsageError(message: "usage: kefu agent \(usage)", command: name) }
             return id
@@ -95,6 +96,7 @@ enum AgentCommand {
                     print("No ticket is waiting.")
                     return 0
                 }
+                acted = t.id
                 print("OK \(t.id) claimed by \(agent) (\(t.reason.rawValue), priority \(t.priority)). \(t.summary)")
             case "reply":
                 let ticketID = try id("reply ID \"text\" --as NAME")
@@ -123,7 +125,7 @@ enum AgentCommand {
         } catch let error as TicketError {
             throw CommandFailure(message: error.description)
         }
-        if verb != "list" && verb != "show" { try recordAction(verb, id: rest.first, agent: agent, desk: desk, now: now) }
+        if verb != "list" && verb != "show" { try recordAction(verb, id: acted, agent: agent, desk: desk, now: now) }
         return 0
     }
 
@@ -131,7 +133,7 @@ enum AgentCommand {
         var event = ServiceEvent(kind: .agentAction, time: now)
         event.agent = agent
         event.action = verb
-        event.ticket = verb == "next" ? desk.tickets.queue().last(where: { $0.assignee == agent })?.id : id
+        event.ticket = id
         if let t = event.ticket.flatMap(desk.tickets.ticket) {
             event.conversation = t.conversation
             event.customer = t.customer

@@ -73,7 +73,6 @@ enum ChatCommand {
         let reloader = ChatReloader(folder: args.value("--kb") ?? KnowledgeLoader.defaultFolder())
         let interactive = isatty(0) == 1 && isatty(1) == 1
         var state = try dialogue.start(customer: args.value("--customer") ?? "guest", channel: args.value("--channel") ?? "cli", now: Date())
-        let composer = Phrases(kb: kb)
         if interactive, let opening = try dialogue.opening(&state, now: Date()) {
             show(opening.lines, interactive: true)
         }
@@ -98,10 +97,10 @@ enum ChatCommand {
                 }
             case .invalidUTF8:
                 printError("kefu: input line is not valid UTF-8; answered with a request to retype it")
-                lines = [composer.text("unreadable")]
+                lines = [kb.filledPhrases["unreadable"] ?? ""]
             case .tooLong(let count):
                 printError("kefu: input line of \(count) bytes is longer than \(maxLineBytes); refused")
-                lines = [composer.text("too_long")]
+                lines = [kb.filledPhrases["too_long"] ?? ""]
             }
             show(lines, interactive: interactive)
         }
@@ -117,11 +116,5 @@ enum ChatCommand {
             print("")
         }
         flushStandardOutput()
-    }
-
-    /// Standard phrases with company values filled in.
-    struct Phrases {
-        let kb: KnowledgeBase
-        func text(_ key: String) -> String { kb.company.fill(kb.phrases[key]) }
     }
 }
