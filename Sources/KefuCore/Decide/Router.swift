@@ -86,12 +86,11 @@ public enum Router {
     }
 }
 
+/// A score with two decimals ("0.82", "-40.00"), by integer arithmetic: rules are worded for
+/// every message, and `String(Float)` was most of the router's time.
 func fmt(_ v: Float) -> String {
-    let scaled = (v * 100).rounded() / 100
-    var s = String(scaled)
-    if let dot = s.firstIndex(of: ".") {
-        let decimals = s.distance(from: dot, to: s.endIndex) - 1
-        if decimals < 2 { s += String(repeating: "0", count: 2 - decimals) }
-    }
-    return s
+    guard v.isFinite else { return String(v) }
+    let cents = Int((v * 100).rounded())
+    let whole = abs(cents) / 100, fraction = abs(cents) % 100
+    return (cents < 0 ? "-" : "") + String(whole) + (fraction < 10 ? ".0" : ".") + String(fraction)
 }

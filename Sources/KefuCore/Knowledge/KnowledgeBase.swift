@@ -28,8 +28,28 @@ public struct Candidate: Sendable, Equatable {
     public let entryID: String
     public let topic: String
     public let probability: Float
-    /// Keywords found in the message, with the effect each had ("+1.0", "required", "excluded").
-    public let keywords: [String]
+    /// Keywords found in the message and the effect each had on this entry.
+    public let keywordEffects: [KeywordEffect]
+
+    /// The keyword effects as an editor reads them: 「退款 +1」, "required keyword missing".
+    public var keywords: [String] { keywordEffects.map(\.description) }
+}
+
+/// What one of an entry's keywords did to its score for a message. Kept as data and put
+/// into words only when someone asks for an explanation: formatting the weights of every
+/// matched keyword was a sixth of the engine's time per message.
+public enum KeywordEffect: Sendable, Equatable, CustomStringConvertible {
+    case boosted(String, weight: Float)
+    case requiredMissing
+    case excluded(String)
+
+    public var description: String {
+        switch self {
+        case .boosted(let text, let weight): "\(text) +\(fmt(weight))"
+        case .requiredMissing: "required keyword missing"
+        case .excluded(let text): "\(text) excluded"
+        }
+    }
 }
 
 /// Everything the understanding stage says about one message.
@@ -69,22 +89,20 @@ public struct KnowledgeBase: Sendable {
     public let filledPhrases: [String: String]
     /// The entry of each classifier class.
     let entryOfClass: [Int]
-    /// Keyword rules of the entries that have any, by class: most entries have none, and
-    /// the per-message loop should not visit them.
-    let keywordRules: [KeywordRule]
-
-    struct KeywordRule: Sendable {
-        let classIndex: Int
-        let boost: [KeywordMatcher.Keyword]
-        let exclude: [KeywordMatcher.Keyword]
-        /// Indices into `allKeywords`.
-        let boostIDs: [Int]
-        let requireIDs: [Int]
-        let excludeIDs: [Int]
-    }
-    /// Every keyword of every rule, and where each may start.
+    /// Every keyword of every entry, in entry order (boost, then require, then exclude), the
+    /// role each plays for its entry, and where each may start. The per-message work is then
+    /// proportional to the keywords a message contains, not to the number of entries.
     let allKeywords: [KeywordMatcher.Keyword]
+    let keywordRoles: [KeywordRole]
     let keywordsByFirstScalar: [UInt32: [Int]]
+    /// Classes with required keywords: blocked unless one of them occurs.
+    let classesWithRequirements: [Int]
+
+    enum Role: Sendable { case boost, require, exclude }
+    struct KeywordRole: Sendable {
+        let classIndex: Int
+        let role: Role
+    }
 
     init(folder: String, entries: [CompiledEntry], entryIndex: [String: Int], topics: [String: Topic], topicOrder: [String],
          company: CompanyProfile, phrases: StandardPhrases, thresholds: Thresholds, classifier: IntentClassifier,
@@ -104,22 +122,23 @@ public struct KnowledgeBase: Sendable {
         filledPhrases = phrases.values.mapValues { company.fill($0) }
         entryOfClass = classifier.labels.map { entryIndex[$0]! }
         var all: [KeywordMatcher.Keyword] = []
+        var roles: [KeywordRole] = []
         var byFirst: [UInt32: [Int]] = [:]
-        func register(_ list: [KeywordMatcher.Keyword]) -> [Int] {
-            list.map { keyword in
-                all.append(keyword)
-                if let first = keyword.scalars.first { byFirst[first, default: []].append(all.count - 1) }
-                return all.count - 1
+        for (classIndex, entry) in entryOfClass.enumerated() {
+            let e = entries[entry]
+            for (list, role) in [(e.boost, Role.boost), (e.require, .require), (e.exclude, .exclude)] {
+                for keyword in list {
+                    if let first = keyword.scalars.first { byFirst[first, default: []].append(all.count) }
+                    all.append(keyword)
+                    roles.append(KeywordRole(classIndex: classIndex, role: role))
+                }
             }
         }
-        keywordRules = entryOfClass.enumerated().compactMap { classIndex, entry in
-            let e = entries[entry]
-            guard !(e.boost.isEmpty && e.require.isEmpty && e.exclude.isEmpty) else { return nil }
-            return KeywordRule(classIndex: classIndex, boost: e.boost, exclude: e.exclude,
-                               boostIDs: register(e.boost), requireIDs: register(e.require), excludeIDs: register(e.exclude))
-        }
         allKeywords = all
+        keywordRoles = roles
         keywordsByFirstScalar = byFirst
+        let classEntries = entryOfClass
+        classesWithRequirements = classEntries.indices.filter { !entries[classEntries[$0]].require.isEmpty }
     }
 
     /// Logit added per unit of keyword weight. A weight of 1 multiplies the odds by e.
@@ -131,41 +150,50 @@ public struct KnowledgeBase: Sendable {
     }
 
     public func understand(_ normalized: NormalizedText) -> Understanding {
-        var adjustments: [Float]?
-        var notes: [Int: [String]] = [:]
         let s = normalized.scalars
         // Which keywords occur: one pass over the message, looking up keywords by their
         // first character, instead of one scan of the message per keyword.
-        var present = Set<Int>()
+        var present = [Bool](repeating: false, count: allKeywords.count)
+        var found: [Int] = []
         for start in s.indices {
             guard let candidates = keywordsByFirstScalar[s[start]] else { continue }
-            for k in candidates where !present.contains(k) && KeywordMatcher.occurs(allKeywords[k], in: s, at: start) { present.insert(k) }
+            for k in candidates where !present[k] && KeywordMatcher.occurs(allKeywords[k], in: s, at: start) {
+                present[k] = true
+                found.append(k)
+            }
         }
-        for rule in keywordRules {
-            var adjustment: Float = 0
-            var found: [String] = []
-            for (k, keyword) in zip(rule.boostIDs, rule.boost) where present.contains(k) {
-                adjustment += keyword.weight * Self.boostScale
-                found.append("\(keyword.text) +\(fmt(keyword.weight))")
-            }
-            if !rule.requireIDs.isEmpty && !rule.requireIDs.contains(where: present.contains) {
-                adjustment += Self.blocked
-                found.append("required keyword missing")
-            }
-            for (k, keyword) in zip(rule.excludeIDs, rule.exclude) where present.contains(k) {
-                adjustment += Self.blocked
-                found.append("\(keyword.text) excluded")
-            }
-            guard adjustment != 0 || !found.isEmpty else { continue }
-            if adjustments == nil { adjustments = [Float](repeating: 0, count: entries.count) }
-            adjustments![rule.classIndex] += adjustment
-            notes[rule.classIndex] = found
+        guard !found.isEmpty || !classesWithRequirements.isEmpty else {
+            return understood(normalized, adjustments: nil, notes: [:])
         }
+        var adjustments = [Float](repeating: 0, count: entries.count)
+        var notes: [Int: [KeywordEffect]] = [:]
+        var requirementMet = Set<Int>()
+        for k in found.sorted() {
+            let keyword = allKeywords[k], owner = keywordRoles[k]
+            switch owner.role {
+            case .boost:
+                adjustments[owner.classIndex] += keyword.weight * Self.boostScale
+                notes[owner.classIndex, default: []].append(.boosted(keyword.text, weight: keyword.weight))
+            case .require:
+                requirementMet.insert(owner.classIndex)
+            case .exclude:
+                adjustments[owner.classIndex] += Self.blocked
+                notes[owner.classIndex, default: []].append(.excluded(keyword.text))
+            }
+        }
+        for classIndex in classesWithRequirements where !requirementMet.contains(classIndex) {
+            adjustments[classIndex] += Self.blocked
+            notes[classIndex, default: []].append(.requiredMissing)
+        }
+        return understood(normalized, adjustments: adjustments, notes: notes)
+    }
+
+    private func understood(_ normalized: NormalizedText, adjustments: [Float]?, notes: [Int: [KeywordEffect]]) -> Understanding {
         let ranking = classifier.rank(normalized, logitAdjustments: adjustments)
         let candidates = ranking.top.map { scored -> Candidate in
             let index = entryOfClass[scored.classIndex]
             return Candidate(entryIndex: index, entryID: entries[index].id, topic: entries[index].topic,
-                             probability: scored.probability, keywords: notes[scored.classIndex] ?? [])
+                             probability: scored.probability, keywordEffects: notes[scored.classIndex] ?? [])
         }
         return Understanding(normalized: normalized, candidates: candidates, emotion: emotion.read(normalized), ranking: ranking)
     }

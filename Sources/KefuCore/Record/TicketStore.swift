@@ -338,18 +338,20 @@ public enum Timestamp {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
-        func digits(_ value: Int64, _ count: Int) {
-            var v = value
-            var buffer = [UInt8](repeating: 0x30, count: count)
-            for i in stride(from: count - 1, through: 0, by: -1) { buffer[i] = UInt8(0x30 + v % 10); v /= 10 }
-            out += buffer
+        // Written into one fixed-size string: this runs for every logged event.
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var at = 0
+            func digits(_ value: Int64, _ count: Int) {
+                var v = value
+                for i in stride(from: at + count - 1, through: at, by: -1) { out[i] = UInt8(0x30 + v % 10); v /= 10 }
+                at += count
+            }
+            func mark(_ byte: UInt8) { out[at] = byte; at += 1 }
+            digits(year, 4); mark(0x2D); digits(month, 2); mark(0x2D); digits(day, 2); mark(0x54)
+            digits(millisOfDay / 3_600_000, 2); mark(0x3A); digits(millisOfDay / 60_000 % 60, 2); mark(0x3A)
+            digits(millisOfDay / 1000 % 60, 2); mark(0x2E); digits(millisOfDay % 1000, 3); mark(0x5A)
+            return at
         }
-        digits(year, 4); out.append(0x2D); digits(month, 2); out.append(0x2D); digits(day, 2); out.append(0x54)
-        digits(millisOfDay / 3_600_000, 2); out.append(0x3A); digits(millisOfDay / 60_000 % 60, 2); out.append(0x3A)
-        digits(millisOfDay / 1000 % 60, 2); out.append(0x2E); digits(millisOfDay % 1000, 3); out.append(0x5A)
-        return String(decoding: out, as: UTF8.self)
     }
 
     nonisolated(unsafe) private static let parser: ISO8601DateFormatter = {

@@ -11,9 +11,11 @@ public enum ControlReplies {
                                            "thats all", "no more", "没有其他问题了", "没问题了", "好了"]
     static let ordinals: [String: Int] = ["一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5]
 
-    /// The text with spaces and punctuation removed, lower-cased, simplified.
+    /// The text with spaces and punctuation removed, lower-cased, simplified; empty for a
+    /// message too long to be one of these short replies.
     static func key(_ normalized: NormalizedText) -> String {
-        String(decoding: normalized.folded.filter { CharacterClass.of($0) != .separator })
+        guard normalized.folded.count <= 32 else { return "" }
+        return String(decoding: normalized.folded.filter { CharacterClass.of($0) != .separator })
     }
 
     public static func isYes(_ n: NormalizedText) -> Bool { yes.contains(key(n)) || yes.contains(n.text) }
@@ -40,13 +42,16 @@ public enum ControlReplies {
     static let choiceWords = ["那个", "option", "number", "第", "个", "项", "选", "no", "吧", "条"].map { $0.unicodeScalars.map(\.value) }
     static let ratingWords = ["颗星", "stars", "star", "points", "分", "星", "给", "打"].map { $0.unicodeScalars.map(\.value) }
 
-    /// The message's letters and digits with every occurrence of `words` removed (longest listed first).
+    /// The message's letters and digits with every occurrence of `words` removed (longest
+    /// listed first). Choices and ratings are short, so a long message is not stripped at all
+    /// (this runs on every message of a conversation that was offered choices).
     static func stripping(_ words: [[UInt32]], from n: NormalizedText) -> [UInt32] {
+        guard n.folded.count <= 32 else { return [] }
         let k = n.folded.filter { CharacterClass.of($0) != .separator }
         var out: [UInt32] = []
         var i = 0
         outer: while i < k.count {
-            for w in words where i + w.count <= k.count && Array(k[i..<(i + w.count)]) == w {
+            for w in words where i + w.count <= k.count && k[i..<(i + w.count)].elementsEqual(w) {
                 i += w.count
                 continue outer
             }
