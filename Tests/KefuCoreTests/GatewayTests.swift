@@ -70,7 +70,7 @@ final class RunningGateway {
         config.customerAddress = Socket.Address(host: "127.0.0.1", port: 0)
         config.agentAddress = Socket.Address(host: "127.0.0.1", port: 0)
         configure(&config)
-        gateway = Gateway(kb: kb, desk: desk, configuration: config)
+        gateway = try Gateway(kb: kb, desk: desk, configuration: config)
         (customer, agent) = try gateway.bind()
         let box = (gateway, done)
         thread = Thread { [box] in
@@ -235,6 +235,57 @@ struct GatewayTests {
         var blocks: [String] = []
         while blocks.count < 6, let b = c.block() { blocks.append(b) }
         #expect(blocks.contains { $0.contains("太快") })
+    }
+
+    @Test("a client that reads late still gets every reply, whole and in order")
+    func lateReader() throws {
+        let server = try RunningGateway { $0.linesPerSecond = 100_000; $0.burst = 100_000 }
+        defer { server.stop() }
+        let c = try TestClient(server.customer)
+        let count = 1500
+        c.sendBytes(Array((0..<count).map { #"{"session":"s\#($0)","text":"我要退款"}"# + "\n" }.joined().utf8))
+        Thread.sleep(forTimeInterval: 0.5)  // the replies pile up in the server meanwhile
+        var sessions: [String] = []
+        while sessions.count < count, let line = c.line() {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            sessions.append(object["session"] as? String ?? "?")
+        }
+        #expect(sessions == (0..<count).map { "s\($0)" })
+    }
+
+    @Test("a client that never reads is cut off once its unread replies pass the limit; the others are still served")
+    func neverReader() throws {
+        let server = try RunningGateway { $0.linesPerSecond = 100_000; $0.burst = 100_000; $0.maxPendingWriteBytes = 32 * 1024 }
+        defer { server.stop() }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var small: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var address = try server.customer.sockaddr()
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        try #require(connected == 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let lines = Array(String(repeating: "我要退款\n", count: 3_000).utf8)
+        _ = lines.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+
+        let other = try TestClient(server.customer)
+        other.send("我要退款")
+        #expect(other.block()?.contains("您好，这是") == true)
+
+        // The server lets go of the never-reader (without this client reading anything).
+        let a = try server.loggedInAgent()
+        var customers = -1
+        for _ in 0..<100 {
+            a.send("STATS")
+            let line = try #require(a.line())
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(3).utf8)) as? [String: Any])
+            customers = (object["connections"] as? [String: Int])?["customers"] ?? -1
+            if customers == 1 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(customers == 1, "only the client that reads is still connected")
     }
 
     @Test("a silent connection is said goodbye to and closed after the idle timeout")

@@ -18,38 +18,53 @@ public struct GatewayConfiguration: Sendable {
     public var burst: Double = 40
     /// Output waiting for a client that does not read; past it the client is disconnected.
     public var maxPendingWriteBytes = 1 << 20
+    /// The kernel's send buffer per connection. Fixed rather than auto-tuned: the kernel
+    /// would otherwise let a client that never reads hold megabytes of replies before
+    /// `maxPendingWriteBytes` ever applies. Replies are short; this is plenty for any reader.
+    public var socketSendBufferBytes: Int32 = 64 * 1024
     public var agentToken: String
 
     public init(agentToken: String) { self.agentToken = agentToken }
 }
 
 /// The line-protocol TCP gateway: customers and agents on two listeners, served by one
-/// serial I/O queue for all sockets and one `ServiceEngine` thread for all conversation state.
+/// event-loop thread for all sockets and one `ServiceEngine` thread for all conversation state.
 ///
-/// Every socket has a Dispatch read source (epoll underneath): with thousands of mostly
-/// idle connections, a `poll()` scan of every descriptor per wake-up was half of the I/O
-/// thread's time at 15,000 messages/s. The I/O queue never touches a conversation: it
+/// The loop waits on `epoll` (see `Epoll` for why not Dispatch sources): every descriptor is
+/// registered once, and one wake-up serves every connection that is ready, so the lines of a
+/// busy moment reach the engine as one batch. The loop never touches a conversation: it
 /// frames lines, enforces the limits, and passes work to the engine; replies come back as
-/// blocks on the same queue. A slow or flooding client costs only its own buffer and its
-/// own share of the engine, never another customer's reply.
+/// tasks on the loop. A slow or flooding client costs only its own buffer and its own share
+/// of the engine, never another customer's reply.
 public final class Gateway: @unchecked Sendable {
     private let config: GatewayConfiguration
     private let counters = GatewayCounters()
     private var engine: ServiceEngine!
     private var customerListener: Int32 = -1
     private var agentListener: Int32 = -1
-    /// Everything below is touched only on `io`.
-    private let io = DispatchQueue(label: "kefu.gateway.io")
-    private var connections: [Int: Connection] = [:]
-    private var listenerSources: [any DispatchSourceRead] = []
-    private var idleTimer: (any DispatchSourceTimer)?
-    private var nextID = 1
-    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private let poller: Epoll
+    /// Other threads hand work to the loop here and wake it through a pipe.
+    private let tasksLock = NSLock()
+    private var tasks: [() -> Void] = []
+    private var wakePending = false
+    private var wakeRead: Int32 = -1, wakeWrite: Int32 = -1
     private let stopped = DispatchSemaphore(value: 0)
+    private let loopDone = DispatchSemaphore(value: 0)
+    /// Everything below is touched only on the loop thread.
+    private var loopRunning = true
+    private var connections: [Int: Connection] = [:]
+    private var pausedUntil: [Int: UInt64] = [:]
+    private var nextIdleCheck: UInt64 = 0
+    private var nextID = Gateway.firstConnectionToken
+    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var customerCount = 0, agentCount = 0
 
-    /// Touched only on the serial `io` queue, which is what makes it safe to share with its sources.
-    final class Connection: @unchecked Sendable {
+    /// Epoll tokens: the wake pipe, the two listeners, then connection ids.
+    private static let wakeToken: UInt64 = 0, customerListenerToken: UInt64 = 1, agentListenerToken: UInt64 = 2
+    private static let firstConnectionToken = 16
+
+    /// Touched only on the loop thread.
+    final class Connection {
         enum Kind { case customer, agent }
         enum Mode { case unknown, plain, json }
         let id: Int
@@ -66,13 +81,11 @@ public final class Gateway: @unchecked Sendable {
         var lastRefill: UInt64
         var lastWarning: UInt64 = 0
         var closeAfterWrite = false
-        var reader: (any DispatchSourceRead)?
-        var writer: (any DispatchSourceWrite)?
-        /// Over its rate: the reader is suspended, so TCP flow control holds the sender back.
+        /// Over its rate: not read for a moment, so TCP flow control holds the sender back.
         var paused = false
         var dropped = false
-        /// Sources not yet cancelled; the descriptor is closed when the last one is.
-        var liveSources = 0
+        /// What epoll watches the descriptor for now.
+        var interest: Epoll.Interest = .read
         var pendingBytes: Int { out.count - outStart }
 
         init(id: Int, fd: Int32, kind: Kind, now: UInt64, burst: Double) {
@@ -85,8 +98,17 @@ public final class Gateway: @unchecked Sendable {
         }
     }
 
-    public init(kb: KnowledgeBase, desk: ServiceDesk, configuration: GatewayConfiguration) {
+    public init(kb: KnowledgeBase, desk: ServiceDesk, configuration: GatewayConfiguration) throws {
         config = configuration
+        poller = try Epoll()
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw SystemError(call: "pipe", path: "gateway wake-up", code: errno) }
+        for fd in ends {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        (wakeRead, wakeWrite) = (ends[0], ends[1])
+        try poller.register(wakeRead, token: Self.wakeToken, for: .read)
         engine = ServiceEngine(dialogue: Dialogue(kb: kb, desk: desk), desk: desk, token: configuration.agentToken,
                                counters: counters) { [weak self] outputs in self?.post(outputs) }
     }
@@ -97,6 +119,8 @@ public final class Gateway: @unchecked Sendable {
         let agent = try Socket.listen(config.agentAddress)
         customerListener = customer.fd
         agentListener = agent.fd
+        try poller.register(customer.fd, token: Self.customerListenerToken, for: .read)
+        try poller.register(agent.fd, token: Self.agentListenerToken, for: .read)
         return (customer.bound, agent.bound)
     }
 
@@ -104,19 +128,9 @@ public final class Gateway: @unchecked Sendable {
     /// says goodbye to every connection and returns.
     public func run() {
         engine.start()
-        io.sync {
-            for (fd, kind) in [(customerListener, Connection.Kind.customer), (agentListener, .agent)] {
-                let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: io)
-                source.setEventHandler { [self] in acceptAll(fd, kind: kind) }
-                source.resume()
-                listenerSources.append(source)
-            }
-            let timer = DispatchSource.makeTimerSource(queue: io)
-            timer.schedule(deadline: .now() + 1, repeating: 1)
-            timer.setEventHandler { [self] in closeIdle(now: Measure.now()) }
-            timer.resume()
-            idleTimer = timer
-        }
+        let thread = Thread { [self] in loop() }
+        thread.name = "kefu-io"
+        thread.start()
         stopped.wait()
         drainAndClose()
     }
@@ -131,6 +145,102 @@ public final class Gateway: @unchecked Sendable {
         engine.submit([.reload(kb)])
     }
 
+    // MARK: The loop
+
+    private func loop() {
+        var events: [Epoll.Event] = []
+        var inputs: [GatewayInput] = []
+        nextIdleCheck = Measure.now() + 1_000_000_000
+        while loopRunning {
+            poller.wait(timeoutMilliseconds: millisecondsToNextTimer(), into: &events)
+            for event in events {
+                switch event.token {
+                case Self.wakeToken: runTasks()
+                case Self.customerListenerToken: acceptAll(customerListener, kind: .customer)
+                case Self.agentListenerToken: acceptAll(agentListener, kind: .agent)
+                default:
+                    guard let c = connections[Int(event.token)] else { continue }  // dropped earlier in this batch
+                    if event.failed && c.paused {
+                        // Hang-up is reported even while paused: read what is left and close.
+                        c.paused = false
+                        pausedUntil[c.id] = nil
+                    }
+                    if event.writable { writePending(c) }
+                    if event.readable || event.failed { readAvailable(c, into: &inputs) }
+                }
+            }
+            // One hand-over per wake-up: the engine answers the batch together.
+            engine.submit(inputs)
+            inputs.removeAll(keepingCapacity: true)
+            runTimers(now: Measure.now())
+        }
+        loopDone.signal()
+    }
+
+    /// Runs `task` on the loop thread.
+    private func perform(_ task: @escaping () -> Void) {
+        let wake = tasksLock.withLock { () -> Bool in
+            tasks.append(task)
+            defer { wakePending = true }
+            return !wakePending
+        }
+        if wake {
+            var byte: UInt8 = 1
+            _ = Glibc.write(wakeWrite, &byte, 1)
+        }
+    }
+
+    /// Runs `task` on the loop thread and waits for it.
+    private func performAndWait<T>(_ task: @escaping () -> T) -> T {
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var result: T?
+        perform {
+            result = task()
+            done.signal()
+        }
+        done.wait()
+        return result!
+    }
+
+    private func runTasks() {
+        var drain = [UInt8](repeating: 0, count: 256)
+        while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
+        let ready = tasksLock.withLock { () -> [() -> Void] in
+            defer { tasks.removeAll(keepingCapacity: true); wakePending = false }
+            return tasks
+        }
+        for task in ready { task() }
+    }
+
+    private func millisecondsToNextTimer() -> Int32 {
+        let now = Measure.now()
+        let next = pausedUntil.values.reduce(nextIdleCheck, min)
+        return next <= now ? 0 : Int32(min(1000, (next - now) / 1_000_000 + 1))
+    }
+
+    private func runTimers(now: UInt64) {
+        for (id, until) in pausedUntil where until <= now {
+            pausedUntil[id] = nil
+            guard let c = connections[id], c.paused else { continue }
+            c.paused = false
+            updateInterest(c)
+        }
+        if now >= nextIdleCheck {
+            nextIdleCheck = now + 1_000_000_000
+            closeIdle(now: now)
+        }
+    }
+
+    /// Watches the descriptor for reading unless paused, and for writing while output waits.
+    private func updateInterest(_ c: Connection) {
+        guard !c.dropped else { return }
+        var wanted: Epoll.Interest = c.paused ? [] : .read
+        if c.pendingBytes > 0 { wanted.insert(.write) }
+        guard wanted != c.interest else { return }
+        c.interest = wanted
+        do { try poller.change(c.fd, token: UInt64(c.id), to: wanted) } catch { drop(c) }
+    }
+
     // MARK: Accepting and reading
 
     private func acceptAll(_ listener: Int32, kind: Connection.Kind) {
@@ -141,21 +251,18 @@ public final class Gateway: @unchecked Sendable {
                 close(fd)
                 continue
             }
+            var sendBuffer = config.socketSendBufferBytes
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer, socklen_t(MemoryLayout<Int32>.size))
             let c = Connection(id: nextID, fd: fd, kind: kind, now: Measure.now(), burst: config.burst)
+            do {
+                try poller.register(fd, token: UInt64(c.id), for: .read)
+            } catch {
+                FileHandle.standardError.write(Data("kefu serve: \(error)\n".utf8))
+                close(fd)
+                continue
+            }
             nextID += 1
             connections[c.id] = c
-            // The handlers hold the connection (and it holds them) until `drop` cancels the
-            // sources and lets go: Dispatch may run a cancel handler after the table forgets it.
-            let reader = DispatchSource.makeReadSource(fileDescriptor: fd, queue: io)
-            reader.setEventHandler { [self, c] in
-                var inputs: [GatewayInput] = []
-                readAvailable(c, into: &inputs)
-                engine.submit(inputs)
-            }
-            reader.setCancelHandler { [self, c] in sourceCancelled(c) }
-            c.reader = reader
-            c.liveSources += 1
-            reader.resume()
             countConnection(c, by: 1)
         }
     }
@@ -203,6 +310,12 @@ public final class Gateway: @unchecked Sendable {
             }
             c.partial.removeAll(keepingCapacity: c.partial.capacity <= 512)
             start = newline + 1
+            if c.paused, let last = bytes[start...].lastIndex(of: 0x0A) {
+                // Over its rate: the rest of what was read is over it too and would only be
+                // refused line by line, which a flooding client could make cost milliseconds
+                // of everyone's time. Drop the complete lines at once; keep a line in progress.
+                start = last + 1
+            }
         }
     }
 
@@ -290,22 +403,17 @@ public final class Gateway: @unchecked Sendable {
     /// Stops reading a connection that is over its rate until a token has refilled; its
     /// unread bytes wait in the kernel and TCP flow control slows the sender.
     private func pause(_ c: Connection, now: UInt64) {
-        guard !c.paused, !c.dropped, let reader = c.reader else { return }
+        guard !c.paused, !c.dropped else { return }
         c.paused = true
-        reader.suspend()
-        io.asyncAfter(deadline: .now() + .nanoseconds(Int(1e9 / config.linesPerSecond))) { [weak self, weak c] in
-            guard let c, c.paused else { return }
-            c.paused = false
-            c.reader?.resume()
-            _ = self
-        }
+        pausedUntil[c.id] = now + UInt64(1e9 / config.linesPerSecond)
+        updateInterest(c)
     }
 
     // MARK: Writing
 
     private func post(_ outputs: [GatewayOutput]) {
         guard !outputs.isEmpty else { return }
-        io.async { [weak self] in self?.deliver(outputs) }
+        perform { [weak self] in self?.deliver(outputs) }
     }
 
     private func deliver(_ outputs: [GatewayOutput]) {
@@ -340,36 +448,21 @@ public final class Gateway: @unchecked Sendable {
         if c.pendingBytes == 0 {
             c.out.removeAll(keepingCapacity: c.out.capacity <= 4096)
             c.outStart = 0
-            if let writer = c.writer { c.writer = nil; writer.cancel() }
-            if c.closeAfterWrite { drop(c) }
-        } else if c.writer == nil {
-            // The socket is full: wait until it can take more.
-            let writer = DispatchSource.makeWriteSource(fileDescriptor: c.fd, queue: io)
-            writer.setEventHandler { [self, c] in writePending(c) }
-            writer.setCancelHandler { [self, c] in sourceCancelled(c) }
-            c.writer = writer
-            c.liveSources += 1
-            writer.resume()
+            if c.closeAfterWrite { drop(c); return }
         }
+        // A full socket is watched for room; an emptied one no longer is.
+        updateInterest(c)
     }
 
     private func drop(_ c: Connection) {
         guard !c.dropped else { return }
         c.dropped = true
         connections.removeValue(forKey: c.id)
-        if c.paused { c.paused = false; c.reader?.resume() }  // a suspended source never runs its cancel handler
-        c.reader?.cancel()
-        c.writer?.cancel()
-        c.reader = nil
-        c.writer = nil
+        pausedUntil[c.id] = nil
+        poller.unregister(c.fd)
+        close(c.fd)
         countConnection(c, by: -1)
         engine.submit([c.kind == .customer ? .customerGone(connection: c.id) : .agentGone(connection: c.id)])
-    }
-
-    /// Closes the descriptor once every source watching it is cancelled, as Dispatch requires.
-    private func sourceCancelled(_ c: Connection) {
-        c.liveSources -= 1
-        if c.liveSources == 0 && c.dropped { close(c.fd) }
     }
 
     private func countConnection(_ c: Connection, by change: Int) {
@@ -388,15 +481,14 @@ public final class Gateway: @unchecked Sendable {
 
     /// Graceful stop: no new connections, finish the engine's work, send it, say goodbye.
     private func drainAndClose() {
-        io.sync {
-            for source in listenerSources { source.cancel() }
-            listenerSources.removeAll()
-            idleTimer?.cancel()
-            close(customerListener)
-            close(agentListener)
+        performAndWait { [self] in
+            for listener in [customerListener, agentListener] {
+                poller.unregister(listener)
+                close(listener)
+            }
         }
         engine.drain()
-        io.sync {
+        performAndWait { [self] in
             for c in Array(connections.values) {
                 let goodbye = c.kind == .agent ? "* BYE server shutting down\n" : (c.mode == .json ? ServiceEngine.json(["type": "goodbye", "reason": "server shutting down"]) + "\n" : "服务即将维护，连接将关闭，请稍后重新连接。(server shutting down)\n\n")
                 c.closeAfterWrite = true
@@ -404,7 +496,13 @@ public final class Gateway: @unchecked Sendable {
             }
         }
         let deadline = Measure.now() + 2_000_000_000
-        while Measure.now() < deadline && io.sync(execute: { !connections.isEmpty }) { usleep(20_000) }
-        io.sync { for c in Array(connections.values) { drop(c) } }
+        while Measure.now() < deadline && performAndWait({ [self] in !connections.isEmpty }) { usleep(20_000) }
+        performAndWait { [self] in
+            for c in Array(connections.values) { drop(c) }
+            loopRunning = false
+        }
+        loopDone.wait()
+        close(wakeRead)
+        close(wakeWrite)
     }
 }

@@ -64,7 +64,7 @@ enum ServeCommand {
         config.agentToken = try agentToken(dataFolder: desk.folder)
         raiseFileLimit()
 
-        let gateway = Gateway(kb: kb, desk: desk, configuration: config)
+        let gateway = try Gateway(kb: kb, desk: desk, configuration: config)
         let bound: (customer: Socket.Address, agent: Socket.Address)
         do {
             bound = try gateway.bind()
