@@ -16,6 +16,16 @@ struct FeatureTests {
         #expect(!features.contains("款多"))
     }
 
+    @Test("edge n-grams, when asked for, mark how a Chinese run starts and ends")
+    func chineseEdges() {
+        var settings = FeatureSettings()
+        #expect(!names("打开熊猫看书", settings).contains("<打开"), "off by default")
+        settings.ideographEdgeNGrams = 1...2
+        let features = names("打开熊猫看书", settings)
+        #expect(features.isSuperset(of: ["<打", "<打开", "书>", "看书>"]))
+        #expect(!features.contains("<熊猫") && !features.contains("打开>"))
+    }
+
     @Test("English gives words, word bigrams and subwords with boundary marks")
     func latinFeatures() {
         let features = names("refund please")

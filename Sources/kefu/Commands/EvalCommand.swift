@@ -29,6 +29,7 @@ enum EvalCommand {
 
     Tuning (judge every change with this command, never on one message):
       --cjk-ngrams A-B    character n-gram sizes in Chinese text (default 1-2)
+      --cjk-edges A-B     n-gram sizes marked as the start or end of a Chinese run (default 0-0: off)
       --word-ngrams A-B   word n-gram sizes in Latin text (default 1-2)
       --subword-ngrams A-B  character n-gram sizes inside Latin words (default 3-3; 0-0 off)
       --unseen-weight X   weight of never-seen n-grams in a message's norm (default 1)
@@ -44,7 +45,8 @@ enum EvalCommand {
         OptionSpec(name: "--valid", takesValue: true), OptionSpec(name: "--oos-label", takesValue: true),
         OptionSpec(name: "--kb", takesValue: true), OptionSpec(name: "--json", takesValue: false),
         OptionSpec(name: "--misses", takesValue: false), OptionSpec(name: "--curve", takesValue: false),
-        OptionSpec(name: "--cjk-ngrams", takesValue: true), OptionSpec(name: "--word-ngrams", takesValue: true),
+        OptionSpec(name: "--cjk-ngrams", takesValue: true), OptionSpec(name: "--cjk-edges", takesValue: true),
+        OptionSpec(name: "--word-ngrams", takesValue: true),
         OptionSpec(name: "--subword-ngrams", takesValue: true), OptionSpec(name: "--unseen-weight", takesValue: true),
         OptionSpec(name: "--epochs", takesValue: true), OptionSpec(name: "--learning-rate", takesValue: true),
     ]
@@ -99,6 +101,7 @@ enum EvalCommand {
             return v
         }
         if let r = try range("--cjk-ngrams") { features.ideographNGrams = r }
+        if let r = try range("--cjk-edges") { features.ideographEdgeNGrams = r }
         if let r = try range("--word-ngrams") { features.wordNGrams = r }
         if let r = try range("--subword-ngrams") { features.subwordNGrams = r }
         if let v = try number("--unseen-weight") { features.unknownWeight = v }
