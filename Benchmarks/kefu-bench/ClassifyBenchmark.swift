@@ -10,7 +10,7 @@ import KefuCore
 /// then the same figures as one JSON line. `Benchmarks/compare-fasttext.sh` runs it next
 /// to fastText on the same files.
 let usage = """
-Usage: kefu-bench (--train FILE | --kb DIR) --test FILE [--rounds N] [--json]
+Usage: kefu-bench (--train FILE | --kb DIR) --test FILE [--rounds N]
   --train FILE   labelled JSONL to compile a classifier from
   --kb DIR       or a knowledge base folder (FAQ/ and Intents/)
   --test FILE    JSONL whose "text" fields are classified
@@ -18,23 +18,7 @@ Usage: kefu-bench (--train FILE | --kb DIR) --test FILE [--rounds N] [--json]
 """
 
 func classifyBenchmark(_ arguments: [String]) {
-var options: [String: String] = [:]
-var flags: Set<String> = []
-var rest = arguments
-while let token = rest.first {
-    rest.removeFirst()
-    switch token {
-    case "--train", "--kb", "--test", "--rounds":
-        guard let value = rest.first else { FileHandle.standardError.write(Data("Error: \(token) needs a value\n\(usage)\n".utf8)); exit(64) }
-        options[token] = value
-        rest.removeFirst()
-    case "--json": flags.insert(token)
-    case "--help", "-h": print(usage); exit(0)
-    default:
-        FileHandle.standardError.write(Data("Error: unknown argument '\(token)'\n\(usage)\n".utf8))
-        exit(64)
-    }
-}
+let options = BenchOptions(arguments, defaults: ["--train": "", "--kb": "", "--test": "", "--rounds": "3"], usage: usage)
 guard let testPath = options["--test"], options["--train"] != nil || options["--kb"] != nil else {
     FileHandle.standardError.write(Data("Error: give --test and one of --train / --kb\n\(usage)\n".utf8))
     exit(64)
@@ -42,7 +26,7 @@ guard let testPath = options["--test"], options["--train"] != nil || options["--
 
 do {
     let texts = try LabelledFile.read(testPath, labelKey: "text").map(\.example.text)
-    let rounds = Int(options["--rounds"] ?? "3") ?? 3
+    let rounds = Int(options["--rounds"]!) ?? 3
     let compileStart = Measure.now()
     let classify: (String) -> (label: String, confidence: Float)
     let what: String

@@ -14,19 +14,8 @@ Usage: kefu-bench dialogue [--conversations N] [--messages M] [--kb DIR] [--mess
 """
 
 func dialogueBenchmark(_ arguments: [String]) {
-    var options = ["--conversations": "2000", "--messages": "20", "--kb": ".",
-                   "--messages-file": "Tests/Data/kb-eval.jsonl", "--batch": "64"]
-    var rest = arguments
-    while let token = rest.first {
-        rest.removeFirst()
-        if token == "--help" || token == "-h" { print(dialogueUsage); exit(0) }
-        guard options[token] != nil, let value = rest.first else {
-            FileHandle.standardError.write(Data("Error: unknown argument or missing value '\(token)'\n\(dialogueUsage)\n".utf8))
-            exit(64)
-        }
-        options[token] = value
-        rest.removeFirst()
-    }
+    let options = BenchOptions(arguments, defaults: ["--conversations": "2000", "--messages": "20", "--kb": ".",
+                                                     "--messages-file": "Tests/Data/kb-eval.jsonl", "--batch": "64"], usage: dialogueUsage)
     do {
         let conversations = Int(options["--conversations"]!) ?? 2000
         let perConversation = Int(options["--messages"]!) ?? 20

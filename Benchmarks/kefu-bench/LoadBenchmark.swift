@@ -194,27 +194,18 @@ func findBlankLine(_ bytes: [UInt8]) -> Int? {
 }
 
 func loadBenchmark(_ arguments: [String]) {
-    var options: [String: String] = [:]
-    var rest = arguments
-    while let token = rest.first {
-        rest.removeFirst()
-        guard ["--connections", "--messages", "--rate", "--kb", "--messages-file"].contains(token), let value = rest.first else {
-            FileHandle.standardError.write(Data("Error: unexpected '\(token)'\n\(loadUsage)\n".utf8))
-            exit(64)
-        }
-        options[token] = value
-        rest.removeFirst()
-    }
-    let connections = Int(options["--connections"] ?? "2000") ?? 2000
-    let messages = Int(options["--messages"] ?? "20") ?? 20
-    let rate = Double(options["--rate"] ?? "20000") ?? 20000
+    let options = BenchOptions(arguments, defaults: ["--connections": "2000", "--messages": "20", "--rate": "20000", "--kb": "",
+                                                     "--messages-file": "Tests/Data/kb-eval.jsonl"], usage: loadUsage)
+    let connections = Int(options["--connections"]!) ?? 2000
+    let messages = Int(options["--messages"]!) ?? 20
+    let rate = Double(options["--rate"]!) ?? 20000
     let kb = options["--kb"] ?? FileManager.default.currentDirectoryPath
     var limit = rlimit()
     getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     limit.rlim_cur = limit.rlim_max
     setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     do {
-        let file = options["--messages-file"] ?? "Tests/Data/kb-eval.jsonl"
+        let file = options["--messages-file"]!
         let texts = try LabelledFile.read(file, labelKey: "text").filter {
             $0.fields["route"] == "answer" && !["greeting", "thanks", "goodbye"].contains($0.fields["topic"] ?? "")
         }.map(\.example.text).filter { !$0.contains("\n") }

@@ -59,7 +59,7 @@ struct EditingLintTests {
     func idFileName() throws {
         var entries = KnowledgeFixture.standardEntries
         entries["card_service/card_loss.md"] = nil
-        entries["card_service/lost.md"] = KnowledgeFixture.entry("card_loss", topic: "card_service", questions: ["卡丢了", "银行卡丢了怎么办", "信用卡挂失", "卡片遗失", "lost my card", "怎么挂失"])
+        entries["card_service/lost.md"] = KnowledgeFixture.entry("card_loss", topic: "card_service", questions: KnowledgeFixture.cardLossQuestions)
         let found = Self.findings(try Self.lint(entries: entries), .idFileName)
         #expect(found.map(\.file).contains("FAQ/card_service/lost.md"))
         #expect(found.allSatisfy { $0.severity == .warning })
@@ -95,7 +95,7 @@ struct EditingLintTests {
     @Test("unknown_placeholder: an answer naming a company value that does not exist is an error at the answer's line")
     func unknownPlaceholder() throws {
         var entries = KnowledgeFixture.standardEntries
-        entries["card_service/card_loss.md"] = KnowledgeFixture.entry("card_loss", topic: "card_service", questions: ["卡丢了", "银行卡丢了怎么办", "信用卡挂失", "卡片遗失", "lost my card", "怎么挂失"], answer: "请拨打 {hotlin} 挂失。")
+        entries["card_service/card_loss.md"] = KnowledgeFixture.entry("card_loss", topic: "card_service", questions: KnowledgeFixture.cardLossQuestions, answer: "请拨打 {hotlin} 挂失。")
         let found = Self.findings(try Self.lint(entries: entries), .unknownPlaceholder)
         #expect(found.count == 1)
         #expect(found.first?.severity == .error)
@@ -117,8 +117,8 @@ struct EditingLintTests {
     @Test("mixed_script: traditional and simplified characters in one answer are a warning; one script is fine")
     func mixedScript() throws {
         var entries = KnowledgeFixture.standardEntries
-        entries["card_service/card_loss.md"] = KnowledgeFixture.entry("card_loss", topic: "card_service", questions: ["卡丢了", "银行卡丢了怎么办", "信用卡挂失", "卡片遗失", "lost my card", "怎么挂失"], answer: "請立即在{app_name}掛失，我们会尽快处理。")
-        entries["return_refund/refund.md"] = KnowledgeFixture.entry("refund", topic: "return_refund", questions: ["怎么退款", "我要退款", "退款怎么申请", "申请退款", "refund please", "退款流程"], answer: "請在訂單頁面申請退款，只需填寫原因。")
+        entries["card_service/card_loss.md"] = KnowledgeFixture.entry("card_loss", topic: "card_service", questions: KnowledgeFixture.cardLossQuestions, answer: "請立即在{app_name}掛失，我们会尽快处理。")
+        entries["return_refund/refund.md"] = KnowledgeFixture.entry("refund", topic: "return_refund", questions: KnowledgeFixture.refundQuestions, answer: "請在訂單頁面申請退款，只需填寫原因。")
         let found = Self.findings(try Self.lint(entries: entries), .mixedScript)
         #expect(found.map(\.file) == ["FAQ/card_service/card_loss.md"])
         #expect(found.first?.message.contains("請") == true)
@@ -130,7 +130,7 @@ struct EditingLintTests {
     func longAnswer() throws {
         var entries = KnowledgeFixture.standardEntries
         let long = String(repeating: "请在{app_name}中操作。", count: 20)
-        entries["card_service/card_loss.md"] = KnowledgeFixture.entry("card_loss", topic: "card_service", questions: ["卡丢了", "银行卡丢了怎么办", "信用卡挂失", "卡片遗失", "lost my card", "怎么挂失"], answer: long)
+        entries["card_service/card_loss.md"] = KnowledgeFixture.entry("card_loss", topic: "card_service", questions: KnowledgeFixture.cardLossQuestions, answer: long)
         let found = Self.findings(try Self.lint(entries: entries), .longAnswer)
         #expect(found.count == 1)
         #expect(found.first?.message.contains("220 characters") == true)
@@ -139,8 +139,8 @@ struct EditingLintTests {
     @Test("keyword_conflict: a word boosted in two topics, boosted here and excluded there, or blocking the entry's own phrasing")
     func keywordConflicts() throws {
         var entries = KnowledgeFixture.standardEntries
-        entries["return_refund/refund.md"] = KnowledgeFixture.entry("refund", topic: "return_refund", questions: ["怎么退款", "我要退款", "退款怎么申请", "申请退款", "refund please", "退款流程"], extra: "boost: 退款 2, 订单 1\n")
-        entries["order_status/where.md"] = KnowledgeFixture.entry("order_where", topic: "order_status", questions: ["我的订单到哪了", "快递到哪了", "物流查询", "订单什么时候到", "where is my order", "查一下物流"], extra: "boost: 订单 1.5\nexclude: 退款, 物流\n")
+        entries["return_refund/refund.md"] = KnowledgeFixture.entry("refund", topic: "return_refund", questions: KnowledgeFixture.refundQuestions, extra: "boost: 退款 2, 订单 1\n")
+        entries["order_status/where.md"] = KnowledgeFixture.entry("order_where", topic: "order_status", questions: KnowledgeFixture.orderQuestions, extra: "boost: 订单 1.5\nexclude: 退款, 物流\n")
         let found = Self.findings(try Self.lint(entries: entries), .keywordConflict)
         #expect(found.contains { $0.message.contains("'订单' is boosted in entries of different topics") })
         #expect(found.contains { $0.file == "FAQ/order_status/where.md" && $0.message.contains("'退款' is excluded here") })
@@ -194,7 +194,7 @@ struct EditingLintTests {
     @Test("shadowed and confusable come out of a real cross-validation: an entry drowned by another's boosted keyword")
     func crossValidationOnFixture() throws {
         var entries = KnowledgeFixture.standardEntries
-        entries["return_refund/refund.md"] = KnowledgeFixture.entry("refund", topic: "return_refund", questions: ["怎么退款", "我要退款", "退款怎么申请", "申请退款", "refund please", "退款流程"], extra: "boost: 退款 3\n")
+        entries["return_refund/refund.md"] = KnowledgeFixture.entry("refund", topic: "return_refund", questions: KnowledgeFixture.refundQuestions, extra: "boost: 退款 3\n")
         entries["order_status/refund_talk.md"] = KnowledgeFixture.entry("refund_talk", topic: "order_status", questions: ["退款咨询一下", "关于退款", "退款的问题", "问下退款", "退款相关", "退款事宜"])
         let report = try Self.lint(entries: entries, crossValidate: true)
         let cv = try #require(report.crossValidation)

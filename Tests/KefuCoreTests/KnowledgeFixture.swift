@@ -44,12 +44,17 @@ struct KnowledgeFixture {
         "---\nid: \(id)\ntopic: \(topic)\n\(extra)---\n## Questions\n" + questions.map { "- \($0)" }.joined(separator: "\n") + "\n\n## Answers\n\(answer)\n"
     }
 
+    /// The standard entries' phrasings, for tests that rewrite one of those entries.
+    static let refundQuestions = ["怎么退款", "我要退款", "退款怎么申请", "申请退款", "refund please", "退款流程"]
+    static let cardLossQuestions = ["卡丢了", "银行卡丢了怎么办", "信用卡挂失", "卡片遗失", "lost my card", "怎么挂失"]
+    static let orderQuestions = ["我的订单到哪了", "快递到哪了", "物流查询", "订单什么时候到", "where is my order", "查一下物流"]
+
     static let standardEntries: [String: String] = [
         "greeting/hello.md": entry("hello", topic: "greeting", questions: ["你好", "在吗", "有人吗", "hello", "哈喽", "您好请问"]),
         "human_agent/person.md": entry("person", topic: "human_agent", questions: ["转人工", "我要找人工", "人工服务", "找个真人", "real person", "人工客服在吗"], extra: "handoff: true\n"),
-        "return_refund/refund.md": entry("refund", topic: "return_refund", questions: ["怎么退款", "我要退款", "退款怎么申请", "申请退款", "refund please", "退款流程"]),
-        "card_service/card_loss.md": entry("card_loss", topic: "card_service", questions: ["卡丢了", "银行卡丢了怎么办", "信用卡挂失", "卡片遗失", "lost my card", "怎么挂失"]),
-        "order_status/where.md": entry("order_where", topic: "order_status", questions: ["我的订单到哪了", "快递到哪了", "物流查询", "订单什么时候到", "where is my order", "查一下物流"]),
+        "return_refund/refund.md": entry("refund", topic: "return_refund", questions: refundQuestions),
+        "card_service/card_loss.md": entry("card_loss", topic: "card_service", questions: cardLossQuestions),
+        "order_status/where.md": entry("order_where", topic: "order_status", questions: orderQuestions),
     ]
 
     /// A fixture with the standard files, `overrides` replacing or adding files by relative path.

@@ -81,9 +81,9 @@ struct RoutingTests {
     func keywordsMoveScores() throws {
         var entries = KnowledgeFixture.standardEntries
         entries["order_status/where.md"] = KnowledgeFixture.entry("order_where", topic: "order_status",
-            questions: ["我的订单到哪了", "快递到哪了", "物流查询", "订单什么时候到", "where is my order", "查一下物流"], extra: "exclude: 退款\n")
+            questions: KnowledgeFixture.orderQuestions, extra: "exclude: 退款\n")
         entries["return_refund/refund.md"] = KnowledgeFixture.entry("refund", topic: "return_refund",
-            questions: ["怎么退款", "我要退款", "退款怎么申请", "申请退款", "refund please", "退款流程"], extra: "boost: 订单退 2\n")
+            questions: KnowledgeFixture.refundQuestions, extra: "boost: 订单退 2\n")
         let kb = try KnowledgeFixture.make(entries: entries).load()
         let u = kb.understand("订单退款到哪了")
         #expect(u.top?.entryID == "refund")

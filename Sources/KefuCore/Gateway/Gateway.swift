@@ -203,8 +203,7 @@ public final class Gateway: @unchecked Sendable {
     }
 
     private func runTasks() {
-        var drain = [UInt8](repeating: 0, count: 256)
-        while Glibc.read(wakeRead, &drain, drain.count) > 0 {}
+        while readBuffer.withUnsafeMutableBytes({ Glibc.read(wakeRead, $0.baseAddress, $0.count) }) > 0 {}
         let ready = tasksLock.withLock { () -> [() -> Void] in
             defer { tasks.removeAll(keepingCapacity: true); wakePending = false }
             return tasks

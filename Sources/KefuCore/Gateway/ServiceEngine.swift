@@ -15,14 +15,11 @@ final class ServiceEngine: @unchecked Sendable {
     private let counters: GatewayCounters
     private let deliver: @Sendable ([GatewayOutput]) -> Void
 
-    private let inbox = NSCondition()
+    private let inbox = BatchQueue<GatewayInput>()
     /// Batches waiting for their sync, in order.
-    private let commits = NSCondition()
-    private var commitQueue: [(events: [Data], outputs: [GatewayOutput])] = []
-    private var commitsDone = false
-    private var queue: [GatewayInput] = []
-    private var stopping = false
-    private var finished = false
+    private let commits = BatchQueue<(events: [Data], outputs: [GatewayOutput])>()
+    /// Signalled once the last batch is committed and delivered.
+    private let finished = DispatchSemaphore(value: 0)
 
     private var conversations: [String: ConversationState] = [:]
     /// Where a customer can be reached now: connection, and session on a JSON connection.
@@ -59,14 +56,7 @@ final class ServiceEngine: @unchecked Sendable {
 
     /// Syncs each batch's events, then releases its replies; stops after the engine does.
     private func commitLoop() {
-        while true {
-            commits.lock()
-            while commitQueue.isEmpty && !commitsDone { commits.wait() }
-            let batches = commitQueue
-            commitQueue.removeAll(keepingCapacity: true)
-            let done = commitsDone && batches.isEmpty
-            commits.unlock()
-            if done { break }
+        while let batches = commits.takeAll() {
             do {
                 try desk.events.write(batches.flatMap(\.events))
             } catch {
@@ -74,50 +64,27 @@ final class ServiceEngine: @unchecked Sendable {
             }
             deliver(batches.flatMap(\.outputs))
         }
-        inbox.lock()
-        finished = true
-        inbox.broadcast()
-        inbox.unlock()
+        finished.signal()
     }
 
     func submit(_ inputs: [GatewayInput]) {
-        guard !inputs.isEmpty else { return }
-        inbox.lock()
-        queue.append(contentsOf: inputs)
-        inbox.signal()
-        inbox.unlock()
+        inbox.put(inputs)
     }
 
     /// Finishes what was submitted, commits, and returns once the last replies are delivered.
     func drain() {
-        inbox.lock()
-        stopping = true
-        inbox.signal()
-        while !finished { inbox.wait() }
-        inbox.unlock()
+        inbox.close()
+        finished.wait()
     }
 
     private func loop() {
-        while true {
-            inbox.lock()
-            while queue.isEmpty && !stopping { inbox.wait() }
-            let batch = queue
-            queue.removeAll(keepingCapacity: true)
-            let done = stopping && batch.isEmpty
-            inbox.unlock()
-            if done { break }
+        while let batch = inbox.takeAll() {
             for input in batch { handle(input) }
             let ready = outputs
             outputs.removeAll(keepingCapacity: true)
-            commits.lock()
-            commitQueue.append((desk.events.takePending(), ready))
-            commits.signal()
-            commits.unlock()
+            commits.put((desk.events.takePending(), ready))
         }
-        commits.lock()
-        commitsDone = true
-        commits.signal()
-        commits.unlock()
+        commits.close()
     }
 
     // MARK: Customers

@@ -88,8 +88,7 @@ public final class Epoll {
     }
 
     private func control(_ operation: Int32, _ descriptor: Int32, token: UInt64, interest: Interest) throws {
-        var event = [UInt8](repeating: 0, count: Self.eventSize)
-        let result = event.withUnsafeMutableBytes { raw -> Int32 in
+        let result = withUnsafeTemporaryAllocation(byteCount: Self.eventSize, alignment: 8) { raw -> Int32 in
             raw.storeBytes(of: interest.rawValue, toByteOffset: 0, as: UInt32.self)
             raw.storeBytes(of: token, toByteOffset: Self.dataOffset, as: UInt64.self)
             return calls.control(fd, operation, descriptor, raw.baseAddress)
