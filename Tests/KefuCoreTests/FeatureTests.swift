@@ -38,6 +38,34 @@ struct FeatureTests {
         #expect(features.isSuperset(of: ["\"app\"", "登录", "登", "录"]))
     }
 
+    @Test("training dropout can tell Latin-script features from Chinese n-grams by their hash")
+    func latinFeaturesAreMarked() {
+        func hashes(_ text: String) -> [UInt64] {
+            var sink = HashingSink()
+            FeatureExtractor(settings: FeatureSettings()).extract(TextNormalizer().normalize(text).scalars, into: &sink)
+            return sink.hashes
+        }
+        #expect(hashes("退款多久到账").allSatisfy { !isLatinFeature($0) }, "Chinese n-grams are never dropped")
+        #expect(hashes("refund please").allSatisfy(isLatinFeature))
+        let mixed = hashes("app登录")
+        #expect(mixed.contains(where: isLatinFeature) && mixed.contains { !isLatinFeature($0) })
+    }
+
+    @Test("training with dropout is reproducible: the same examples give the same probabilities")
+    func dropoutIsSeeded() {
+        let examples = [("where is my card", "card_arrival"), ("my card has not arrived yet", "card_arrival"),
+                        ("how do I get a refund", "refund"), ("I want my money back", "refund"),
+                        ("top up failed", "top_up"), ("my top-up did not go through", "top_up")]
+            .map { LabelledText(text: $0.0, label: $0.1) }
+        var training = TrainingSettings()
+        training.featureDropout = 0.5
+        training.minimumSteps = 2_000
+        let a = IntentClassifier.train(examples, normalizer: TextNormalizer(), training: training)
+        let b = IntentClassifier.train(examples, normalizer: TextNormalizer(), training: training)
+        #expect(a.rank("card not arrived").probabilities == b.rank("card not arrived").probabilities)
+        #expect(a.labels[a.top("card not arrived").classIndex] == "card_arrival")
+    }
+
     @Test("hashes are de-duplicated: a repeated word counts once")
     func duplicatesCollapse() {
         let vectorizer = Vectorizer.fit([TextNormalizer().normalize("卡 卡 卡").scalars], settings: FeatureSettings()).vectorizer

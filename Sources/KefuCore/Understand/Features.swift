@@ -41,7 +41,22 @@ public enum FeatureKind: UInt8, Sendable {
     case words = 2
     case subword = 3
     case ideographEdge = 4
+
+    /// N-grams of Chinese runs. Their hashes are odd and all others even (`taggedHash`), so
+    /// training can tell a Latin-script feature from its hash alone: input dropout applies
+    /// only to Latin-script features (see `TrainingSettings.featureDropout`).
+    var isIdeographic: Bool { self == .ideographs || self == .ideographEdge }
 }
+
+/// A feature's hash with its lowest bit set for Chinese n-grams and cleared for the rest.
+@inline(__always)
+func taggedHash(_ kind: FeatureKind, _ hash: UInt64) -> UInt64 {
+    kind.isIdeographic ? hash | 1 : hash & ~1
+}
+
+/// Whether a tagged hash is a Latin-script feature (a word or subword).
+@inline(__always)
+func isLatinFeature(_ hash: UInt64) -> Bool { hash & 1 == 0 }
 
 /// Receives every n-gram of a message as it is found, with its hash already computed.
 protocol FeatureSink {
@@ -175,7 +190,7 @@ struct HashingSink: FeatureSink {
     var hashes: [UInt64] = []
     @inline(__always)
     mutating func emit(_ kind: FeatureKind, hash: UInt64, _ scalars: UnsafeBufferPointer<UInt32>) {
-        hashes.append(hash)
+        hashes.append(taggedHash(kind, hash))
     }
 }
 
@@ -185,6 +200,6 @@ struct NamingSink: FeatureSink {
     mutating func emit(_ kind: FeatureKind, hash: UInt64, _ scalars: UnsafeBufferPointer<UInt32>) {
         let name = String(decoding: Array(scalars))
         // Words are quoted so the word "how" is not mistaken for the subword how (from <how>).
-        names[hash] = kind == .words ? "\"\(name)\"" : name
+        names[taggedHash(kind, hash)] = kind == .words ? "\"\(name)\"" : name
     }
 }

@@ -81,9 +81,9 @@ public struct IntentClassifier: Sendable {
             targets.append(labelIndex[example.label]!)
         }
         let texts = examples.map { normalizer.normalize($0.text).scalars }
-        let (vectorizer, vectors) = Vectorizer.fit(texts, settings: features)
+        let (vectorizer, vectors, latin) = Vectorizer.fit(texts, settings: features)
         let model = LinearModelTrainer.train(vectors, labels: targets, classCount: labels.count,
-                                             featureCount: vectorizer.idf.count, settings: training)
+                                             featureCount: vectorizer.idf.count, droppable: latin, settings: training)
         return IntentClassifier(labels: labels, normalizer: normalizer, features: features, training: training,
                                 vectorizer: vectorizer, model: model)
     }

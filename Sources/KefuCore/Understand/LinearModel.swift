@@ -57,11 +57,24 @@ func addScaledRow(_ row: UnsafePointer<Float>, scale: Float, into out: UnsafeMut
 /// How the model is trained. Stored with the knowledge base so compiles are reproducible.
 public struct TrainingSettings: Sendable, Equatable, Codable {
     /// Passes over the examples…
-    public var epochs = 12
+    public var epochs = 16
     /// …but at least this many SGD steps in all: a knowledge base of a few hundred
     /// phrasings needs many more passes than a data set of fifteen thousand to converge.
     public var minimumSteps = 30_000
     public var learningRate: Float = 2
+    /// Probability with which each Latin-script feature (word n-gram or subword) is left
+    /// out of one SGD step, the rest scaled up to make up for it.
+    ///
+    /// An English word yields its word, its bigrams and every 3-gram inside it, so a model
+    /// trained on whole examples leans on whichever of those redundant features is most
+    /// telling; leaving half out at random makes it spread the weight, and a test message
+    /// that misses one of them (a typo, another inflection) still scores. Measured over
+    /// four seeds with `kefu eval --seed N --dropout X --epochs N`: CLINC150 in-scope
+    /// 91.8–92.0% → 92.6–92.7% with out-of-scope recall 57–65% → 59–64%, BANKING77
+    /// 91.2–91.3% → 91.6–92.1%. Chinese n-grams are never dropped: a short Chinese message
+    /// has a dozen features with little overlap, and dropping them cost SMP2017 and the
+    /// knowledge base accuracy. Dropout needs more passes, hence 16 epochs (12 before).
+    public var featureDropout: Float = 0.5
     public var seed: UInt64 = 0x6B656675  // "kefu"
     public init() {}
 }
@@ -73,7 +86,8 @@ enum LinearModelTrainer {
     /// No L2 penalty: measured on CLINC150, BANKING77 and SMP2017, every strength tried
     /// (3e-5 … 5e-2) lowered accuracy; the decaying rate and the fixed step budget are
     /// regularisation enough. Averaged SGD was also tried: no better, twice as slow.
-    static func train(_ vectors: [SparseVector], labels: [Int], classCount: Int, featureCount: Int, settings: TrainingSettings) -> LinearModel {
+    static func train(_ vectors: [SparseVector], labels: [Int], classCount: Int, featureCount: Int,
+                      droppable: [Bool], settings: TrainingSettings) -> LinearModel {
         let stride = (classCount + 7) / 8 * 8
         var weights = [Float](repeating: 0, count: featureCount * stride)
         var bias = [Float](repeating: 0, count: classCount)
@@ -86,6 +100,9 @@ enum LinearModelTrainer {
         // The bias learns ten times slower than the weights: it only has to absorb class
         // frequency (a full rate measured no better).
         let biasRate: Float = 0.1
+        let dropThreshold = UInt64(Double(settings.featureDropout) * Double(UInt64.max))
+        let keepScale = 1 / (1 - settings.featureDropout)
+        var kept: [(index: Int, value: Float)] = []
         weights.withUnsafeMutableBufferPointer { w in
             bias.withUnsafeMutableBufferPointer { b in
                 z.withUnsafeMutableBufferPointer { z in
@@ -97,13 +114,19 @@ enum LinearModelTrainer {
                             let rate = settings.learningRate * (1 - step / totalSteps)
                             step += 1
                             for c in 0..<stride { z[c] = c < classCount ? b[c] : 0 }
+                            kept.removeAll(keepingCapacity: true)
                             for k in 0..<x.ids.count {
-                                addScaledRow(wp + Int(x.ids[k]) * stride, scale: x.values[k], into: zp, count: stride)
+                                let dropping = dropThreshold > 0 && droppable[Int(x.ids[k])]
+                                if dropping && random.next() < dropThreshold { continue }
+                                kept.append((k, dropping ? x.values[k] * keepScale : x.values[k]))
+                            }
+                            for (k, value) in kept {
+                                addScaledRow(wp + Int(x.ids[k]) * stride, scale: value, into: zp, count: stride)
                             }
                             softmaxInPlace(UnsafeMutableBufferPointer(rebasing: z[0..<classCount]))
                             z[labels[i]] -= 1  // gradient of cross-entropy w.r.t. the logits
-                            for k in 0..<x.ids.count {
-                                addScaledRow(UnsafePointer(zp), scale: -rate * x.values[k], into: wp + Int(x.ids[k]) * stride, count: stride)
+                            for (k, value) in kept {
+                                addScaledRow(UnsafePointer(zp), scale: -rate * value, into: wp + Int(x.ids[k]) * stride, count: stride)
                             }
                             for c in 0..<classCount { b[c] -= rate * z[c] * biasRate }
                         }

@@ -78,17 +78,19 @@ struct Vectorizer: Sendable {
 
     /// Builds the vocabulary and IDF weights from training texts, and returns the texts'
     /// vectors too (each text is hashed once).
-    static func fit(_ texts: [[UInt32]], settings: FeatureSettings) -> (vectorizer: Vectorizer, vectors: [SparseVector]) {
+    /// `latin[id]` tells whether feature `id` comes from Latin-script text.
+    static func fit(_ texts: [[UInt32]], settings: FeatureSettings) -> (vectorizer: Vectorizer, vectors: [SparseVector], latin: [Bool]) {
         let extractor = FeatureExtractor(settings: settings)
         let provisional = Vectorizer(extractor: extractor, index: FeatureIndex(capacity: 1), idf: [], unknownWeight: 0)
         let hashed = texts.map { provisional.hashes(of: $0) }
         let total = hashed.reduce(0) { $0 + $1.count }
         var index = FeatureIndex(capacity: max(16, total))
         var documentFrequency: [Int] = []
+        var latin: [Bool] = []
         for hashes in hashed {
             for h in hashes {
                 let id = Int(index.insert(h))
-                if id == documentFrequency.count { documentFrequency.append(0) }
+                if id == documentFrequency.count { documentFrequency.append(0); latin.append(isLatinFeature(h)) }
                 documentFrequency[id] += 1
             }
         }
@@ -98,7 +100,7 @@ struct Vectorizer: Sendable {
         index.setWeights(idf)
         let unknown = (logf(n + 1) + 1) * settings.unknownWeight
         let vectorizer = Vectorizer(extractor: extractor, index: index, idf: idf, unknownWeight: unknown)
-        return (vectorizer, hashed.map(vectorizer.vector(ofHashes:)))
+        return (vectorizer, hashed.map(vectorizer.vector(ofHashes:)), latin)
     }
 }
 

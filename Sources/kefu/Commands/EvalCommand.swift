@@ -33,8 +33,10 @@ enum EvalCommand {
       --word-ngrams A-B   word n-gram sizes in Latin text (default 1-2)
       --subword-ngrams A-B  character n-gram sizes inside Latin words (default 3-3; 0-0 off)
       --unseen-weight X   weight of never-seen n-grams in a message's norm (default 1)
-      --epochs N          minimum passes over the training examples (default 12)
+      --epochs N          minimum passes over the training examples (default 16)
       --learning-rate X   initial SGD learning rate (default 2)
+      --dropout X         chance that a Latin-script feature is left out of one training step (default 0.5)
+      --seed N            seed of the training shuffle and dropout: rerun with a few to see the noise
 
     Example:
       kefu eval --train ../shared/data/clinc150/train.jsonl --test ../shared/data/clinc150/test.jsonl \\
@@ -49,6 +51,7 @@ enum EvalCommand {
         OptionSpec(name: "--word-ngrams", takesValue: true),
         OptionSpec(name: "--subword-ngrams", takesValue: true), OptionSpec(name: "--unseen-weight", takesValue: true),
         OptionSpec(name: "--epochs", takesValue: true), OptionSpec(name: "--learning-rate", takesValue: true),
+        OptionSpec(name: "--dropout", takesValue: true), OptionSpec(name: "--seed", takesValue: true),
     ]
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -60,7 +63,8 @@ enum EvalCommand {
             throw UsageError(message: "unexpected argument '\(extra)'.", command: name)
         }
         if let kb = args.value("--kb") {
-            return try KnowledgeBaseEval.run(kbPath: kb, testPath: testPath, json: args.has("--json"), showMisses: args.has("--misses"))
+            return try KnowledgeBaseEval.run(kbPath: kb, testPath: testPath, json: args.has("--json"), showMisses: args.has("--misses"),
+                                             training: try settings(args).1)
         }
         guard let trainPath = args.value("--train") else {
             throw UsageError(message: "give --train FILE (or --kb DIR).", command: name)
@@ -107,6 +111,14 @@ enum EvalCommand {
         if let v = try number("--unseen-weight") { features.unknownWeight = v }
         if let v = try number("--epochs") { training.epochs = Int(v) }
         if let v = try number("--learning-rate") { training.learningRate = v }
+        if let v = try number("--dropout") {
+            guard v < 1 else { throw UsageError(message: "--dropout takes a probability below 1, such as 0.5, not '\(v)'.", command: name) }
+            training.featureDropout = v
+        }
+        if let text = args.value("--seed") {
+            guard let v = UInt64(text) else { throw UsageError(message: "--seed takes a whole number, not '\(text)'.", command: name) }
+            training.seed = v
+        }
         return (features, training)
     }
 
