@@ -63,8 +63,9 @@ enum EvalCommand {
             throw UsageError(message: "unexpected argument '\(extra)'.", command: name)
         }
         if let kb = args.value("--kb") {
+            let (features, training) = try settings(args, startingFrom: .knowledgeBase)
             return try KnowledgeBaseEval.run(kbPath: kb, testPath: testPath, json: args.has("--json"), showMisses: args.has("--misses"),
-                                             training: try settings(args).1)
+                                             features: features, training: training)
         }
         guard let trainPath = args.value("--train") else {
             throw UsageError(message: "give --train FILE (or --kb DIR).", command: name)
@@ -88,8 +89,10 @@ enum EvalCommand {
     }
 
     /// Classifier settings from the tuning options; unset ones keep the defaults.
-    static func settings(_ args: ParsedArguments) throws -> (FeatureSettings, TrainingSettings) {
-        var features = FeatureSettings()
+    /// With `--kb` they start from the knowledge base's own feature settings, so a flag
+    /// changes only what it names.
+    static func settings(_ args: ParsedArguments, startingFrom base: FeatureSettings = FeatureSettings()) throws -> (FeatureSettings, TrainingSettings) {
+        var features = base
         var training = TrainingSettings()
         func range(_ option: String) throws -> ClosedRange<Int>? {
             guard let text = args.value(option) else { return nil }

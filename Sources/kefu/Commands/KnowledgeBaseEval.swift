@@ -3,9 +3,10 @@ import KefuCore
 
 /// `kefu eval --kb DIR --test FILE`: the knowledge base against labelled customer messages.
 enum KnowledgeBaseEval {
-    static func run(kbPath: String, testPath: String, json: Bool, showMisses: Bool, training: TrainingSettings = TrainingSettings()) throws -> Int32 {
+    static func run(kbPath: String, testPath: String, json: Bool, showMisses: Bool,
+                    features: FeatureSettings, training: TrainingSettings) throws -> Int32 {
         let kb: KnowledgeBase
-        do { kb = try KnowledgeLoader.load(from: kbPath, training: training) } catch let error as KnowledgeLoadError {
+        do { kb = try KnowledgeLoader.load(from: kbPath, features: features, training: training) } catch let error as KnowledgeLoadError {
             throw CommandFailure(message: "cannot build the knowledge base in \(kbPath):\n\(error.description)")
         }
         let examples: [RoutedExample]
