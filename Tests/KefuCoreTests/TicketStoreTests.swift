@@ -116,4 +116,90 @@ struct TicketStoreTests {
         #expect(reopened.notices.map(\.line) == [2])
         #expect(reopened.queue().map(\.customer) == ["a", "c"])
     }
+
+    /// A record line with a valid checksum over `payload`, as a process would have written it.
+    static func record(_ payload: String) -> String {
+        String(decoding: Journal.checksumPrefix(Data(payload.utf8)), as: UTF8.self) + payload
+    }
+
+    static func rewrite(_ folder: String, _ change: (inout [String]) -> Void) throws {
+        let log = folder + "/tickets.log"
+        var lines = try String(contentsOfFile: log, encoding: .utf8).components(separatedBy: "\n")
+        change(&lines)
+        try lines.joined(separator: "\n").write(toFile: log, atomically: false, encoding: .utf8)
+    }
+
+    @Test("a damaged early record never makes tickets share an id: three handoffs after a restart get new ids and none is overwritten")
+    func damagedRecordDoesNotReuseIDs() throws {
+        let folder = Self.folder()
+        let store = try TicketStore(folder: folder)
+        let before = try ["a", "b", "c", "d"].map { try store.open(Self.draft($0, .requested), now: Self.t0).id }
+        try Self.rewrite(folder) { lines in
+            // One byte changed in the first ticket's record: its checksum no longer matches.
+            lines[0] = lines[0].replacingOccurrences(of: "\"a\"", with: "\"x\"")
+        }
+        let restarted = try TicketStore(folder: folder)
+        #expect(restarted.notices.map(\.line) == [1])
+        let after = try ["e", "f", "g"].map { try restarted.open(Self.draft($0, .requested), now: Self.t0).id }
+        #expect(Set(after).count == 3, "each new handoff is told its own number")
+        #expect(Set(after).isDisjoint(with: before), "no number already told to a customer is told again")
+        let replayed = try TicketStore(folder: folder)
+        #expect(replayed.queue().map(\.customer) == ["b", "c", "d", "e", "f", "g"], "nothing was overwritten on replay")
+    }
+
+    @Test("a record with a valid checksum that cannot be applied is reported with its line, and its ticket number stays used")
+    func unreadableValidRecordIsReported() throws {
+        let folder = Self.folder()
+        let store = try TicketStore(folder: folder)
+        _ = try store.open(Self.draft("a", .requested), now: Self.t0)
+        _ = try store.open(Self.draft("b", .requested), now: Self.t0)
+        try Self.rewrite(folder) { lines in
+            lines[1] = Self.record(#"{"op":"open","id":"T000002","at":"not a time"}"#)
+            lines.insert(Self.record(#"{"op":"claim","id":"T000777","at":"2027-01-15T08:00:00.000Z","agent":"张三"}"#), at: 2)
+        }
+        let restarted = try TicketStore(folder: folder)
+        #expect(restarted.notices.map(\.line) == [2, 3])
+        #expect(restarted.notices.map(\.description).allSatisfy { $0.hasPrefix(folder + "/tickets.log:") })
+        let next = try restarted.open(Self.draft("c", .requested), now: Self.t0)
+        #expect(next.id == "T000778", "numbered above every id the journal mentions")
+    }
+
+    @Test("repairing a torn tail cuts exactly the unfinished record and says how many bytes it cut")
+    func tornTailIsCutExactly() throws {
+        let folder = Self.folder()
+        let store = try TicketStore(folder: folder)
+        for customer in ["a", "b", "c"] { _ = try store.open(Self.draft(customer, .requested), now: Self.t0) }
+        let log = folder + "/tickets.log"
+        let whole = try Data(contentsOf: URL(fileURLWithPath: log))
+        let lastStart = whole.dropLast().lastIndex(of: 0x0A)! + 1
+        try whole.dropLast(7).write(to: URL(fileURLWithPath: log))
+        let restarted = try TicketStore(folder: folder)
+        let repaired = try Data(contentsOf: URL(fileURLWithPath: log))
+        #expect(repaired == whole.prefix(lastStart), "the file ends at the last good record, with nothing added")
+        #expect(!repaired.contains(0))
+        #expect(restarted.notices.first?.message.contains("cut \(whole.count - 7 - lastStart) bytes") == true)
+        #expect(restarted.queue().map(\.customer) == ["a", "b"])
+        #expect(try restarted.open(Self.draft("d", .requested), now: Self.t0).id == "T000004", "the torn ticket's number is not reused")
+    }
+
+    @Test("queue positions follow the journal's order even when the writers' clocks disagree")
+    func positionsFollowJournalOrder() throws {
+        let folder = Self.folder()
+        let one = try TicketStore(folder: folder), two = try TicketStore(folder: folder)
+        let first = try one.open(Self.draft("a", .requested), now: Self.t0.addingTimeInterval(5))
+        let second = try two.open(Self.draft("b", .requested), now: Self.t0)  // its clock read earlier, its write came later
+        #expect(two.position(of: first.id) == 1)
+        #expect(two.position(of: second.id) == 2)
+    }
+
+    @Test("a ticket's wait stops when it is claimed")
+    func waitStopsAtClaim() throws {
+        let store = try TicketStore(folder: Self.folder())
+        let t = try store.open(Self.draft("a", .requested), now: Self.t0)
+        try store.claim(t.id, agent: "张三", now: Self.t0.addingTimeInterval(2))
+        try store.resolve(t.id, agent: "张三", note: nil, now: Self.t0.addingTimeInterval(60))
+        let resolved = try #require(store.ticket(t.id))
+        #expect(resolved.waited(now: Self.t0.addingTimeInterval(3600)) == 2)
+        #expect(TicketJSON.listing(resolved, now: Self.t0.addingTimeInterval(3600))["waiting_seconds"] as? Int == 2)
+    }
 }

@@ -171,19 +171,20 @@ public final class EventLog: @unchecked Sendable {
     public init(folder: String) throws {
         try POSIX.makeDirectory(folder)
         journal = try Journal(path: (folder as NSString).appendingPathComponent("events.log"))
-        try journal.catchUp { _ in }
+        try journal.catchUp { _, _ in }
     }
 
     /// Writes the event, masking any text, and returns once it is synced.
     public func record(_ event: ServiceEvent) throws {
         var event = event
         event.text = event.text.map(PrivacyMask.mask)
+        event.customer = event.customer.map(PrivacyMask.mask)
         let payload = Data(event.jsonBytes())
         let queued = lock.withLock { () -> Bool in
             if isDeferred { pending.append(payload) }
             return isDeferred
         }
-        if !queued { try journal.append(catchUp: { _ in }, prepare: { payload }) }
+        if !queued { try journal.append(catchUp: { _, _ in }, prepare: { payload }) }
     }
 
     /// The queued events, handed over for writing elsewhere (the gateway's committer thread).
@@ -207,8 +208,9 @@ public final class EventLog: @unchecked Sendable {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601WithFractions
         var events: [ServiceEvent] = []
-        try journal.catchUp { payload in
+        try journal.catchUp { payload, line in
             if let e = try? decoder.decode(ServiceEvent.self, from: payload) { events.append(e) }
+            else { journal.report(line: line, "record has a valid checksum but is not a readable event; skipped") }
         }
         return (events, journal.notices)
     }

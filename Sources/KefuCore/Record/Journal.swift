@@ -10,9 +10,13 @@ import Foundation
 ///
 /// On opening, a last record that is incomplete or fails its checksum is the trace of a
 /// write that was interrupted (a killed process, a full disk) and was never acknowledged:
-/// it is reported, cut off, and not applied. A damaged record in the middle is reported
-/// with its line and skipped; the records after it still count.
+/// it is reported, cut off (exactly at the end of the last good record), and not applied. A
+/// damaged record in the middle is reported with its line and skipped; the records after it
+/// still count. The owner still sees a damaged record's bytes (`salvage`), so that what can be
+/// read from them — a ticket id — is never handed out again.
 public final class Journal: @unchecked Sendable {
+    /// One intact record: its payload and its line in the file, for notices about it.
+    public typealias Apply = (_ payload: Data, _ line: Int) throws -> Void
     /// Something found while reading the journal that an operator should know about.
     public struct Notice: Sendable, CustomStringConvertible {
         public let path: String
@@ -27,6 +31,9 @@ public final class Journal: @unchecked Sendable {
     private var lineNumber = 0
     private let lock = NSLock()
     public private(set) var notices: [Notice] = []
+    /// Called with the raw bytes of every record that fails its checksum or was cut short,
+    /// before it is discarded: what the owner can still read there (an id) must not be reused.
+    public var salvage: ((ArraySlice<UInt8>) -> Void)?
 
     public init(path: String) throws {
         self.path = path
@@ -37,7 +44,7 @@ public final class Journal: @unchecked Sendable {
 
     /// Reads every record not yet seen, in order, and hands each payload to `apply`.
     /// Call it once at start-up; `append` keeps the reader up to date afterwards.
-    public func catchUp(_ apply: (Data) throws -> Void) throws {
+    public func catchUp(_ apply: Apply) throws {
         try withFileLock { try readNew(apply) }
     }
 
@@ -45,7 +52,7 @@ public final class Journal: @unchecked Sendable {
     /// lock after catching up with other writers, so it sees the latest state and may
     /// refuse (throw) or return the payload to write (nil writes nothing).
     @discardableResult
-    public func append(catchUp apply: (Data) throws -> Void, prepare: () throws -> Data?) throws -> Bool {
+    public func append(catchUp apply: Apply, prepare: () throws -> Data?) throws -> Bool {
         try withFileLock {
             try readNew(apply)
             guard let payload = try prepare() else { return false }
@@ -64,7 +71,7 @@ public final class Journal: @unchecked Sendable {
     public func appendBatch(_ payloads: [Data]) throws {
         guard !payloads.isEmpty else { return }
         try withFileLock {
-            try readNew { _ in }
+            try readNew { _, _ in }
             var bytes: [UInt8] = []
             for payload in payloads {
                 bytes.append(contentsOf: Self.checksumPrefix(payload))
@@ -86,7 +93,12 @@ public final class Journal: @unchecked Sendable {
         return try body()
     }
 
-    private func readNew(_ apply: (Data) throws -> Void) throws {
+    /// Records a problem the owner found in an intact record (one that cannot be applied).
+    public func report(line: Int, _ message: String) {
+        notices.append(Notice(path: path, line: line, message: message))
+    }
+
+    private func readNew(_ apply: Apply) throws {
         let size = try POSIX.size(fd, path: path)
         guard size > offset else { return }
         let bytes = try POSIX.read(fd, at: offset, count: size - offset, path: path)
@@ -95,9 +107,12 @@ public final class Journal: @unchecked Sendable {
             guard let newline = bytes[start...].firstIndex(of: 0x0A) else {
                 // No newline: the last write was cut short. We hold the lock, so no other
                 // process is mid-write: cut the fragment off so later appends stay clean.
+                // `offset` already counts every complete record before it.
+                let fragment = bytes[start...]
+                salvage?(fragment)
                 notices.append(Notice(path: path, line: lineNumber + 1,
-                                      message: "incomplete last record (\(bytes.count - start) bytes) from an interrupted write; it was never acknowledged and is discarded"))
-                try POSIX.truncate(fd, to: offset + start, path: path)
+                                      message: "incomplete last record from an interrupted write; it was never acknowledged: cut \(fragment.count) bytes at offset \(offset)"))
+                try POSIX.truncate(fd, to: offset, path: path)
                 return
             }
             lineNumber += 1
@@ -105,13 +120,14 @@ public final class Journal: @unchecked Sendable {
             start = newline + 1
             offset += record.count + 1
             guard let payload = Self.verify(record) else {
+                salvage?(record)
                 let isLast = start >= bytes.count
                 notices.append(Notice(path: path, line: lineNumber,
                                       message: isLast ? "last record fails its checksum (torn write); it was never acknowledged and is not applied"
                                                       : "record fails its checksum; skipped (the records after it are applied)"))
                 continue
             }
-            try apply(payload)
+            try apply(payload, lineNumber)
         }
     }
 

@@ -57,6 +57,12 @@ public struct Ticket: Sendable, Codable, Equatable {
     public var claimedAt: Date?
     public var resolvedAt: Date?
     public var history: [TicketHistoryEntry]
+    /// How long the customer waited for a person: until the first claim, or until the ticket
+    /// was closed unclaimed; a ticket still waiting keeps counting up to `now`.
+    public func waited(now: Date) -> TimeInterval {
+        max(0, (claimedAt ?? resolvedAt ?? now).timeIntervalSince(created))
+    }
+
     /// How many agent replies the customer has been shown.
     public var deliveredReplies: Int
     public var rating: Int?

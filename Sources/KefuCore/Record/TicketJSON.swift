@@ -2,14 +2,16 @@ import Foundation
 
 /// Tickets as JSON objects and as text for agents; numbers masked unless `unmasked`.
 public enum TicketJSON {
-    public static func listing(_ t: Ticket, now: Date) -> [String: Any] {
-        ["id": t.id, "customer": t.customer, "channel": t.channel, "state": t.state.rawValue, "reason": t.reason.rawValue,
-         "priority": t.priority, "created": Timestamp.format(t.created), "waiting_seconds": Int(now.timeIntervalSince(t.created)),
-         "summary": t.summary, "topic": t.topic, "assignee": t.assignee ?? NSNull()]
+    /// A queue line: the customer id and summary masked, since every agent sees the queue.
+    public static func listing(_ t: Ticket, now: Date, unmasked: Bool = false) -> [String: Any] {
+        let show = { (s: String) in unmasked ? s : PrivacyMask.mask(s) }
+        return ["id": t.id, "customer": show(t.customer), "channel": t.channel, "state": t.state.rawValue, "reason": t.reason.rawValue,
+                "priority": t.priority, "created": Timestamp.format(t.created), "waiting_seconds": Int(t.waited(now: now)),
+                "summary": show(t.summary), "topic": t.topic, "assignee": t.assignee ?? NSNull()]
     }
 
     public static func full(_ t: Ticket, now: Date, unmasked: Bool) -> [String: Any] {
-        var object = listing(t, now: now)
+        var object = listing(t, now: now, unmasked: unmasked)
         let show = { (s: String) in unmasked ? s : PrivacyMask.mask(s) }
         object["transcript"] = t.transcript.map { ["time": Timestamp.format($0.time), "from": $0.from, "text": show($0.text)] }
         object["turns"] = t.turns.map { turn -> [String: Any] in
@@ -28,8 +30,8 @@ public enum TicketJSON {
     public static func text(_ t: Ticket, now: Date, unmasked: Bool) -> String {
         let show = { (s: String) in unmasked ? s : PrivacyMask.mask(s) }
         var out = "\(t.id)  \(t.state.rawValue)\(t.assignee.map { " by \($0)" } ?? "")  reason \(t.reason.rawValue)  priority \(t.priority)\n"
-        out += "customer \(t.customer)  channel \(t.channel)  created \(Timestamp.format(t.created))  waited \(duration(now.timeIntervalSince(t.created)))\n"
-        out += "summary  \(t.summary)\n"
+        out += "customer \(show(t.customer))  channel \(t.channel)  created \(Timestamp.format(t.created))  waited \(duration(t.waited(now: now)))\n"
+        out += "summary  \(show(t.summary))\n"
         if !t.facts.isEmpty { out += "facts    \(t.facts.map(show).joined(separator: "; "))\n" }
         out += "\ntranscript\n"
         for line in t.transcript { out += "  \(Timestamp.format(line.time))  \(line.from): \(show(line.text))\n" }

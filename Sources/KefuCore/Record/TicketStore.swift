@@ -25,6 +25,12 @@ public final class TicketStore: @unchecked Sendable {
     private let journal: Journal
     private var tickets: [String: Ticket] = [:]
     private var order: [String] = []
+    /// Where each ticket stands in the journal: arrival order that every process agrees on
+    /// (creation times come from each process's clock, taken before it got the lock).
+    private var sequence: [String: Int] = [:]
+    /// The highest ticket number ever seen in the journal, intact record or not: the next
+    /// ticket is numbered above it, so a damaged record never makes two tickets share an id.
+    private var highestNumber = 0
     private let lock = NSLock()
     /// Waits assumed before any ticket has been claimed.
     public static let defaultWait: TimeInterval = 180
@@ -34,14 +40,15 @@ public final class TicketStore: @unchecked Sendable {
     public init(folder: String) throws {
         try POSIX.makeDirectory(folder)
         journal = try Journal(path: (folder as NSString).appendingPathComponent("tickets.log"))
-        try journal.catchUp(apply)
+        journal.salvage = { [unowned self] bytes in self.noteNumbers(in: bytes) }
+        try journal.catchUp { try self.apply($0, line: $1) }
     }
 
     // MARK: Reading
 
     /// Reads what other processes wrote since the last look.
     public func refresh() throws {
-        try locked { try journal.catchUp(apply) }
+        try locked { try journal.catchUp { try self.apply($0, line: $1) } }
     }
 
     public func ticket(_ id: String) -> Ticket? { locked { tickets[id] } }
@@ -60,21 +67,23 @@ public final class TicketStore: @unchecked Sendable {
 
     /// Waiting and claimed tickets, most urgent first: priority, then arrival.
     public func queue() -> [Ticket] {
-        locked { Self.sorted(order.compactMap { tickets[$0] }.filter(\.isOpen)) }
+        locked { sorted(order.compactMap { tickets[$0] }.filter(\.isOpen)) }
     }
 
-    static func sorted(_ list: [Ticket]) -> [Ticket] {
+    /// Most urgent first: priority, then the order in which the journal received them.
+    private func sorted(_ list: [Ticket]) -> [Ticket] {
         list.sorted { a, b in
             if a.priority != b.priority { return a.priority > b.priority }
-            if a.created != b.created { return a.created < b.created }
-            return a.id < b.id
+            return (sequence[a.id] ?? 0) < (sequence[b.id] ?? 0)
         }
     }
 
-    /// 1 for the next ticket an agent will take; 0 when the ticket is not waiting.
+    /// 1 for the next ticket an agent will take; 0 when the ticket is not waiting. Counted on
+    /// the journal as last read under its lock (right after `open`, that is the moment the
+    /// ticket was written), in the journal's own order.
     public func position(of id: String) -> Int {
         locked {
-            let waiting = Self.sorted(order.compactMap { tickets[$0] }.filter { $0.state == .waiting })
+            let waiting = sorted(order.compactMap { tickets[$0] }.filter { $0.state == .waiting })
             return (waiting.firstIndex { $0.id == id }).map { $0 + 1 } ?? 0
         }
     }
@@ -90,11 +99,11 @@ public final class TicketStore: @unchecked Sendable {
 
     // MARK: Changing
 
-    /// Opens a ticket; its id is the next in the shared sequence.
+    /// Opens a ticket; its id is one above the highest ever written to the shared journal.
     public func open(_ draft: TicketDraft, now: Date) throws -> Ticket {
         var created: Ticket?
         try write(now: now) {
-            let id = String(format: "T%06d", self.order.count + 1)
+            let id = Self.ticketID(self.highestNumber + 1)
             let ticket = Ticket(id: id, conversation: draft.conversation, customer: draft.customer, channel: draft.channel,
                                 created: now, reason: draft.reason, priority: draft.reason.priority, topic: draft.topic,
                                 summary: draft.summary, facts: draft.facts, transcript: draft.transcript, turns: draft.turns,
@@ -137,7 +146,7 @@ public final class TicketStore: @unchecked Sendable {
     public func claimNext(agent: String, now: Date) throws -> Ticket? {
         var claimed: String?
         try write(now: now) {
-            let waiting = Self.sorted(self.order.compactMap { self.tickets[$0] }.filter { $0.state == .waiting })
+            let waiting = self.sorted(self.order.compactMap { self.tickets[$0] }.filter { $0.state == .waiting })
             guard let next = waiting.first else { return nil }
             claimed = next.id
             return Record(op: "claim", id: next.id, at: now, agent: agent)
@@ -235,27 +244,64 @@ public final class TicketStore: @unchecked Sendable {
     private func write(now: Date, _ make: () throws -> Record?) throws {
         try locked {
             var written: Record?
-            try journal.append(catchUp: apply) {
+            try journal.append(catchUp: { try self.apply($0, line: $1) }) {
                 guard let record = try make() else { return nil }
                 written = record
                 return try Self.encoder.encode(record)
             }
-            if let written { apply(written) }
+            if let written { _ = apply(written) }
         }
     }
 
-    private func apply(_ payload: Data) throws {
-        guard let record = try? Self.decoder.decode(Record.self, from: payload) else { return }
-        apply(record)
+    static func ticketID(_ number: Int) -> String { String(format: "T%06d", number) }
+
+    /// The number in `T000123`, or nil for anything else.
+    static func ticketNumber(_ id: String) -> Int? {
+        guard id.count == 7, id.hasPrefix("T") else { return nil }
+        return Int(id.dropFirst())
     }
 
-    private func apply(_ r: Record) {
-        if r.op == "open", let t = r.ticket {
-            if tickets[t.id] == nil { order.append(t.id) }
-            tickets[t.id] = t
+    /// Raises `highestNumber` past every `T` + six digits in a damaged record, so that an id
+    /// that may have been told to a customer is never given to another.
+    private func noteNumbers(in bytes: ArraySlice<UInt8>) {
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            if bytes[i] == UInt8(ascii: "T"), i + 7 <= bytes.endIndex,
+               bytes[(i + 1)..<(i + 7)].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+               i + 7 == bytes.endIndex || !(bytes[i + 7] >= 0x30 && bytes[i + 7] <= 0x39) {
+                let number = bytes[(i + 1)..<(i + 7)].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                highestNumber = max(highestNumber, number)
+                i += 7
+            } else {
+                i += 1
+            }
+        }
+    }
+
+    private func apply(_ payload: Data, line: Int) throws {
+        guard let record = try? Self.decoder.decode(Record.self, from: payload) else {
+            noteNumbers(in: ArraySlice(payload))
+            journal.report(line: line, "record has a valid checksum but cannot be read as a ticket change; skipped (its ticket number stays used)")
             return
         }
-        guard let id = r.id, var t = tickets[id] else { return }
+        if let problem = apply(record) { journal.report(line: line, problem) }
+    }
+
+    /// Applies one record; returns why it could not be, if it could not.
+    @discardableResult
+    private func apply(_ r: Record) -> String? {
+        if let number = (r.ticket?.id ?? r.id).flatMap(Self.ticketNumber) { highestNumber = max(highestNumber, number) }
+        if r.op == "open" {
+            guard let t = r.ticket else { return "an 'open' record without its ticket; skipped" }
+            if tickets[t.id] == nil {
+                order.append(t.id)
+                sequence[t.id] = order.count
+            }
+            tickets[t.id] = t
+            return nil
+        }
+        guard let id = r.id else { return "a '\(r.op)' record without a ticket id; skipped" }
+        guard var t = tickets[id] else { return "'\(r.op)' for ticket \(id), which no readable record opened; skipped" }
         switch r.op {
         case "message":
             if let line = r.line { t.transcript.append(line) }
@@ -288,9 +334,10 @@ public final class TicketStore: @unchecked Sendable {
             t.rating = r.score
             t.history.append(TicketHistoryEntry(time: r.at, action: "rated", agent: nil, note: r.score.map(String.init)))
         default:
-            break
+            return "unknown change '\(r.op)' for ticket \(id); skipped (written by a newer kefu?)"
         }
         tickets[id] = t
+        return nil
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {

@@ -75,8 +75,8 @@ enum AgentCommand {
                 } else {
                     for t in queue {
                         let who = t.assignee.map { "claimed by \($0)" } ?? "waiting"
-                        print("\(t.id)  p\(t.priority)  \(t.reason.rawValue)  \(who)  waited \(TicketJSON.duration(now.timeIntervalSince(t.created)))  \(t.customer)/\(t.channel)")
-                        print("         \(t.summary)")
+                        print("\(t.id)  p\(t.priority)  \(t.reason.rawValue)  \(who)  waited \(TicketJSON.duration(t.waited(now: now)))  \(PrivacyMask.mask(t.customer))/\(t.channel)")
+                        print("         \(PrivacyMask.mask(t.summary))")
                     }
                 }
             case "show":
