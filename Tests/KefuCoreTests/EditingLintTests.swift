@@ -159,6 +159,16 @@ struct EditingLintTests {
         FAQEntry(id: id, topic: topic, file: "FAQ/\(topic)/\(id).md", line: 2)
     }
 
+    @Test("leave-one-out: a phrasing that falls back misses its entry too, so no topic shows more entry hits than topic hits")
+    func fallbackMissesEntryAndTopic() {
+        let predictions = (1...4).map { Self.prediction("a", "x", line: $0, to: "a", route: $0 <= 2 ? .fallback : .answer) }
+        let cv = PhrasingCrossValidation(folds: 5, predictions: predictions, seconds: 0)
+        let topic = cv.byTopic.first { $0.topic == "x" }
+        #expect(topic?.entryCorrect == 2)
+        #expect(topic?.topicCorrect == 2)
+        #expect(cv.entryAccuracy <= cv.topicAccuracy)
+    }
+
     @Test("shadowed: most of an entry's phrasings taken by another entry names the winner; fallbacks do not count")
     func shadowedFromPredictions() {
         // a: 4 of 6 phrasings taken (3 by b, 1 by c); d: 4 of 6 fall back, which is not shadowing.

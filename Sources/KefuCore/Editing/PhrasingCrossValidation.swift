@@ -29,7 +29,9 @@ public struct PhrasingCrossValidation: Sendable {
         public let confidence: Float
         public let rule: String
 
-        public var entryCorrect: Bool { predictedEntry == entryID }
+        /// Reached its entry and the bot would answer it: a fallback is a miss for the entry
+        /// as for the topic, so no topic can show fewer topic hits than entry hits.
+        public var entryCorrect: Bool { predictedEntry == entryID && topicCorrect }
         public var topicCorrect: Bool { predictedTopic == topic }
     }
 
