@@ -40,6 +40,9 @@ struct KnowledgeFixture {
     static let emotion = "[anger]\n气死: 0.8\n[threat]\n12315: 1\n[safety]\n冒烟: 1\n[money]\n盗刷: 1\n[calm]\n不着急: 0.8\n[negation]\n不: 1\n"
     static let synonyms = "[synonyms]\n退款: 退钱, 返钱\n人工: 真人, 客服人员\n"
 
+    /// What every standard entry's answer says, whatever greeting comes before it.
+    static let answerText = "这是示例App的答复"
+
     static func entry(_ id: String, topic: String, questions: [String], answer: String = "您好，这是{app_name}的答复。", extra: String = "") -> String {
         "---\nid: \(id)\ntopic: \(topic)\n\(extra)---\n## Questions\n" + questions.map { "- \($0)" }.joined(separator: "\n") + "\n\n## Answers\n\(answer)\n"
     }
@@ -57,13 +60,16 @@ struct KnowledgeFixture {
         "order_status/where.md": entry("order_where", topic: "order_status", questions: orderQuestions),
     ]
 
+    /// The shipped dialogue acts: the conversation rules are tested with the phrasings editors keep.
+    static let acts = (try? String(contentsOf: CommandLineTests.packageRoot.appendingPathComponent("Intents/acts.txt"), encoding: .utf8)) ?? ""
+
     /// A fixture with the standard files, `overrides` replacing or adding files by relative path.
     static func make(entries: [String: String] = standardEntries, intents: [String: String] = [:]) throws -> KnowledgeFixture {
         let folder = NSTemporaryDirectory() + "kefu-fixture-" + UUID().uuidString
         let fm = FileManager.default
         var files: [String: String] = [
             "Intents/company.txt": company, "Intents/topics.txt": topics, "Intents/phrases.txt": phrases,
-            "Intents/emotion.txt": emotion, "Intents/synonyms.txt": synonyms,
+            "Intents/emotion.txt": emotion, "Intents/synonyms.txt": synonyms, "Intents/acts.txt": acts,
         ]
         for (path, text) in intents { files["Intents/" + path] = text }
         for (path, text) in entries { files["FAQ/" + path] = text }

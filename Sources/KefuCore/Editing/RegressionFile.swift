@@ -34,7 +34,8 @@ public struct RegressionCase: Sendable {
 public enum ConversationStep: Sendable, Equatable {
     /// `> text`: the customer writes.
     case customer(String, line: Int)
-    /// `< what value`: route, topic, says, lacks, ticket, no-ticket.
+    /// `< what value`: route, topic, says (`A|B`: any of them), lacks, ticket, no-ticket,
+    /// silent (the bot says nothing of its own), language (`en` or `zh`).
     case expect(String, String, line: Int)
     /// `! claim NAME`, `! reply NAME text`, `! resolve NAME`: an agent acts on the ticket.
     case agent(String, name: String, text: String, line: Int)
@@ -49,7 +50,7 @@ public enum ConversationStep: Sendable, Equatable {
 }
 
 public enum RegressionFile {
-    public static let expectationKinds: Set<String> = ["route", "topic", "says", "lacks", "ticket", "no-ticket"]
+    public static let expectationKinds: Set<String> = ["route", "topic", "says", "lacks", "ticket", "no-ticket", "silent", "language"]
     public static let agentActions: Set<String> = ["claim", "reply", "resolve"]
 
     public struct ReadError: Error, CustomStringConvertible {
@@ -64,9 +65,11 @@ public enum RegressionFile {
         return parse(text, file: displayPath ?? path)
     }
 
-    public static func parse(_ text: String, file: String) -> [RegressionCase] {
+    /// The cases in `text`. With `conversation`, the whole text is one conversation of that
+    /// title without a `===` line (the `Conversations/*.conv` files of the tests).
+    public static func parse(_ text: String, file: String, conversation wholeFile: String? = nil) -> [RegressionCase] {
         var cases: [RegressionCase] = []
-        var conversation: (title: String, line: Int, steps: [ConversationStep])?
+        var conversation: (title: String, line: Int, steps: [ConversationStep])? = wholeFile.map { ($0, 1, []) }
         func finish() {
             if let c = conversation { cases.append(RegressionCase(file: file, line: c.line, body: .conversation(title: c.title, steps: c.steps))) }
             conversation = nil
@@ -138,7 +141,7 @@ public enum RegressionFile {
 
     private static func unreadableMessage(_ marker: Character, _ body: String) -> String {
         switch marker {
-        case "<": "unknown expectation '< \(body.prefix(30))': use route, topic, says, lacks, ticket or no-ticket"
+        case "<": "unknown expectation '< \(body.prefix(30))': use route, topic, says, lacks, ticket, no-ticket, silent or language"
         case "!": "unknown agent action '! \(body.prefix(30))': use claim NAME, reply NAME text or resolve NAME"
         case "@": "cannot read the clock '@ \(body)': write @ HH:MM"
         default: "an empty customer line"

@@ -165,6 +165,11 @@ public struct RegressionRunner: Sendable {
             }
         }
         if turns == 0 { failures.append("the conversation has no customer line (`> text`)") }
+        if let id = ticket, let stored = desk.tickets.ticket(id) {
+            // Whatever the file expects, a ticket carries what the agent needs.
+            if stored.summary.isEmpty { failures.append("ticket \(id) has no summary for the agent") }
+            if !stored.transcript.contains(where: { $0.from == "customer" }) { failures.append("ticket \(id) does not carry the customer's words") }
+        }
         if failures.isEmpty {
             return RegressionResult(file: file, line: line, passed: true, detail: "\(place)  conversation: \(title) (\(turns) customer line\(turns == 1 ? "" : "s"))")
         }
@@ -182,7 +187,14 @@ public struct RegressionRunner: Sendable {
         case "topic":
             return r.topic == value ? nil : "expected topic \(value), got \(r.topic ?? "none")\(rule)"
         case "says":
-            return r.text.contains(value) ? nil : "expected the reply to say «\(value)», got «\(said.prefix(120))»"
+            // `A|B|C`: any one of the alternatives.
+            let alternatives = value.split(separator: "|").map(String.init)
+            return alternatives.contains { r.text.contains($0) } ? nil : "expected the reply to say «\(value)», got «\(said.prefix(120))»"
+        case "silent":
+            return r.lines.isEmpty ? nil : "expected the bot to stay quiet, got «\(said.prefix(120))»\(rule)"
+        case "language":
+            let written = TextLanguage.of(r.lines.joined())
+            return written.rawValue == value ? nil : "expected a reply in \(value), got one in \(written.rawValue): «\(said.prefix(120))»"
         case "lacks":
             return r.text.contains(value) ? "expected the reply not to say «\(value)», got «\(said.prefix(120))»" : nil
         case "ticket":

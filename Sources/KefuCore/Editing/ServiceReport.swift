@@ -107,8 +107,7 @@ public struct ServiceReport: Sendable {
             guard e.kind == .message, let text = e.text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return false }
             // 「5」「好的」「没用」 steer the conversation; they are no question to add to the FAQ.
             let n = normalizer.normalize(text)
-            if ControlReplies.rating(n) != nil || ControlReplies.isYes(n) || ControlReplies.isNo(n)
-                || ControlReplies.isNothingElse(n) || ControlReplies.isNotHelped(n) { return false }
+            if kb.acts.read(n) != nil || ControlReplies.rating(n) != nil { return false }
             if e.route == Route.fallback.rawValue { return true }
             return (e.route == Route.answer.rawValue || e.route == Route.clarify.rawValue) && (e.confidence ?? 0) < settings.lowConfidence
         }
@@ -145,7 +144,7 @@ public struct ServiceReport: Sendable {
                     c.topics.insert(topic)
                     if e.route == Route.answer.rawValue && kb.topics[topic]?.route != .handoff { c.answered = true }
                 }
-                if let text = e.text, ControlReplies.isNotHelped(normalizer.normalize(text)) { c.notHelped = true }
+                if let text = e.text, kb.acts.read(normalizer.normalize(text))?.has(.notHelped) == true { c.notHelped = true }
             case .handoff:
                 c.handedOff = true
             default:

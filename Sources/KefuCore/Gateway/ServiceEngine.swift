@@ -100,7 +100,7 @@ final class ServiceEngine: @unchecked Sendable {
             do {
                 let reply = try dialogue.respond(to: text, in: &state, now: now)
                 conversations[customer] = state
-                send(to: customer, reply.lines, route: reply.route, topic: reply.topic, ticket: reply.ticket?.id, received: received)
+                send(to: customer, reply.shown, route: reply.route, topic: reply.topic, ticket: reply.ticket?.id, received: received)
                 if let ticket = reply.ticket {
                     handedOff.insert(state.id)
                     notifyAgents("* NEW \(ticket.id) \(ticket.priority) \(ticket.reason.rawValue) \(oneLine(ticket.summary))")
@@ -116,7 +116,7 @@ final class ServiceEngine: @unchecked Sendable {
             var state = conversation(customer, channel: session == nil ? "tcp" : "json", now: now)
             let opening = (try? dialogue.opening(&state, now: now)) ?? nil
             conversations[customer] = state
-            send(to: customer, opening?.lines ?? [], route: nil, topic: nil, ticket: state.ticket, received: received)
+            send(to: customer, opening?.shown ?? [], route: nil, topic: nil, ticket: state.ticket, received: received)
         case .customerGone(let connection):
             for customer in customersOn.removeValue(forKey: connection) ?? [] where reach[customer]?.connection == connection {
                 reach[customer] = nil
@@ -151,7 +151,12 @@ final class ServiceEngine: @unchecked Sendable {
                       received: UInt64?, push: String? = nil, agent: String? = nil) {
         guard let place = reach[customer] else { return }
         let bytes: [UInt8]
-        if let session = place.session {
+        if lines.isEmpty {
+            // The bot stays quiet while an agent has the case: a plain client still gets the
+            // end-of-reply marker it waits for; a JSON client gets nothing.
+            guard place.session == nil else { return }
+            bytes = [0x0A]
+        } else if let session = place.session {
             var object: [String: Any] = ["session": session, "customer": customer, "text": lines.joined(separator: "\n")]
             if let route { object["route"] = route.rawValue }
             if let topic { object["topic"] = topic }

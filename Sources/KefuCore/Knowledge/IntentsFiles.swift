@@ -18,17 +18,31 @@ public struct CompanyProfile: Sendable, Equatable {
     public subscript(key: String) -> String? { values[key] }
 
     /// Replaces every `{key}` in `text`; unknown keys are left visible rather than dropped.
+    ///
+    /// A space written beside a placeholder is dropped when the value starts or ends with a
+    /// Chinese character (「服务时间为 {human_hours}」 reads 「服务时间为每天…」), and kept
+    /// before Latin text and digits (「拨打 400-…」).
     public func fill(_ text: String, extra: [String: String] = [:]) -> String {
         var result = ""
         var rest = Substring(text)
+        var dropLeadingSpace = false
         while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            result += rest[..<open]
+            var before = rest[..<open]
+            if dropLeadingSpace, before.first == " " { before = before.dropFirst() }
             let key = String(rest[rest.index(after: open)..<close])
-            result += extra[key] ?? values[key] ?? "{\(key)}"
+            let value = extra[key] ?? values[key] ?? "{\(key)}"
+            if before.last == " ", value.unicodeScalars.first.map(Self.isHan) == true { before = before.dropLast() }
+            if before.isEmpty, result.last == " ", value.unicodeScalars.first.map(Self.isHan) == true { result.removeLast() }
+            result += before
+            result += value
+            dropLeadingSpace = value.unicodeScalars.last.map(Self.isHan) == true
             rest = rest[rest.index(after: close)...]
         }
+        if dropLeadingSpace, rest.first == " " { rest = rest.dropFirst() }
         return result + rest
     }
+
+    static func isHan(_ s: Unicode.Scalar) -> Bool { (0x3400...0x9FFF).contains(s.value) || (0xF900...0xFAFF).contains(s.value) }
 
     /// The `{key}` placeholders in `text`.
     static func placeholders(in text: String) -> [String] {
@@ -52,7 +66,11 @@ public struct StandardPhrases: Sendable, Equatable {
                            "handoff_after_hours", "confirm", "anything_else", "rating", "closing", "thanks_reply",
                            "choices", "topics", "not_helped", "offer_person", "declined_person", "complaint_facts",
                            "safety_advice", "money_advice", "with_person", "person_resolved", "rating_thanks",
-                           "rating_again", "too_long", "unreadable"]
+                           "rating_again", "too_long", "unreadable", "acknowledged", "ack_open", "nothing_else_reply",
+                           "complaint_withdrawn", "queue_withdrawn", "queue_position", "queue_still_waiting", "queue_noted",
+                           "agent_away", "safety_escalated", "already_answered", "answer_in_chinese"]
+    /// English forms (`[phrases.en]`) are stored under this prefix; a missing one falls back to Chinese.
+    static let englishPrefix = "en:"
     /// Placeholders the bot fills in at run time, on top of the company profile.
     static let runtimePlaceholders: Set<String> = ["ticket", "position", "wait", "human_open", "topics", "choices"]
 }

@@ -84,6 +84,8 @@ public struct KnowledgeBase: Sendable {
     /// Problems that did not stop the build (shown by `kefu lint`).
     public let warnings: [LoadProblem]
     public let compileSeconds: Double
+    /// The short replies that steer a conversation (`Intents/acts.txt`).
+    public let acts: DialogueActLexicon
 
     /// Standard phrases with company values filled in, once, at compile time.
     public let filledPhrases: [String: String]
@@ -106,8 +108,9 @@ public struct KnowledgeBase: Sendable {
 
     init(folder: String, entries: [CompiledEntry], entryIndex: [String: Int], topics: [String: Topic], topicOrder: [String],
          company: CompanyProfile, phrases: StandardPhrases, thresholds: Thresholds, classifier: IntentClassifier,
-         emotion: EmotionDetector, warnings: [LoadProblem], compileSeconds: Double) {
+         emotion: EmotionDetector, warnings: [LoadProblem], compileSeconds: Double, acts: DialogueActLexicon = .empty) {
         self.folder = folder
+        self.acts = acts
         self.entries = entries
         self.entryIndex = entryIndex
         self.topics = topics

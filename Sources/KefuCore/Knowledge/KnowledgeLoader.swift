@@ -47,7 +47,7 @@ public enum KnowledgeLoader {
                              company: source.company, phrases: source.phrases, thresholds: source.thresholds,
                              classifier: classifier, emotion: EmotionDetector(lexicon: source.lexicon),
                              warnings: problems.filter { $0.severity == .warning }.sorted(),
-                             compileSeconds: Double(Measure.now() - start) / 1e9)
+                             compileSeconds: Double(Measure.now() - start) / 1e9, acts: source.acts)
     }
 
     /// The knowledge files as read, before compiling; `kefu lint` works on this too.
@@ -61,6 +61,7 @@ public enum KnowledgeLoader {
         public var phrases = StandardPhrases(values: [:])
         public var company = CompanyProfile(values: [:])
         public var thresholds = Thresholds()
+        public var acts = DialogueActLexicon.empty
     }
 
     public static func readSource(_ folder: String, problems: inout [LoadProblem]) -> Source? {
@@ -94,6 +95,7 @@ public enum KnowledgeLoader {
         if let file = sectioned("emotion.txt") { source.lexicon = readLexicon(file, problems: &problems) }
         if let file = sectioned("phrases.txt") { source.phrases = readPhrases(file, company: source.company, problems: &problems) }
         if let file = sectioned("thresholds.txt", required: false) { source.thresholds = readThresholds(file, problems: &problems) }
+        if let file = sectioned("acts.txt") { source.acts = readActs(file, problems: &problems) }
         source.entries = readEntries(faq, folder: folder, problems: &problems)
         checkEntries(source, problems: &problems)
         return source
@@ -194,12 +196,46 @@ public enum KnowledgeLoader {
         return lexicon
     }
 
+    /// `[act]` sections of phrasings (`- a, b, c`), `[rating]` of `phrasing: score`, and
+    /// `[particles]`.
+    private static func readActs(_ file: SectionedFile, problems: inout [LoadProblem]) -> DialogueActLexicon {
+        var phrases: [(text: String, act: DialogueAct, score: Int?)] = []
+        var particles: [String] = []
+        for section in file.sections {
+            if section.name == "particles" {
+                for item in section.items { particles += item.value.commaList }
+                continue
+            }
+            guard let act = DialogueAct(rawValue: section.name) else {
+                problems.append(LoadProblem(file: file.path, line: section.line, "unknown dialogue act [\(section.name)]; use one of \(DialogueAct.allCases.map(\.rawValue).joined(separator: ", ")) or particles"))
+                continue
+            }
+            for item in section.items {
+                if act == .rating {
+                    guard let text = item.key, let score = Int(item.value), (1...5).contains(score) else {
+                        problems.append(LoadProblem(file: file.path, line: item.line, "a rating line must be `phrasing: score` with a score from 1 to 5"))
+                        continue
+                    }
+                    phrases.append((text, .rating, score))
+                } else {
+                    for text in (item.key.map { "\($0): \(item.value)" } ?? item.value).commaList { phrases.append((text, act, nil)) }
+                }
+            }
+        }
+        for act in DialogueAct.allCases where !phrases.contains(where: { $0.act == act }) {
+            problems.append(LoadProblem(file: file.path, line: 1, "no phrasing for the dialogue act [\(act.rawValue)]: the conversation needs every act"))
+        }
+        return DialogueActLexicon(phrases: phrases, particles: particles)
+    }
+
     private static func readPhrases(_ file: SectionedFile, company: CompanyProfile, problems: inout [LoadProblem]) -> StandardPhrases {
         var values: [String: String] = [:]
         for section in file.sections {
+            // `[phrases]` is Chinese; `[phrases.en]` holds the English forms, kept as `en:key`.
+            let prefix = section.name == "phrases.en" ? StandardPhrases.englishPrefix : ""
             for item in section.items {
                 guard let key = item.key else { continue }
-                values[key] = item.value
+                values[prefix + key] = item.value
                 for placeholder in CompanyProfile.placeholders(in: item.value)
                 where company[placeholder] == nil && !StandardPhrases.runtimePlaceholders.contains(placeholder) {
                     problems.append(LoadProblem(file: file.path, line: item.line, "unknown placeholder {\(placeholder)}: add it to Intents/company.txt"))

@@ -45,7 +45,8 @@ public struct Ticket: Sendable, Codable, Equatable {
     public let channel: String
     public let created: Date
     public let reason: HandoffReason
-    public let priority: Int
+    /// Raised when the customer's situation becomes more urgent while they wait (danger).
+    public var priority: Int
     public let topic: String
     /// One paragraph for the agent; phone, ID and card numbers masked.
     public var summary: String

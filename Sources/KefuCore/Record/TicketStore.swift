@@ -192,6 +192,25 @@ public final class TicketStore: @unchecked Sendable {
         }
     }
 
+    /// The customer withdrew the request while it was still waiting: it leaves the queue.
+    /// A ticket a person already holds is theirs to resolve; withdrawing it then throws.
+    public func withdraw(_ id: String, now: Date) throws {
+        try write(now: now) {
+            let t = try self.open(id)
+            guard t.state == .waiting else { throw TicketError.claimedByOther(id, agent: t.assignee ?? "?") }
+            return Record(op: "withdraw", id: id, at: now)
+        }
+    }
+
+    /// The case became more urgent (danger while waiting): it moves up to `reason`'s
+    /// priority. Nothing is written when it already has that priority.
+    public func escalate(_ id: String, reason: HandoffReason, now: Date) throws {
+        try write(now: now) {
+            let t = try self.open(id)
+            return reason.priority > t.priority ? Record(op: "escalate", id: id, at: now, text: reason.rawValue, score: reason.priority) : nil
+        }
+    }
+
     /// The customer has now seen the first `count` agent replies.
     public func markDelivered(_ id: String, count: Int, now: Date) throws {
         try write(now: now) {
@@ -328,6 +347,13 @@ public final class TicketStore: @unchecked Sendable {
             t.state = .resolved
             t.resolvedAt = r.at
             t.history.append(TicketHistoryEntry(time: r.at, action: "resolved", agent: r.agent, note: r.text))
+        case "withdraw":
+            t.state = .resolved
+            t.resolvedAt = r.at
+            t.history.append(TicketHistoryEntry(time: r.at, action: "withdrawn", agent: nil, note: "by the customer"))
+        case "escalate":
+            t.priority = max(t.priority, r.score ?? t.priority)
+            t.history.append(TicketHistoryEntry(time: r.at, action: "escalated", agent: nil, note: r.text))
         case "delivered":
             t.deliveredReplies = max(t.deliveredReplies, r.count ?? 0)
         case "rating":

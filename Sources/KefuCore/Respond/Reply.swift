@@ -1,7 +1,11 @@
 /// What the bot says to one customer message, and what it decided.
 public struct Reply: Sendable {
-    /// The reply block: one or more lines.
+    /// What the bot itself says: one or more lines, or none when it stays quiet (a person
+    /// is talking with the customer).
     public var lines: [String]
+    /// An agent's messages delivered with this reply (`[人工客服 张三] …`), shown before the
+    /// bot's own lines; kept apart so that "the bot said nothing" stays visible.
+    public var relayed: [String] = []
     public var route: Route?
     public var topic: String?
     public var reason: HandoffReason?
@@ -10,5 +14,7 @@ public struct Reply: Sendable {
     /// Why, for logs and explanations.
     public var rule: String?
 
-    public var text: String { lines.joined(separator: "\n") }
+    /// Everything the customer sees, relayed lines first.
+    public var shown: [String] { relayed + lines }
+    public var text: String { shown.joined(separator: "\n") }
 }

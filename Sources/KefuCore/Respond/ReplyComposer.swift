@@ -4,27 +4,44 @@ import Foundation
 /// confirm, close. Every company value comes from `Intents/company.txt`.
 struct ReplyComposer: Sendable {
     let kb: KnowledgeBase
+    /// The customer's language: English customers get the English forms of the standard
+    /// phrases where `[phrases.en]` has them.
+    var language: TextLanguage = .zh
+
+    func speaking(_ language: TextLanguage) -> ReplyComposer {
+        var c = self
+        c.language = language
+        return c
+    }
 
     /// A standard phrase; company values were filled in when the knowledge base was
-    /// compiled, so only run-time values ({ticket}, {wait} …) are filled here.
-    func phrase(_ key: String, _ extra: [String: String] = [:]) -> String {
-        let text = kb.filledPhrases[key] ?? ""
-        return extra.isEmpty ? text : kb.company.fill(text, extra: extra)
+    /// compiled, so only run-time values ({ticket}, {wait} …) are filled here. A phrase
+    /// written as `a | b | c` has variants; `variant` picks one (the same number gives the
+    /// same wording, so a conversation does not flip between forms at random).
+    func phrase(_ key: String, _ extra: [String: String] = [:], variant: Int = 0) -> String {
+        let text = (language == .en ? kb.filledPhrases[StandardPhrases.englishPrefix + key] : nil) ?? kb.filledPhrases[key] ?? ""
+        let forms = text.contains(" | ") ? text.components(separatedBy: " | ") : [text]
+        let chosen = forms[abs(variant) % forms.count]
+        return extra.isEmpty ? chosen : kb.company.fill(chosen, extra: extra)
     }
 
     /// One of the entry's answers, the same one throughout a conversation.
     func answer(_ entry: CompiledEntry, conversation: String) -> String {
         let answers = entry.filledAnswers
+        return answers[Int(Self.hash(conversation) % UInt64(answers.count))]
+    }
+
+    static func hash(_ text: String) -> UInt64 {
         var hash: UInt64 = 1469598103934665603
-        for b in conversation.utf8 { hash = (hash ^ UInt64(b)) &* 1099511628211 }
-        return answers[Int(hash % UInt64(answers.count))]
+        for b in text.utf8 { hash = (hash ^ UInt64(b)) &* 1099511628211 }
+        return hash
     }
 
     /// "You may also want to know" lines for related entries.
     func related(_ entry: CompiledEntry) -> [String] {
         let questions = entry.entry.related.prefix(2).compactMap { id in kb.entryIndex[id].map { kb.entries[$0].entry.questions.first?.text } ?? nil }
         guard !questions.isEmpty else { return [] }
-        return ["您可能还想了解：" + questions.map { "「\($0)」" }.joined(separator: "、")]
+        return [(language == .en ? "You may also want to know: " : "您可能还想了解：") + questions.map { "「\($0)」" }.joined(separator: "、")]
     }
 
     /// Numbered choices: the topic's name and the entry's first phrasing.
@@ -43,9 +60,14 @@ struct ReplyComposer: Sendable {
     }
 
     /// "Around N minutes" for a wait in seconds.
+    func describeWait(_ seconds: TimeInterval) -> String {
+        let minutes = max(1, Int((seconds / 60).rounded()))
+        return language == .en ? "about \(minutes) minute\(minutes == 1 ? "" : "s")" : Self.describeWait(seconds)
+    }
+
     static func describeWait(_ seconds: TimeInterval) -> String {
         let minutes = max(1, Int((seconds / 60).rounded()))
-        return "约 \(minutes) 分钟"
+        return "约\(minutes)分钟"
     }
 }
 

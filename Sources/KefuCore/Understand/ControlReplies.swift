@@ -1,36 +1,9 @@
-/// Reads the short replies that steer a conversation: yes and no, "1" / 「第二个」,
-/// 「没用」, 「没有了」, a 1–5 rating. These are closed sets of words, not topics, so they are
-/// matched as whole messages (after normalisation) rather than classified.
+/// Reads the numbers that steer a conversation: a choice among offered options (「1」「第二个」
+/// 「选3」「option 2」) and a 1–5 rating (「5」「5分」「4 stars」). The words customers use for
+/// everything else — yes, no, 好的, 没用, 转人工, 算了, 五星好评 — are dialogue acts, listed by
+/// editors in `Intents/acts.txt` (`DialogueActLexicon`).
 public enum ControlReplies {
-    static let yes: Set<String> = ["好", "好的", "好啊", "好吧", "可以", "行", "行吧", "嗯", "嗯嗯", "是", "是的", "要", "需要", "转", "转吧",
-                                   "转人工", "人工", "麻烦了", "ok", "okay", "yes", "y", "sure", "yes please", "please"]
-    static let no: Set<String> = ["不用", "不用了", "不要", "不需要", "算了", "不了", "没事", "没事了", "no", "n", "no thanks", "nope"]
-    static let notHelped = ["没用", "没有用", "还是不行", "不行", "没解决", "没有解决", "不对", "不是这个", "答非所问", "不是我要的",
-                            "didnt help", "did not help", "not helpful", "doesnt work", "still not working", "wrong answer"]
-    static let nothingElse: Set<String> = ["没有了", "没了", "没有", "不用了", "就这些", "没有别的了", "没其他的了", "没别的了", "nothing else",
-                                           "thats all", "no more", "没有其他问题了", "没问题了", "好了"]
     static let ordinals: [String: Int] = ["一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5]
-
-    /// The text with spaces and punctuation removed, lower-cased, simplified; empty for a
-    /// message too long to be one of these short replies.
-    static func key(_ normalized: NormalizedText) -> String {
-        guard normalized.folded.count <= 32 else { return "" }
-        return String(decoding: normalized.folded.filter { CharacterClass.of($0) != .separator })
-    }
-
-    public static func isYes(_ n: NormalizedText) -> Bool { yes.contains(key(n)) || yes.contains(n.text) }
-    public static func isNo(_ n: NormalizedText) -> Bool { no.contains(key(n)) || no.contains(n.text) }
-    public static func isNothingElse(_ n: NormalizedText) -> Bool { nothingElse.contains(key(n)) }
-
-    /// 「没用」「还是不行」 as the whole point of a short message.
-    public static func isNotHelped(_ n: NormalizedText) -> Bool {
-        let k = n.folded.filter { CharacterClass.of($0) != .separator }
-        guard k.count <= 12 else { return false }
-        return notHelpedKeys.contains { KeywordMatcher.find($0, in: k) }
-    }
-
-    /// `notHelped` as scalar arrays without spaces, matched anywhere in a short message.
-    static let notHelpedKeys: [[UInt32]] = notHelped.map { $0.unicodeScalars.map(\.value).filter { $0 != 0x20 } }
 
     /// A choice among `count` options: 「1」「第二个」「选3」「option 2」.
     public static func choice(_ n: NormalizedText, count: Int) -> Int? {

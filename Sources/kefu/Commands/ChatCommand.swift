@@ -74,7 +74,7 @@ enum ChatCommand {
         let interactive = isatty(0) == 1 && isatty(1) == 1
         var state = try dialogue.start(customer: args.value("--customer") ?? "guest", channel: args.value("--channel") ?? "cli", now: Date())
         if interactive, let opening = try dialogue.opening(&state, now: Date()) {
-            show(opening.lines, interactive: true)
+            show(opening.shown, interactive: true)
         }
         var reader = LineReader(fileDescriptor: 0, maxBytes: maxLineBytes)
         while true {
@@ -89,7 +89,7 @@ enum ChatCommand {
                     dialogue = Dialogue(kb: fresh, desk: desk)
                 }
                 do {
-                    lines = try dialogue.respond(to: text, in: &state, now: Date()).lines
+                    lines = try dialogue.respond(to: text, in: &state, now: Date()).shown
                 } catch {
                     // The message could not be recorded: say so rather than pretend it was.
                     printError("kefu: \(error)")

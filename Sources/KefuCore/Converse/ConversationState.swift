@@ -43,8 +43,18 @@ public struct ConversationState: Sendable {
     public var askedForFacts = false
     /// Whether the customer has seen the request for a rating in this stage.
     public var ratingAsked = false
-    /// The last reply ended with 「还有其他可以帮您的吗？」, so 「没有了」 closes.
-    public var askedAnythingElse = false
+    /// What the last reply asked, so a bare 「不是」「没有」 can be read: after 「能解决您的问题吗？」
+    /// it means not helped, after 「还有其他问题吗？」 it means done.
+    public var awaiting: Awaiting?
+    public enum Awaiting: Sendable { case confirmation, anythingElse }
+    /// The customer's words that led to the last answer, for reading a short follow-up.
+    public var lastQuestion: String?
+    /// The language of the customer's last message with letters in it; replies follow it.
+    public var language: TextLanguage = .zh
+    /// Customer messages so far, to vary the wording of recurring lines.
+    public var turnCount = 0
+    /// Whether the customer was told that the agent is still on the case.
+    public var awayNoticeGiven = false
 
     public init(customer: String, channel: String, started: Date, id: String? = nil) {
         self.customer = customer

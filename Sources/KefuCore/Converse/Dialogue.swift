@@ -1,0 +1,660 @@
+import Foundation
+
+/// The conversation policy: follows the service process (contact, need identification,
+/// service, follow-up), answers what it can, and hands the rest to a person with the
+/// context attached.
+///
+/// Each message is read in a fixed order of precedence (written down in `Intents/acts.txt`):
+/// danger to a person first, in any state; then a request for a person; then withdrawing
+/// (a complaint, a place in the queue); then "that did not help"; then the reply the current
+/// step expects (a choice, yes or no to a person, a rating, an acknowledgement after an
+/// answer); and only then the topic classifier.
+///
+/// A `Dialogue` holds no conversation of its own: each call gets the customer's
+/// `ConversationState` and returns it changed, so one `Dialogue` serves any number of
+/// customers. Tickets are written and synced before a reply names them.
+public struct Dialogue: Sendable {
+    public let kb: KnowledgeBase
+    public let desk: ServiceDesk
+    let composer: ReplyComposer
+    let hours: ServiceHours
+    /// Without an agent message for this long, a customer writing to a live agent is told
+    /// once that the agent is still on it.
+    public static let agentAwayAfter: TimeInterval = 180
+
+    public init(kb: KnowledgeBase, desk: ServiceDesk) {
+        self.kb = kb
+        self.desk = desk
+        composer = ReplyComposer(kb: kb)
+        hours = ServiceHours(kb.company)
+    }
+
+    /// A new conversation for `customer`, picking up a case that is still with a person,
+    /// or one a person resolved while the customer was away (then the bot asks for a rating).
+    public func start(customer: String, channel: String, now: Date) throws -> ConversationState {
+        var state = ConversationState(customer: customer, channel: channel, started: now)
+        try desk.tickets.refresh()
+        if let open = desk.tickets.openTicket(customer: customer) {
+            state = ConversationState(customer: customer, channel: channel, started: now, id: open.conversation)
+            state.stage = .withPerson(open.id)
+            state.ticket = open.id
+            state.greeted = true
+        } else if let last = desk.tickets.latestTicket(customer: customer), last.rating == nil,
+                  let resolved = last.resolvedAt, now.timeIntervalSince(resolved) < 7 * 86400,
+                  last.history.last?.action != "withdrawn" {
+            state = ConversationState(customer: customer, channel: channel, started: now, id: last.conversation)
+            state.stage = .rating(ticket: last.id)
+            state.ticket = last.id
+            state.greeted = true
+        } else {
+            var event = ServiceEvent(kind: .conversationStart, time: now)
+            event.conversation = state.id
+            event.customer = customer
+            event.channel = channel
+            try desk.events.record(event)
+        }
+        return state
+    }
+
+    /// What the bot says first on an interactive channel, before the customer writes.
+    public func opening(_ state: inout ConversationState, now: Date) throws -> Reply? {
+        let composer = composer.speaking(state.language)
+        switch state.stage {
+        case .withPerson(let id):
+            return try caseWithPerson(id, state: &state, message: nil, now: now)
+        case .rating(let ticket):
+            state.ratingAsked = true
+            return Reply(lines: [composer.phrase("person_resolved", ["ticket": ticket ?? ""]), composer.phrase("rating")], route: .answer)
+        default:
+            state.greeted = true
+            return Reply(lines: [composer.phrase("greeting")], route: .answer, topic: "greeting")
+        }
+    }
+
+    /// The reply to one customer message.
+    public func respond(to text: String, in state: inout ConversationState, now: Date) throws -> Reply {
+        if state.stage == .closed {
+            state = try start(customer: state.customer, channel: state.channel, now: now)
+        }
+        let normalized = kb.classifier.normalizer.normalize(text)
+        state.language = Self.language(of: text, previous: state.language)
+        state.transcript.append(TranscriptLine(time: now, from: "customer", text: text))
+        state.turnCount += 1
+        var reply = try reply(to: normalized, state: &state, now: now)
+        if !state.greeted {
+            state.greeted = true
+            // One greeting per conversation: the short self-introduction replaces an answer's own 「您好，」.
+            if reply.topic != "greeting" && reply.route != .handoff && !reply.lines.isEmpty {
+                if state.language == .zh, reply.lines[0].hasPrefix("您好，") { reply.lines[0].removeFirst(3) }
+                reply.lines.insert(greetingPrefix(state.language), at: 0)
+            }
+        }
+        for line in reply.lines { state.transcript.append(TranscriptLine(time: now, from: "bot", text: line)) }
+        // The agent sees what the bot said too, the handoff message included.
+        if case .withPerson(let id) = state.stage {
+            for line in reply.lines { try desk.tickets.addBotLine(id, text: line, now: now) }
+        }
+        return reply
+    }
+
+    /// English when the message is English; a message with no letters at all (「5」, 「？」)
+    /// keeps the conversation's language.
+    static func language(of text: String, previous: TextLanguage) -> TextLanguage {
+        let hasLetters = text.unicodeScalars.contains { ($0.value | 0x20) >= 0x61 && ($0.value | 0x20) <= 0x7A || CompanyProfile.isHan($0) }
+        return hasLetters ? TextLanguage.of(text) : previous
+    }
+
+    private func greetingPrefix(_ language: TextLanguage) -> String {
+        if language == .en { return "Hello, I'm the virtual assistant of \(kb.company["company_name"] ?? "the service centre")." }
+        return "您好，我是\(kb.company["company_name"].map { $0 + "的" } ?? "")智能客服。"
+    }
+
+    private func reply(to n: NormalizedText, state: inout ConversationState, now: Date) throws -> Reply {
+        let composer = composer.speaking(state.language)
+        let acts = kb.acts.read(n)
+        // Understood at most once per message: acts are never classified.
+        var understood: Understanding?
+        let understanding = { () -> Understanding in
+            if let u = understood { return u }
+            let u = kb.understand(n)
+            understood = u
+            return u
+        }
+
+        // 1. Danger to a person, in any state.
+        if acts == nil {
+            let decision = kb.route(understanding())
+            if decision.route == .handoff, decision.reason == .safety {
+                return try safety(understanding(), decision: decision, state: &state, now: now)
+            }
+        }
+
+        switch state.stage {
+        case .withPerson(let id):
+            return try caseWithPerson(id, state: &state, message: (n, acts, understanding), now: now)
+        case .rating(let ticket):
+            if let score = acts?.rating ?? ControlReplies.rating(n) { return try rate(score, ticket: ticket, state: &state, now: now) }
+            if !state.ratingAsked, let ticket {
+                // Back after a person resolved the case: say so before asking for the rating.
+                state.ratingAsked = true
+                return Reply(lines: [composer.phrase("person_resolved", ["ticket": ticket]), composer.phrase("rating")], route: .answer,
+                             rule: "the agent resolved the case while the customer was away → ask for a rating")
+            }
+            if let acts, acts.has(.requestPerson) { state.stage = .open; return try handOff(.requested, understanding: nil, state: &state, now: now, rule: "request for a person (act)") }
+            if let acts, acts.only([.thanks, .goodbye, .nothingElse, .acknowledge, .deny, .cancel, .affirm, .resolved]) {
+                try close(state: &state, now: now)
+                return Reply(lines: [composer.phrase("closing")], route: .answer, topic: "goodbye", rule: "no rating given (\(acts.phrases.joined(separator: " + "))) → close politely")
+            }
+            if kb.route(understanding()).route == .fallback {
+                return Reply(lines: [composer.phrase("rating_again")], route: .answer, rule: "the rating step expects 1–5")
+            }
+            state.stage = .open  // a new question instead of a rating
+        case .choosing(let offered):
+            if acts == nil || acts!.rating != nil, let picked = pick(n, among: offered, understanding: understanding) {
+                state.stage = .open
+                return try answer(kb.entries[kb.entryIndex[picked]!], understanding: nil, state: &state, now: now, rule: "the customer chose \(picked)")
+            }
+            state.stage = .open
+        case .offeringPerson(let reason):
+            state.stage = .open
+            if let acts {
+                if acts.has(.requestPerson) || acts.only([.affirm, .acknowledge]) {
+                    return try handOff(reason, understanding: nil, state: &state, now: now, rule: "the customer accepted a person (\(acts.phrases.joined(separator: " + ")))")
+                }
+                if acts.has(.deny) || acts.has(.cancel) || acts.has(.nothingElse) {
+                    state.misunderstandings = 0
+                    return Reply(lines: [composer.phrase("declined_person")], route: .answer, rule: "the customer declined a person")
+                }
+            }
+        case .collectingFacts(let reason):
+            state.stage = .open
+            if let acts, acts.has(.requestPerson) {
+                return try handOff(reason, understanding: nil, state: &state, now: now, rule: "complaint: the customer asks for a person instead of giving details")
+            }
+            if let acts, acts.has(.cancel) || acts.only([.deny, .nothingElse]) {
+                var event = messageEvent(understanding(), route: .answer, state: state, now: now)
+                event.topic = "complaint"
+                event.reason = "withdrawn"
+                try desk.events.record(event)
+                return Reply(lines: [composer.phrase("complaint_withdrawn")], route: .answer, topic: "complaint",
+                             rule: "the customer withdrew the complaint before giving details → nothing filed")
+            }
+            state.facts.append(PrivacyMask.mask(n.original))
+            let u = understanding()
+            try record(u, decision: RouteDecision(route: .handoff, reason: reason, rule: "facts for the complaint"), state: &state, now: now)
+            return try handOff(reason, understanding: u, state: &state, now: now, rule: "complaint facts collected")
+        case .open, .closed:
+            break
+        }
+        if let acts, let reply = try respondToActs(acts, n: n, understanding: understanding, state: &state, now: now) { return reply }
+        return try serve(n, understanding: understanding(), state: &state, now: now)
+    }
+
+    /// The open stage's reading of dialogue acts, in order of precedence; nil when the acts
+    /// mean nothing here (「在吗」 outside the queue is a greeting for the classifier).
+    private func respondToActs(_ acts: ActReading, n: NormalizedText, understanding: () -> Understanding,
+                               state: inout ConversationState, now: Date) throws -> Reply? {
+        let composer = composer.speaking(state.language)
+        let said = acts.phrases.joined(separator: " + ")
+        let awaiting = state.awaiting
+        state.awaiting = nil
+        if acts.has(.requestPerson) {
+            return try handOff(.requested, understanding: understanding(), state: &state, now: now, rule: "request for a person (\(said)) wins over everything else")
+        }
+        if acts.has(.notHelped) || (awaiting == .confirmation && acts.only([.deny])) {
+            if !state.lastCandidates.isEmpty || !state.answered.isEmpty {
+                let previousTopic = state.lastCandidates.first?.topic
+                let reply = try notHelped(state: &state, now: now)
+                var event = messageEvent(understanding(), route: reply.route ?? .clarify, state: state, now: now)
+                event.topic = previousTopic
+                event.reason = HandoffReason.notHelped.rawValue
+                try desk.events.record(event)
+                return reply
+            }
+            state.stage = .offeringPerson(.notHelped)
+            return Reply(lines: [composer.phrase("offer_person")], route: .clarify, rule: "not helped (\(said)) before any answer → offer a person")
+        }
+        let closing: Set<DialogueAct> = [.thanks, .goodbye, .nothingElse, .acknowledge, .resolved, .affirm, .cancel, .deny]
+        if acts.only(closing) && !state.answered.isEmpty
+            && (acts.has(.thanks) || acts.has(.goodbye) || acts.has(.nothingElse) || acts.has(.cancel) || (awaiting == .anythingElse && acts.has(.deny))) {
+            try logControl(understanding(), topic: acts.has(.goodbye) ? "goodbye" : "thanks", state: state, now: now)
+            return askForRating(opening: acts.has(.thanks) ? "thanks_reply" : "nothing_else_reply", state: &state,
+                                rule: "the customer is done (\(said)) → ask for a rating")
+        }
+        if acts.only([.acknowledge, .resolved, .affirm]) {
+            try logControl(understanding(), topic: "thanks", state: state, now: now)
+            if state.answered.isEmpty {
+                return Reply(lines: [composer.phrase("ack_open")], route: .answer, rule: "acknowledgement (\(said)) with nothing answered yet")
+            }
+            state.awaiting = .anythingElse
+            return Reply(lines: [composer.phrase("acknowledged", variant: state.turnCount)], route: .answer,
+                         rule: "acknowledgement after an answer (\(said)) → close the loop, no menu")
+        }
+        if acts.only([.thanks]) || acts.only([.thanks, .acknowledge]) {
+            return Reply(lines: [composer.phrase("thanks_reply")], route: .answer, topic: "thanks", rule: "thanks (\(said))")
+        }
+        if acts.only([.goodbye]) || acts.only([.goodbye, .thanks]) || acts.only([.nothingElse]) {
+            try close(state: &state, now: now)
+            return Reply(lines: [composer.phrase("closing")], route: .answer, topic: "goodbye", rule: "goodbye (\(said))")
+        }
+        if acts.only([.cancel]) || acts.only([.cancel, .deny]) {
+            return Reply(lines: [composer.phrase("ack_open")], route: .answer, rule: "nothing to withdraw (\(said))")
+        }
+        if let score = acts.rating, acts.only([.rating]), state.answered.isEmpty == false, Self.isPlainNumber(n) == false {
+            return try rate(score, ticket: state.ticket, state: &state, now: now)
+        }
+        return nil
+    }
+
+    static func isPlainNumber(_ n: NormalizedText) -> Bool { n.scalars.allSatisfy { $0 >= 0x30 && $0 <= 0x39 || $0 == 0x20 } }
+
+    /// Writes a control turn (「好的」「没有了」) as a message event, against the topic it closes.
+    private func logControl(_ u: Understanding, topic: String, state: ConversationState, now: Date) throws {
+        var event = messageEvent(u, route: .answer, state: state, now: now)
+        event.topic = topic
+        try desk.events.record(event)
+    }
+
+    /// Danger to a person: a person takes over at once, with the highest priority. Already
+    /// queued or with a person, the ticket is raised to the top instead of opening another.
+    private func safety(_ u: Understanding, decision: RouteDecision, state: inout ConversationState, now: Date) throws -> Reply {
+        let composer = composer.speaking(state.language)
+        if case .withPerson(let id) = state.stage, let ticket = desk.tickets.ticket(id), ticket.isOpen {
+            try desk.tickets.escalate(id, reason: .safety, now: now)
+            try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: u.normalized.original),
+                                                turn: turnRecord(u, route: .handoff, now: now), now: now)
+            var event = messageEvent(u, route: .handoff, state: state, now: now)
+            event.ticket = id
+            event.reason = HandoffReason.safety.rawValue
+            try desk.events.record(event)
+            return Reply(lines: [composer.phrase("safety_advice"), composer.phrase("safety_escalated")], route: .handoff,
+                         topic: u.topic, reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
+        }
+        state.stage = .open
+        try record(u, decision: decision, state: &state, now: now)
+        return try handOff(.safety, understanding: u, state: &state, now: now, rule: decision.rule)
+    }
+
+    /// A message in the open stage: understand it, route it, act.
+    private func serve(_ n: NormalizedText, understanding first: Understanding, state: inout ConversationState, now: Date) throws -> Reply {
+        let composer = composer.speaking(state.language)
+        state.awaiting = nil
+        var u = first
+        var decision = kb.route(u)
+        var rule = decision.rule
+        // A short follow-up is read together with the question that led to the last answer.
+        if let followUp = followUp(n, understanding: u, decision: decision, state: state) {
+            u = followUp.understanding
+            decision = followUp.decision
+            rule = followUp.rule
+        }
+        try record(u, decision: decision, state: &state, now: now)
+        if state.topic == nil, decision.route != .fallback { state.topic = u.topic }
+
+        switch decision.route {
+        case .handoff:
+            let reason = decision.reason ?? .requested
+            if reason == .complaint && !state.askedForFacts && u.emotion.level == .calm && !hasFacts(n) {
+                state.askedForFacts = true
+                state.stage = .collectingFacts(reason)
+                return Reply(lines: [composer.phrase("complaint_facts")], route: .clarify, topic: u.topic, reason: reason,
+                             rule: rule + "; calm complaint without details → ask once what happened")
+            }
+            return try handOff(reason, understanding: u, state: &state, now: now, rule: rule)
+        case .answer:
+            let entry = kb.entries[u.candidates[0].entryIndex]
+            if entry.topic == "thanks" || entry.topic == "goodbye" {
+                if !state.answered.isEmpty {
+                    return askForRating(opening: entry.topic == "thanks" ? "thanks_reply" : "nothing_else_reply", state: &state, rule: rule + "; the customer is closing")
+                }
+                if entry.topic == "goodbye" { try close(state: &state, now: now) }
+                return Reply(lines: [composer.phrase(entry.topic == "thanks" ? "thanks_reply" : "closing")], route: .answer, topic: entry.topic, rule: rule)
+            }
+            if entry.topic == "greeting" {
+                let greeted = state.greeted
+                state.greeted = true
+                let line = greeted ? composer.phrase("ack_open") : composer.phrase("greeting")
+                return Reply(lines: [line], route: .answer, topic: "greeting", rule: rule + (greeted ? "; already greeted → no second greeting" : ""))
+            }
+            state.lastCandidates = u.candidates
+            state.tried = []
+            if state.answered.last == entry.id {
+                return repeated(entry, state: &state, rule: rule)
+            }
+            state.lastQuestion = n.original
+            return try answer(entry, understanding: u, state: &state, now: now, rule: rule)
+        case .clarify:
+            state.misunderstandings = 0
+            var offered: [String] = []
+            for c in u.candidates where c.topic != KnowledgeBase.outOfScopeTopic && !offered.contains(c.entryID) && c.probability >= kb.thresholds.floor / 2 {
+                offered.append(c.entryID)
+                if offered.count == 3 { break }
+            }
+            if offered.count < 2 {
+                offered = Array(u.candidates.filter { $0.topic != KnowledgeBase.outOfScopeTopic }.prefix(2).map(\.entryID))
+            }
+            state.stage = .choosing(offered)
+            state.lastCandidates = u.candidates
+            return Reply(lines: composer.choices(offered), route: .clarify, topic: u.topic, rule: rule)
+        case .fallback:
+            state.misunderstandings += 1
+            if state.misunderstandings >= 2 {
+                state.stage = .offeringPerson(.repeatedFailure)
+                return Reply(lines: [composer.phrase("offer_person")], route: .fallback, topic: KnowledgeBase.outOfScopeTopic,
+                             rule: rule + "; second misunderstanding in a row → offer a person")
+            }
+            return Reply(lines: [composer.phrase("fallback"), composer.capabilities()], route: .fallback,
+                         topic: KnowledgeBase.outOfScopeTopic, rule: rule)
+        }
+    }
+
+    /// The same entry again: say so briefly and offer the related entries or a person,
+    /// instead of repeating the answer word for word.
+    private func repeated(_ entry: CompiledEntry, state: inout ConversationState, rule: String) -> Reply {
+        let composer = composer.speaking(state.language)
+        let related = entry.entry.related.filter { kb.entryIndex[$0] != nil }.prefix(3).map { $0 }
+        if related.isEmpty {
+            state.stage = .offeringPerson(.notHelped)
+            return Reply(lines: [composer.phrase("already_answered"), composer.phrase("offer_person")], route: .clarify, topic: entry.topic,
+                         rule: rule + "; \(entry.id) was the last answer → not repeated, a person offered")
+        }
+        state.stage = .choosing(Array(related))
+        return Reply(lines: [composer.phrase("already_answered")] + composer.choices(Array(related)), route: .clarify, topic: entry.topic,
+                     rule: rule + "; \(entry.id) was the last answer → not repeated, related entries offered")
+    }
+
+    /// A short message the classifier is unsure of, right after an answer, read together with
+    /// the question that led to that answer: 「要多久？」 after a card replacement answer asks how
+    /// long the replacement takes. Used only when the combined reading stays with the last
+    /// answer's topic or its related entries.
+    private func followUp(_ n: NormalizedText, understanding u: Understanding, decision: RouteDecision,
+                          state: ConversationState) -> (understanding: Understanding, decision: RouteDecision, rule: String)? {
+        guard let previous = state.lastQuestion, let lastID = state.answered.last, let lastIndex = kb.entryIndex[lastID],
+              n.scalars.count <= 16, decision.route != .handoff else { return nil }
+        let last = kb.entries[lastIndex]
+        let confident = decision.route == .answer && (u.top?.topic == last.topic || (u.top?.probability ?? 0) >= 0.7)
+        if confident { return nil }
+        let combined = kb.understand(previous + "，" + n.original)
+        let combinedDecision = kb.route(combined)
+        guard combinedDecision.route == .answer, let top = combined.top,
+              top.topic == last.topic || last.entry.related.contains(top.entryID) else { return nil }
+        return (combined, combinedDecision, "follow-up read with the previous question «\(previous)»: \(combinedDecision.rule)")
+    }
+
+    private func answer(_ entry: CompiledEntry, understanding: Understanding?, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
+        let composer = composer.speaking(state.language)
+        state.misunderstandings = 0
+        state.tried.append(entry.id)
+        state.answered.append(entry.id)
+        if entry.alwaysHandOff {
+            return try handOff(kb.topics[entry.topic]?.handoffReason ?? .requested, understanding: understanding, state: &state, now: now, rule: rule)
+        }
+        var lines: [String] = []
+        if state.language == .en { lines.append(composer.phrase("answer_in_chinese")) }
+        lines.append(composer.answer(entry, conversation: state.id))
+        lines += composer.related(entry)
+        lines.append(composer.phrase("confirm", variant: state.turnCount))
+        state.awaiting = .confirmation
+        return Reply(lines: lines, route: .answer, topic: entry.topic, rule: rule)
+    }
+
+    /// 「没用」: the next candidate not yet tried, else offer a person.
+    private func notHelped(state: inout ConversationState, now: Date) throws -> Reply {
+        let composer = composer.speaking(state.language)
+        if let next = state.lastCandidates.first(where: { !state.tried.contains($0.entryID) && $0.topic != KnowledgeBase.outOfScopeTopic
+            && $0.probability >= kb.thresholds.floor / 4 && !["greeting", "thanks", "goodbye"].contains($0.topic) }) {
+            var reply = try answer(kb.entries[next.entryIndex], understanding: nil, state: &state, now: now, rule: "not helped → next candidate \(next.entryID)")
+            reply.lines.insert(composer.phrase("not_helped"), at: 0)
+            return reply
+        }
+        state.stage = .offeringPerson(.notHelped)
+        return Reply(lines: [composer.phrase("offer_person")], route: .clarify, rule: "not helped and no other candidate → offer a person")
+    }
+
+    private func askForRating(opening: String, state: inout ConversationState, rule: String) -> Reply {
+        let composer = composer.speaking(state.language)
+        state.stage = .rating(ticket: state.ticket)
+        state.ratingAsked = true
+        return Reply(lines: [composer.phrase(opening), composer.phrase("rating")], route: .answer, topic: "thanks", rule: rule)
+    }
+
+    private func rate(_ score: Int, ticket: String?, state: inout ConversationState, now: Date) throws -> Reply {
+        let composer = composer.speaking(state.language)
+        if let ticket { try? desk.tickets.rate(ticket, score: score, now: now) }
+        var event = ServiceEvent(kind: .rating, time: now)
+        event.conversation = state.id
+        event.customer = state.customer
+        event.ticket = ticket
+        event.score = score
+        try desk.events.record(event)
+        try close(state: &state, now: now)
+        return Reply(lines: [composer.phrase("rating_thanks") + composer.phrase("closing")], route: .answer, topic: "satisfaction_feedback",
+                     rule: "rating \(score) recorded")
+    }
+
+    private func close(state: inout ConversationState, now: Date) throws {
+        var event = ServiceEvent(kind: .conversationEnd, time: now)
+        event.conversation = state.id
+        event.customer = state.customer
+        event.channel = state.channel
+        event.handedOff = state.ticket != nil
+        try desk.events.record(event)
+        state.stage = .closed
+    }
+
+    typealias Message = (n: NormalizedText, acts: ActReading?, understanding: () -> Understanding)
+
+    /// A message while the case is with a person. Waiting in the queue, the customer can
+    /// withdraw, ask where they stand, or ask a routine question (answered; the ticket keeps
+    /// its place and the agent sees the exchange). With an agent on the case, the bot stays
+    /// quiet: the agent answers, and the customer hears once if the agent has been silent a while.
+    private func caseWithPerson(_ id: String, state: inout ConversationState, message: Message?, now: Date) throws -> Reply {
+        let composer = composer.speaking(state.language)
+        try desk.tickets.refresh()
+        guard let ticket = desk.tickets.ticket(id) else {
+            state.stage = .open
+            return Reply(lines: [composer.phrase("fallback")], route: .fallback)
+        }
+        var relayed: [String] = []
+        let replies = ticket.agentReplies
+        for line in replies.dropFirst(ticket.deliveredReplies) {
+            relayed.append("[人工客服 \(line.from.dropFirst("agent:".count))] \(line.text)")
+        }
+        if replies.count > ticket.deliveredReplies { try desk.tickets.markDelivered(id, count: replies.count, now: now) }
+        if ticket.state == .resolved {
+            if let message { try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: message.n.original), turn: nil, now: now) }
+            state.stage = .rating(ticket: id)
+            state.ratingAsked = true
+            var reply = Reply(lines: [composer.phrase("person_resolved", ["ticket": id]), composer.phrase("rating")], route: .answer,
+                              rule: "the agent resolved the case → ask for a rating")
+            reply.relayed = relayed
+            return reply
+        }
+        guard let message else {
+            var reply = Reply(lines: [composer.phrase("with_person", ["ticket": id])], route: .handoff,
+                              rule: "the case is with a person")
+            reply.relayed = relayed
+            return reply
+        }
+        let u = message.understanding()
+        var reply: Reply
+        if ticket.state == .claimed {
+            try passOn(message.n.original, u, to: id, state: state, now: now)
+            let lastAgent = max(ticket.claimedAt ?? ticket.created, replies.last?.time ?? ticket.created)
+            if relayed.isEmpty, !state.awayNoticeGiven, now.timeIntervalSince(lastAgent) >= Self.agentAwayAfter {
+                state.awayNoticeGiven = true
+                reply = Reply(lines: [composer.phrase("agent_away")], route: .handoff, rule: "no word from the agent for \(Int(Self.agentAwayAfter / 60)) minutes → one notice")
+            } else {
+                reply = Reply(lines: [], route: .handoff, rule: "an agent has the case: the bot stays quiet and passes the message on")
+            }
+        } else {
+            reply = try whileQueued(ticket, message: message, understanding: u, state: &state, now: now)
+        }
+        reply.relayed = relayed + reply.relayed
+        return reply
+    }
+
+    /// The customer's line (and what the bot made of it) goes into the ticket for the agent.
+    private func passOn(_ text: String, _ u: Understanding, to id: String, state: ConversationState, now: Date) throws {
+        try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: text),
+                                            turn: turnRecord(u, route: .handoff, now: now), now: now)
+        var event = messageEvent(u, route: .handoff, state: state, now: now)
+        event.ticket = id
+        try desk.events.record(event)
+    }
+
+    private func whileQueued(_ ticket: Ticket, message: Message, understanding u: Understanding, state: inout ConversationState, now: Date) throws -> Reply {
+        let composer = composer.speaking(state.language)
+        let id = ticket.id
+        let position = max(1, desk.tickets.position(of: id))
+        let place = ["ticket": id, "position": String(position), "wait": composer.describeWait(Double(position) * desk.tickets.typicalWait())]
+        if let acts = message.acts {
+            let said = acts.phrases.joined(separator: " + ")
+            if acts.has(.cancel) && !acts.has(.requestPerson) {
+                try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: message.n.original), turn: nil, now: now)
+                try desk.tickets.withdraw(id, now: now)
+                var event = ServiceEvent(kind: .agentAction, time: now)
+                event.conversation = state.id
+                event.customer = state.customer
+                event.ticket = id
+                event.action = "withdrawn"
+                try desk.events.record(event)
+                state.stage = .open
+                state.ticket = nil
+                return Reply(lines: [composer.phrase("queue_withdrawn", ["ticket": id])], route: .answer,
+                             rule: "the customer withdrew the request (\(said)) while waiting → ticket \(id) leaves the queue")
+            }
+            try passOn(message.n.original, u, to: id, state: state, now: now)
+            if acts.has(.askPosition) || acts.has(.requestPerson) || acts.has(.notHelped) {
+                return Reply(lines: [composer.phrase("queue_position", place)], route: .handoff, rule: "waiting: \(said) → position and wait")
+            }
+            if acts.only([.thanks, .acknowledge, .affirm, .resolved, .goodbye, .nothingElse, .deny]) {
+                return Reply(lines: [composer.phrase("queue_still_waiting", place)], route: .answer, rule: "waiting: \(said) → still in the queue")
+            }
+            return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, rule: "waiting: \(said)")
+        }
+        let decision = kb.route(u)
+        if decision.route == .answer, let top = u.top, !["greeting", "thanks", "goodbye"].contains(top.topic) {
+            // A routine question while waiting: answered, and the exchange is in the ticket.
+            try passOn(message.n.original, u, to: id, state: state, now: now)
+            let entry = kb.entries[top.entryIndex]
+            var lines: [String] = []
+            if state.language == .en { lines.append(composer.phrase("answer_in_chinese")) }
+            lines.append(composer.answer(entry, conversation: state.id))
+            lines.append(composer.phrase("queue_still_waiting", place))
+            state.answered.append(entry.id)
+            return Reply(lines: lines, route: .answer, topic: entry.topic, rule: "waiting: routine question → answered, the ticket keeps its place (\(decision.rule))")
+        }
+        try passOn(message.n.original, u, to: id, state: state, now: now)
+        if decision.route == .handoff, let reason = decision.reason, reason.priority > ticket.priority {
+            try desk.tickets.escalate(id, reason: reason, now: now)
+        }
+        return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, topic: decision.route == .fallback ? nil : u.topic,
+                     rule: "waiting: passed on to the agent (\(decision.rule))")
+    }
+
+    /// Opens a ticket (written and synced), then tells the customer its number.
+    private func handOff(_ reason: HandoffReason, understanding u: Understanding?, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
+        let composer = composer.speaking(state.language)
+        let topic = state.topic ?? u?.topic ?? "human_agent"
+        let draft = TicketDraft(conversation: state.id, customer: state.customer, channel: state.channel, reason: reason, topic: topic,
+                                summary: summary(reason: reason, topic: topic, state: state, emotion: u?.emotion),
+                                facts: state.facts, transcript: state.transcript, turns: state.turns)
+        let ticket = try desk.tickets.open(draft, now: now)
+        let position = max(1, desk.tickets.position(of: ticket.id))
+        state.ticket = ticket.id
+        state.stage = .withPerson(ticket.id)
+        state.awayNoticeGiven = false
+        var event = ServiceEvent(kind: .handoff, time: now)
+        event.conversation = state.id
+        event.customer = state.customer
+        event.channel = state.channel
+        event.reason = reason.rawValue
+        event.ticket = ticket.id
+        event.topic = topic
+        try desk.events.record(event)
+
+        var lines: [String] = []
+        switch reason {
+        case .safety: lines += [composer.phrase("safety_advice")]
+        case .money: lines += [composer.phrase("empathy"), composer.phrase("money_advice")]
+        case .complaint, .emotion, .threat, .notHelped, .repeatedFailure: lines += [composer.phrase("apology")]
+        case .requested: break
+        }
+        if hours.isOpen(at: now) {
+            let wait = Double(position) * desk.tickets.typicalWait()
+            lines.append(composer.phrase("handoff", ["ticket": ticket.id, "position": String(position), "wait": composer.describeWait(wait)]))
+        } else {
+            lines.append(composer.phrase("handoff_after_hours", ["ticket": ticket.id]))
+        }
+        return Reply(lines: lines, route: .handoff, topic: topic, reason: reason, ticket: ticket, rule: rule)
+    }
+
+    /// One paragraph for the agent: topic, what the customer wants, what the bot answered, facts.
+    private func summary(reason: HandoffReason, topic: String, state: ConversationState, emotion: EmotionReading?) -> String {
+        let topicName = kb.topics[topic]?.name ?? topic
+        let asked = state.transcript.filter { $0.from == "customer" }.map(\.text)
+        var text = "客户 \(state.customer)（\(state.channel)）关于「\(topicName)」转人工，原因：\(Self.reasonName[reason] ?? reason.rawValue)。"
+        if let first = asked.first { text += "客户首先说：「\(first)」" }
+        if asked.count > 1, let last = asked.last { text += "，最近一句：「\(last)」" }
+        text += "。"
+        if !state.answered.isEmpty {
+            var seen = Set<String>()
+            let answered = state.answered.filter { seen.insert($0).inserted }  // each entry once, in order
+            text += "机器人已答复：" + answered.map { id in kb.entryIndex[id].flatMap { kb.entries[$0].entry.questions.first?.text }.map { "「\($0)」" } ?? id }.joined(separator: "、") + "。"
+        } else {
+            text += "机器人尚未给出答复。"
+        }
+        if !state.facts.isEmpty { text += "客户补充：" + state.facts.joined(separator: "；") + "。" }
+        if let e = emotion, e.level != .calm { text += "客户情绪：\(e.level.rawValue)（\(String(format: "%.2f", e.score))）。" }
+        return PrivacyMask.mask(text)
+    }
+
+    static let reasonName: [HandoffReason: String] = [
+        .requested: "客户要求人工", .complaint: "投诉", .emotion: "情绪激动", .threat: "投诉升级（12315/律师/媒体等）",
+        .safety: "人身安全风险", .money: "资金损失", .repeatedFailure: "机器人多次未能理解", .notHelped: "机器人答复未解决问题",
+    ]
+
+    /// A complaint that already says what happened: long enough, or with a number or time in it.
+    private func hasFacts(_ n: NormalizedText) -> Bool {
+        n.scalars.count >= 14 || n.scalars.contains { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    /// A choice among offered entries: a number, or words that fit one of them best.
+    private func pick(_ n: NormalizedText, among offered: [String], understanding: () -> Understanding) -> String? {
+        if let number = ControlReplies.choice(n, count: offered.count) { return offered[number - 1] }
+        if kb.acts.read(n) != nil { return nil }
+        guard n.scalars.count <= 12 else { return nil }
+        let u = understanding()
+        let best = u.ranking.allClasses.first { offered.contains(kb.classifier.labels[$0.classIndex]) }
+        guard let best, best.probability >= 0.05 else { return nil }
+        return kb.classifier.labels[best.classIndex]
+    }
+
+    private func turnRecord(_ u: Understanding, route: Route, now: Date) -> TurnRecord {
+        TurnRecord(time: now, topic: u.topic, confidence: Double(u.top?.probability ?? 0),
+                   candidates: u.candidates.prefix(3).map { .init(entry: $0.entryID, topic: $0.topic, confidence: (Double($0.probability) * 1000).rounded() / 1000) },
+                   emotionScore: Double(u.emotion.score), emotionLevel: u.emotion.level.rawValue, route: route.rawValue)
+    }
+
+    private func messageEvent(_ u: Understanding, route: Route, state: ConversationState, now: Date) -> ServiceEvent {
+        var event = ServiceEvent(kind: .message, time: now)
+        event.conversation = state.id
+        event.customer = state.customer
+        event.channel = state.channel
+        event.text = u.normalized.original
+        event.route = route.rawValue
+        event.topic = route == .fallback ? KnowledgeBase.outOfScopeTopic : u.topic
+        event.entry = u.top?.entryID
+        event.confidence = Double(u.top?.probability ?? 0)
+        event.emotionScore = Double(u.emotion.score)
+        event.emotionLevel = u.emotion.level.rawValue
+        return event
+    }
+
+    /// Keeps the turn for the ticket and writes the message event.
+    private func record(_ u: Understanding, decision: RouteDecision, state: inout ConversationState, now: Date) throws {
+        state.turns.append(turnRecord(u, route: decision.route, now: now))
+        try desk.events.record(messageEvent(u, route: decision.route, state: state, now: now))
+    }
+}

@@ -1,0 +1,98 @@
+/// The short replies that steer a conversation rather than ask a question: yes, no, 好的,
+/// 没用, 转人工, 算了, 还要等多久, a rating. Editors list them in `Intents/acts.txt`.
+public enum DialogueAct: String, Sendable, CaseIterable {
+    case affirm, deny, acknowledge, resolved, thanks, goodbye
+    case nothingElse = "nothing_else"
+    case notHelped = "not_helped"
+    case requestPerson = "request_person"
+    case cancel
+    case askPosition = "ask_position"
+    case rating
+}
+
+/// What a message says as dialogue acts: every act it is made of, in order, and the score
+/// when one of them is a rating. 「收到，谢谢」 is acknowledge + thanks; 「没用，转人工」 is
+/// not helped + request a person.
+public struct ActReading: Sendable, Equatable {
+    public let acts: [DialogueAct]
+    public let rating: Int?
+    /// The listed phrasings that matched, for `kefu explain`.
+    public let phrases: [String]
+
+    public func has(_ act: DialogueAct) -> Bool { acts.contains(act) }
+
+    /// Only acts from `allowed` (and at least one of them): 「好的，谢谢」 is a way of closing.
+    public func only(_ allowed: Set<DialogueAct>) -> Bool { !acts.isEmpty && acts.allSatisfy(allowed.contains) }
+}
+
+/// Reads dialogue acts: a message counts when the whole of it (after normalisation, without
+/// punctuation and spaces) is made of listed phrasings, with particles (呀 啊 吧) and repeated
+/// characters (嗯嗯嗯) allowed between them. Anything else is a question for the classifier,
+/// so 「好的，那怎么退款」 is never mistaken for an acknowledgement.
+public struct DialogueActLexicon: Sendable {
+    struct Phrase: Sendable {
+        let scalars: [UInt32]
+        let text: String
+        let act: DialogueAct
+        let score: Int?
+    }
+
+    /// Phrasings by their first scalar, longest first.
+    let byFirst: [UInt32: [Phrase]]
+    let particles: [[UInt32]]
+    /// Acts are short: longer messages are never read as acts (and cost nothing here).
+    static let maxLength = 24
+
+    public static let empty = DialogueActLexicon(phrases: [], particles: [])
+
+    /// `phrases`: (text, act, rating score); texts are folded like messages.
+    public init(phrases: [(text: String, act: DialogueAct, score: Int?)], particles: [String]) {
+        var byFirst: [UInt32: [Phrase]] = [:]
+        for p in phrases {
+            let key = Self.key(TextNormalizer.fold(p.text))
+            guard let first = key.first else { continue }
+            byFirst[first, default: []].append(Phrase(scalars: key, text: p.text, act: p.act, score: p.score))
+        }
+        self.byFirst = byFirst.mapValues { $0.sorted { $0.scalars.count > $1.scalars.count } }
+        self.particles = particles.map { Self.key(TextNormalizer.fold($0)) }.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
+    }
+
+    /// The folded text without separators (spaces, punctuation, emoji).
+    static func key(_ folded: [UInt32]) -> [UInt32] {
+        folded.filter { CharacterClass.of($0) != .separator }
+    }
+
+    /// The acts the whole message is made of, or nil when it is not only acts.
+    public func read(_ n: NormalizedText) -> ActReading? {
+        guard n.folded.count <= Self.maxLength * 2 else { return nil }
+        let k = Self.key(n.folded)
+        guard !k.isEmpty, k.count <= Self.maxLength else { return nil }
+        // Fewest pieces to cover the message; a phrase is one piece, a particle or a repeated
+        // character costs nothing but must sit next to a phrase.
+        let unreachable = Int.max
+        var cost = [Int](repeating: unreachable, count: k.count + 1)
+        var back = [(from: Int, phrase: Phrase?)](repeating: (0, nil), count: k.count + 1)
+        cost[0] = 0
+        for i in 0..<k.count where cost[i] != unreachable {
+            for p in byFirst[k[i]] ?? [] where i + p.scalars.count <= k.count && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) {
+                let j = i + p.scalars.count
+                if cost[i] + 1 < cost[j] { cost[j] = cost[i] + 1; back[j] = (i, p) }
+            }
+            for particle in particles where i + particle.count <= k.count && k[i..<(i + particle.count)].elementsEqual(particle) {
+                let j = i + particle.count
+                if cost[i] < cost[j] { cost[j] = cost[i]; back[j] = (i, nil) }
+            }
+            if i > 0, k[i] == k[i - 1], cost[i] < cost[i + 1] { cost[i + 1] = cost[i]; back[i + 1] = (i, nil) }
+        }
+        guard cost[k.count] != unreachable, cost[k.count] > 0 else { return nil }
+        var pieces: [Phrase] = []
+        var at = k.count
+        while at > 0 {
+            let step = back[at]
+            if let p = step.phrase { pieces.append(p) }
+            at = step.from
+        }
+        pieces.reverse()
+        return ActReading(acts: pieces.map(\.act), rating: pieces.compactMap(\.score).last, phrases: pieces.map(\.text))
+    }
+}
