@@ -339,6 +339,7 @@ struct ServeProcessTests {
     final class Server {
         let process = Process()
         let customer: Socket.Address
+        let agent: Socket.Address
         let stderr = Pipe()
         init(kb: String, data: String) throws {
             let binary = try #require(CommandLineTests.binary)
@@ -354,8 +355,12 @@ struct ServeProcessTests {
                 if chunk.isEmpty { break }
                 text += String(decoding: chunk, as: UTF8.self)
             }
-            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("listening customer") })
-            customer = try #require(Socket.Address(String(line.split(separator: " ")[2])))
+            func address(_ kind: String) throws -> Socket.Address {
+                let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("listening \(kind)") })
+                return try #require(Socket.Address(String(line.split(separator: " ")[2])))
+            }
+            customer = try address("customer")
+            agent = try address("agent")
         }
         func errors(waitingFor text: String) -> String {
             var all = ""

@@ -98,7 +98,8 @@ final class AgentAuthenticator: @unchecked Sendable {
             return result(.refused(Self.lockedOut(seconds)))
         case .wait(let seconds):
             count { $0.throttled += 1 }
-            return result(.refused("ERR too many failed logins; try again in \(Int(seconds.rounded(.up))) seconds"))
+            let whole = max(1, Int(seconds.rounded(.up)))
+            return result(.refused("ERR too many failed logins; try again in \(whole) second\(whole == 1 ? "" : "s")"))
         case .allowed:
             break
         }
@@ -123,7 +124,7 @@ final class AgentAuthenticator: @unchecked Sendable {
             log("failed login as \(attempt.name) from \(attempt.address); locked out for \(Int(throttle.policy.window / 60)) minutes after \(throttle.policy.maxFailures) failures")
             return result(.refused(Self.lockedOut(throttle.policy.window)))
         }
-        log("failed login as \(attempt.name) from \(attempt.address) (\(recent) of \(throttle.policy.maxFailures) before a lock-out)")
+        log("failed login as \(attempt.name) from \(attempt.address) (\(recent) failed for this name or address in the last \(Int(throttle.policy.window / 60)) minutes; \(throttle.policy.maxFailures) lock out)")
         return result(.refused("ERR authentication failed"))
     }
 
