@@ -40,8 +40,12 @@ public struct AccountsFile: Sendable {
         (folder as NSString).appendingPathComponent(fileName)
     }
 
-    /// An empty set of accounts for `path` (what a missing file means).
-    public init(path: String) { self.path = path }
+    /// No accounts yet (what a missing file means); written, it starts with a header that
+    /// says what the fields are.
+    public init(path: String) {
+        self.path = path
+        lines = [.other(Self.header)]
+    }
 
     /// Reads the file; a missing file has no accounts.
     public static func read(path: String) throws -> AccountsFile {
@@ -50,6 +54,8 @@ public struct AccountsFile: Sendable {
             if FileManager.default.fileExists(atPath: path) { throw SystemError(call: "read", path: path, code: EACCES) }
             return file
         }
+        guard !data.isEmpty else { return file }
+        file.lines = []
         file.parse(String(decoding: data, as: UTF8.self))
         return file
     }
@@ -98,7 +104,7 @@ public struct AccountsFile: Sendable {
 
     /// The file's text: comments and unreadable lines where they were, accounts as they are now.
     func serialized() -> String {
-        var out = lines.isEmpty ? [Self.header] : []
+        var out: [String] = []
         for line in lines {
             switch line {
             case .other(let text): out.append(text)

@@ -41,13 +41,12 @@ struct LoginThrottle {
     let policy: LoginPolicy
     private var names: [String: Record] = [:]
     private var addresses: [String: Record] = [:]
-    private var checksSincePrune = 0
+    private var failuresSincePrune = 0
 
     init(policy: LoginPolicy) { self.policy = policy }
 
     /// Whether a try as `name` from `address` may be checked now.
-    mutating func verdict(name: String, address: String, now: Date) -> Verdict {
-        prune(now: now)
+    func verdict(name: String, address: String, now: Date) -> Verdict {
         let both = [verdict(names[name], now: now), verdict(addresses[address], now: now)]
         if let locked = both.compactMap({ if case .lockedOut(let s) = $0 { s } else { nil } }).max() { return .lockedOut(locked) }
         if let wait = both.compactMap({ if case .wait(let s) = $0 { s } else { nil } }).max() { return .wait(wait) }
@@ -56,6 +55,7 @@ struct LoginThrottle {
 
     /// Records a failed try; returns true when it locked the name or the address out.
     mutating func failed(name: String, address: String, now: Date) -> Bool {
+        prune(now: now)
         let lockedName = fail(&names[name, default: Record()], now: now)
         let lockedAddress = fail(&addresses[address, default: Record()], now: now)
         return lockedName || lockedAddress
@@ -89,12 +89,12 @@ struct LoginThrottle {
         return true
     }
 
-    /// Forgets names and addresses with nothing recent, now and then, so a scan from many
-    /// addresses does not grow the tables for ever.
+    /// Forgets names and addresses with nothing recent, every 1,024 failures, so a scan from
+    /// many addresses does not grow the tables for ever.
     private mutating func prune(now: Date) {
-        checksSincePrune += 1
-        guard checksSincePrune >= 1024 else { return }
-        checksSincePrune = 0
+        failuresSincePrune += 1
+        guard failuresSincePrune >= 1024 else { return }
+        failuresSincePrune = 0
         let window = policy.window
         func stale(_ r: Record) -> Bool {
             (r.lockedUntil.map { $0 <= now } ?? true) && r.failures.allSatisfy { now.timeIntervalSince($0) >= window }
