@@ -44,7 +44,6 @@ final class AgentAuthenticator: @unchecked Sendable {
     }
 
     private let path: String
-    private let clock: @Sendable () -> Date
     private let finished: @Sendable (Result) -> Void
     private let queue = BatchQueue<Attempt>()
     private let figuresLock = NSLock()
@@ -55,10 +54,8 @@ final class AgentAuthenticator: @unchecked Sendable {
     private var bookVersion: FileVersion?
     private var decoy: PasswordHash?
 
-    init(accountsPath: String, policy: LoginPolicy, clock: @escaping @Sendable () -> Date = { Date() },
-         finished: @escaping @Sendable (Result) -> Void) {
+    init(accountsPath: String, policy: LoginPolicy, finished: @escaping @Sendable (Result) -> Void) {
         path = accountsPath
-        self.clock = clock
         self.finished = finished
         throttle = LoginThrottle(policy: policy)
         book = AccountsFile(path: accountsPath)
@@ -86,9 +83,9 @@ final class AgentAuthenticator: @unchecked Sendable {
 
     private func count(_ change: (inout Figures) -> Void) { figuresLock.withLock { change(&counted) } }
 
-    /// Decides one login. Internal so tests can drive it without a thread.
-    func check(_ attempt: Attempt) -> Result {
-        let now = clock()
+    /// Decides one login: the throttle first, then (only if it allows) the password.
+    private func check(_ attempt: Attempt) -> Result {
+        let now = Date()
         func result(_ outcome: Result.Outcome) -> Result {
             Result(connection: attempt.connection, name: attempt.name, address: attempt.address, outcome: outcome)
         }

@@ -38,6 +38,9 @@ final class ServiceEngine: @unchecked Sendable {
     private var outputs: [GatewayOutput] = []
 
     static let maxAuthFailures = 3
+    /// Lines an agent may send while its `AUTH` is checked; a client that needs more is not
+    /// waiting for the answer, and the engine will not hold its lines for it.
+    static let maxLinesAwaitingLogin = 64
 
     init(dialogue: Dialogue, desk: ServiceDesk, login: LoginPolicy, counters: GatewayCounters,
          deliver: @escaping @Sendable ([GatewayOutput]) -> Void) {
@@ -190,8 +193,12 @@ final class ServiceEngine: @unchecked Sendable {
             outputs.append(GatewayOutput(connection: connection, bytes: Array((text + "\n").utf8), close: close, received: received))
         }
         if verb == "QUIT" { answer("OK bye", close: true); return }
-        if loginsInFlight[connection] != nil {
+        if let waiting = loginsInFlight[connection] {
             // Its AUTH is being checked: what follows waits, so the answers keep their order.
+            guard waiting.count < Self.maxLinesAwaitingLogin else {
+                answer("ERR too many lines before the login was answered; wait for the answer to AUTH", close: true)
+                return
+            }
             loginsInFlight[connection]?.append((line, received))
             return
         }
