@@ -50,13 +50,16 @@ public struct AccountsFile: Sendable {
     /// Reads the file; a missing file has no accounts.
     public static func read(path: String) throws -> AccountsFile {
         var file = AccountsFile(path: path)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if FileManager.default.fileExists(atPath: path) { throw SystemError(call: "read", path: path, code: EACCES) }
-            return file
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return file }
+            throw SystemError(call: "open", path: path, code: errno)
         }
-        guard !data.isEmpty else { return file }
+        defer { close(fd) }
+        let bytes = try POSIX.read(fd, at: 0, count: try POSIX.size(fd, path: path), path: path)
+        guard !bytes.isEmpty else { return file }
         file.lines = []
-        file.parse(String(decoding: data, as: UTF8.self))
+        file.parse(String(decoding: bytes, as: UTF8.self))
         return file
     }
 
