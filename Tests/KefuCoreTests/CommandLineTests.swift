@@ -17,11 +17,12 @@ struct CommandLineTests {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
-    func run(_ arguments: [String], input: String = "") throws -> (status: Int32, out: String, err: String) {
+    func run(_ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let binary = try #require(Self.binary, "build the kefu executable first (swift build)")
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.currentDirectoryURL = Self.packageRoot
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin

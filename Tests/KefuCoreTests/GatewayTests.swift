@@ -52,21 +52,23 @@ final class TestClient {
     }
 }
 
-/// A gateway on ephemeral loopback ports, with a fixture knowledge base and its own data folder.
+/// A gateway on ephemeral loopback ports, with a fixture knowledge base and its own data
+/// folder holding the standard agent accounts (`AgentAccountFixture`).
 final class RunningGateway {
     let gateway: Gateway
     let customer: Socket.Address
     let agent: Socket.Address
     let desk: ServiceDesk
-    let token = "test-token-\(UUID().uuidString)"
     private let thread: Thread
     private let done = NSCondition()
     private var finished = false
 
     init(configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
         let kb = try KnowledgeFixture.make().load()
-        desk = try ServiceDesk(folder: NSTemporaryDirectory() + "kefu-gw-" + UUID().uuidString)
-        var config = GatewayConfiguration(agentToken: token)
+        desk = try ServiceDesk(folder: try AgentAccountFixture.folder())
+        var config = GatewayConfiguration()
+        // Tests fail logins on purpose, all from 127.0.0.1: no back-off unless a test asks.
+        config.login.firstDelay = 0
         config.customerAddress = Socket.Address(host: "127.0.0.1", port: 0)
         config.agentAddress = Socket.Address(host: "127.0.0.1", port: 0)
         configure(&config)
@@ -91,9 +93,17 @@ final class RunningGateway {
 
     func loggedInAgent(_ name: String = "张三") throws -> TestClient {
         let a = try TestClient(agent)
-        a.send("AUTH \(name) \(token)")
+        a.send("AUTH \(name) \(AgentAccountFixture.password(for: name))")
         #expect(a.line() == "OK welcome \(name)")
         return a
+    }
+
+    /// The figures `STATS` reports, as a JSON object.
+    func stats(_ a: TestClient) throws -> [String: Any] {
+        a.send("STATS")
+        let line = try #require(a.line())
+        #expect(line.hasPrefix("OK {"))
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(3).utf8)) as? [String: Any])
     }
 }
 
@@ -129,18 +139,18 @@ struct GatewayTests {
         #expect(c.line()?.contains("\"error\"") == true)
     }
 
-    @Test("agents must authenticate; a wrong token is refused and repeated failures close the connection")
+    @Test("agents must authenticate; a wrong password or unknown name is refused and repeated failures close the connection")
     func agentAuthentication() throws {
         let server = try RunningGateway()
         defer { server.stop() }
         let a = try TestClient(server.agent)
         a.send("LIST")
         #expect(a.line()?.hasPrefix("ERR authenticate first") == true)
-        for _ in 0..<2 {
-            a.send("AUTH mallory guess")
-            #expect(a.line() == "ERR authentication failed")
-        }
+        a.send("AUTH 张三 \(AgentAccountFixture.password(for: "李四"))")
+        #expect(a.line() == "ERR authentication failed", "another agent's password")
         a.send("AUTH mallory guess")
+        #expect(a.line() == "ERR authentication failed", "no such agent")
+        a.send("AUTH 张三 guess")
         #expect(a.line() == "ERR authentication failed")
         #expect(a.isClosed())
         let ok = try server.loggedInAgent()
@@ -154,7 +164,7 @@ struct GatewayTests {
         let server = try RunningGateway()
         defer { server.stop() }
         let c = try TestClient(server.customer)
-        c.send("AUTH 张三 \(server.token)")
+        c.send("AUTH 张三 \(AgentAccountFixture.password(for: "张三"))")
         let reply = try #require(c.block())
         #expect(!reply.hasPrefix("OK"))
     }
@@ -278,9 +288,7 @@ struct GatewayTests {
         let a = try server.loggedInAgent()
         var customers = -1
         for _ in 0..<100 {
-            a.send("STATS")
-            let line = try #require(a.line())
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(3).utf8)) as? [String: Any])
+            let object = try server.stats(a)
             customers = (object["connections"] as? [String: Int])?["customers"] ?? -1
             if customers == 1 { break }
             Thread.sleep(forTimeInterval: 0.05)
@@ -318,10 +326,7 @@ struct GatewayTests {
         c.send("我要退款")
         _ = c.block()
         let a = try server.loggedInAgent()
-        a.send("STATS")
-        let line = try #require(a.line())
-        #expect(line.hasPrefix("OK {"))
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(3).utf8)) as? [String: Any])
+        let object = try server.stats(a)
         #expect(object["messages"] as? Int == 1)
         #expect(object["p99_reply_ms"] != nil)
         #expect((object["connections"] as? [String: Int])?["customers"] == 1)
@@ -334,6 +339,7 @@ struct ServeProcessTests {
     final class Server {
         let process = Process()
         let customer: Socket.Address
+        let agent: Socket.Address
         let stderr = Pipe()
         init(kb: String, data: String) throws {
             let binary = try #require(CommandLineTests.binary)
@@ -349,8 +355,12 @@ struct ServeProcessTests {
                 if chunk.isEmpty { break }
                 text += String(decoding: chunk, as: UTF8.self)
             }
-            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("listening customer") })
-            customer = try #require(Socket.Address(String(line.split(separator: " ")[2])))
+            func address(_ kind: String) throws -> Socket.Address {
+                let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("listening \(kind)") })
+                return try #require(Socket.Address(String(line.split(separator: " ")[2])))
+            }
+            customer = try address("customer")
+            agent = try address("agent")
         }
         func errors(waitingFor text: String) -> String {
             var all = ""

@@ -56,6 +56,23 @@ struct TicketStoreTests {
         #expect(store.ticket(t.id)?.agentReplies.map(\.text) == ["您好"])
     }
 
+    @Test("only the holder or a supervisor may transfer or release a claimed ticket, whatever the other agent is called")
+    func supervisorsMoveOthersTickets() throws {
+        let store = try TicketStore(folder: Self.folder())
+        let t = try store.open(Self.draft("a", .requested), now: Self.t0)
+        try store.transfer(t.id, from: "李四", to: "张三", now: Self.t0)  // a waiting ticket: anyone may assign it
+        #expect(store.ticket(t.id)?.assignee == "张三")
+        for other in ["李四", "supervisor"] {
+            #expect(throws: TicketError.heldByOther(t.id, agent: "张三")) { try store.transfer(t.id, from: other, to: other, now: Self.t0) }
+            #expect(throws: TicketError.heldByOther(t.id, agent: "张三")) { try store.release(t.id, agent: other, now: Self.t0) }
+        }
+        try store.transfer(t.id, from: "主管", to: "李四", supervisor: true, now: Self.t0)
+        #expect(store.ticket(t.id)?.assignee == "李四")
+        try store.release(t.id, agent: "主管", supervisor: true, now: Self.t0)
+        #expect(store.ticket(t.id)?.state == .waiting)
+        #expect(throws: TicketError.notClaimed(t.id)) { try store.release(t.id, agent: "主管", supervisor: true, now: Self.t0) }
+    }
+
     @Test("everything survives a reopen, in the same state")
     func replayRestoresState() throws {
         let folder = Self.folder()

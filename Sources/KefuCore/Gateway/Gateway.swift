@@ -22,9 +22,11 @@ public struct GatewayConfiguration: Sendable {
     /// would otherwise let a client that never reads hold megabytes of replies before
     /// `maxPendingWriteBytes` ever applies. Replies are short; this is plenty for any reader.
     public var socketSendBufferBytes: Int32 = 64 * 1024
-    public var agentToken: String
+    /// How failed agent logins are slowed and locked out. Agents log in with the accounts
+    /// in the data folder's `agents` file.
+    public var login = LoginPolicy()
 
-    public init(agentToken: String) { self.agentToken = agentToken }
+    public init() {}
 }
 
 /// The line-protocol TCP gateway: customers and agents on two listeners, served by one
@@ -109,7 +111,7 @@ public final class Gateway: @unchecked Sendable {
         }
         (wakeRead, wakeWrite) = (ends[0], ends[1])
         try poller.register(wakeRead, token: Self.wakeToken, for: .read)
-        engine = ServiceEngine(dialogue: Dialogue(kb: kb, desk: desk), desk: desk, token: configuration.agentToken,
+        engine = ServiceEngine(dialogue: Dialogue(kb: kb, desk: desk), desk: desk, login: configuration.login,
                                counters: counters) { [weak self] outputs in self?.post(outputs) }
     }
 
@@ -263,6 +265,7 @@ public final class Gateway: @unchecked Sendable {
             nextID += 1
             connections[c.id] = c
             countConnection(c, by: 1)
+            if kind == .agent { engine.submit([.agentConnected(connection: c.id, address: Socket.peerHost(fd))]) }
         }
     }
 

@@ -7,7 +7,11 @@ enum GatewayInput: Sendable {
     /// A customer says who they are without a message (plain `/id NAME`, or a JSON line without text).
     case identify(connection: Int, session: String?, customer: String, received: UInt64)
     case customerGone(connection: Int)
+    /// An agent connection was accepted from `address` (the client's IP, for login throttling).
+    case agentConnected(connection: Int, address: String)
     case agent(connection: Int, line: String, received: UInt64)
+    /// The authenticator checked an `AUTH`.
+    case login(AgentAuthenticator.Result)
     case agentGone(connection: Int)
     case reload(KnowledgeBase)
 }

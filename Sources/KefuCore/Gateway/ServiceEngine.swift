@@ -11,7 +11,8 @@ import Foundation
 final class ServiceEngine: @unchecked Sendable {
     private var dialogue: Dialogue
     private let desk: ServiceDesk
-    private let token: String
+    /// Checks `AUTH` passwords on its own thread; set once in `init`.
+    private var authenticator: AgentAuthenticator!
     private let counters: GatewayCounters
     private let deliver: @Sendable ([GatewayOutput]) -> Void
 
@@ -27,25 +28,35 @@ final class ServiceEngine: @unchecked Sendable {
     /// The customers reached through each connection, so a closed connection is forgotten in
     /// O(its customers) rather than by scanning every customer.
     private var customersOn: [Int: Set<String>] = [:]
-    private var agents: [Int: String] = [:]
+    private var agents = AgentSessions()
+    private var agentAddresses: [Int: String] = [:]
+    /// Agent connections whose `AUTH` is being checked, with the lines that came after it.
+    private var loginsInFlight: [Int: [(line: String, received: UInt64)]] = [:]
     private var authFailures: [Int: Int] = [:]
     private var started = Set<String>()
     private var handedOff = Set<String>()
     private var outputs: [GatewayOutput] = []
 
     static let maxAuthFailures = 3
+    /// Lines an agent may send while its `AUTH` is checked; a client that needs more is not
+    /// waiting for the answer, and the engine will not hold its lines for it.
+    static let maxLinesAwaitingLogin = 64
 
-    init(dialogue: Dialogue, desk: ServiceDesk, token: String, counters: GatewayCounters,
+    init(dialogue: Dialogue, desk: ServiceDesk, login: LoginPolicy, counters: GatewayCounters,
          deliver: @escaping @Sendable ([GatewayOutput]) -> Void) {
         self.dialogue = dialogue
         self.desk = desk
-        self.token = token
         self.counters = counters
         self.deliver = deliver
         desk.events.deferred = true
+        let inbox = inbox
+        authenticator = AgentAuthenticator(accountsPath: AccountsFile.path(inDataFolder: desk.folder), policy: login) { result in
+            inbox.put(.login(result))
+        }
     }
 
     func start() {
+        authenticator.start()
         let thread = Thread { [self] in loop() }
         thread.name = "kefu-engine"
         thread.start()
@@ -73,6 +84,7 @@ final class ServiceEngine: @unchecked Sendable {
 
     /// Finishes what was submitted, commits, and returns once the last replies are delivered.
     func drain() {
+        authenticator.stop()
         inbox.close()
         finished.wait()
     }
@@ -123,8 +135,14 @@ final class ServiceEngine: @unchecked Sendable {
             }
         case .agent(let connection, let line, let received):
             agentCommand(connection: connection, line: line, received: received, now: now)
+        case .agentConnected(let connection, let address):
+            agentAddresses[connection] = address
+        case .login(let result):
+            finishLogin(result, now: now)
         case .agentGone(let connection):
-            agents[connection] = nil
+            agents.logout(connection)
+            agentAddresses[connection] = nil
+            loginsInFlight[connection] = nil
             authFailures[connection] = nil
         case .reload(let kb):
             dialogue = Dialogue(kb: kb, desk: desk)
@@ -180,25 +198,29 @@ final class ServiceEngine: @unchecked Sendable {
             outputs.append(GatewayOutput(connection: connection, bytes: Array((text + "\n").utf8), close: close, received: received))
         }
         if verb == "QUIT" { answer("OK bye", close: true); return }
-        guard let agent = agents[connection] else {
-            guard verb == "AUTH" else {
-                FileHandle.standardError.write(Data("kefu serve: agent connection \(connection) sent \(verb.prefix(16)) before AUTH\n".utf8))
-                answer("ERR authenticate first: AUTH <name> <token>")
+        if let waiting = loginsInFlight[connection] {
+            // Its AUTH is being checked: what follows waits, so the answers keep their order.
+            guard waiting.count < Self.maxLinesAwaitingLogin else {
+                answer("ERR too many lines before the login was answered; wait for the answer to AUTH", close: true)
                 return
             }
-            let words = rest.split(separator: " ").map(String.init)
-            if words.count == 2, !words[0].isEmpty, constantTimeEqual(words[1], token) {
-                agents[connection] = words[0]
-                authFailures[connection] = nil
-                answer("OK welcome \(words[0])")
-            } else {
-                let failures = (authFailures[connection] ?? 0) + 1
-                authFailures[connection] = failures
-                FileHandle.standardError.write(Data("kefu serve: failed AUTH on agent connection \(connection) (\(failures) of \(Self.maxAuthFailures))\n".utf8))
-                answer("ERR authentication failed", close: failures >= Self.maxAuthFailures)
-            }
+            loginsInFlight[connection]?.append((line, received))
             return
         }
+        guard let session = agents[connection] else {
+            guard verb == "AUTH" else {
+                FileHandle.standardError.write(Data("kefu serve: agent connection \(connection) sent \(verb.prefix(16)) before AUTH\n".utf8))
+                answer("ERR authenticate first: AUTH <name> <password>")
+                return
+            }
+            let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
+            guard words.count == 2 else { answer("ERR usage: AUTH <name> <password>"); return }
+            loginsInFlight[connection] = []
+            authenticator.submit(.init(connection: connection, name: words[0], password: words[1],
+                                       address: agentAddresses[connection] ?? "unknown"))
+            return
+        }
+        let agent = session.name
         let store = desk.tickets
         do {
             try store.refresh()
@@ -246,11 +268,16 @@ final class ServiceEngine: @unchecked Sendable {
             case "TRANSFER":
                 let (id, to) = split(rest)
                 guard !to.isEmpty else { answer("ERR usage: TRANSFER <id> <agent>"); return }
-                try store.transfer(id, from: agent, to: to, now: now)
+                let holder = store.ticket(id)?.assignee
+                try store.transfer(id, from: agent, to: to, supervisor: session.role == .supervisor, now: now)
                 notifyAgent(named: to, "* TRANSFERRED \(id) from \(agent)")
+                if let holder, holder != agent, holder != to { notifyAgent(named: holder, "* TRANSFERRED \(id) to \(to) by \(agent)") }
                 answer("OK \(id) transferred to \(to)")
             case "RELEASE":
-                try store.release(rest.trimmingCharacters(in: .whitespaces), agent: agent, now: now)
+                let id = rest.trimmingCharacters(in: .whitespaces)
+                let holder = store.ticket(id)?.assignee
+                try store.release(id, agent: agent, supervisor: session.role == .supervisor, now: now)
+                if let holder, holder != agent { notifyAgent(named: holder, "* RELEASED \(id) by \(agent)") }
                 answer("OK")
             case "RESOLVE":
                 let (id, note) = split(rest)
@@ -269,6 +296,34 @@ final class ServiceEngine: @unchecked Sendable {
         } catch {
             answer("ERR \(error)")
         }
+    }
+
+    /// The authenticator's answer to an `AUTH`: the session starts, taking over the agent's
+    /// session on another connection, or the refusal is sent; then the lines that waited run.
+    /// The answer carries no `received` time: a password check is slow on purpose and is not
+    /// the reply latency `STATS` reports.
+    private func finishLogin(_ result: AgentAuthenticator.Result, now: Date) {
+        let connection = result.connection
+        guard let waiting = loginsInFlight.removeValue(forKey: connection) else { return }  // gone meanwhile
+        func answer(_ text: String, close: Bool = false) {
+            outputs.append(GatewayOutput(connection: connection, bytes: Array((text + "\n").utf8), close: close))
+        }
+        switch result.outcome {
+        case .accepted(let role):
+            authFailures[connection] = nil
+            let session = AgentSessions.Session(name: result.name, role: role, address: result.address)
+            if let previous = agents.login(session, on: connection) {
+                outputs.append(GatewayOutput(connection: previous, bytes: Array("* TAKEN-OVER \(result.name) logged in again from \(result.address); this connection is closed\n".utf8), close: true))
+                FileHandle.standardError.write(Data("kefu serve: agent \(result.name) logged in from \(result.address), taking over agent connection \(previous)\n".utf8))
+            }
+            answer("OK welcome \(result.name)")
+        case .refused(let line):
+            let failures = (authFailures[connection] ?? 0) + 1
+            authFailures[connection] = failures
+            answer(line, close: failures >= Self.maxAuthFailures)
+            if failures >= Self.maxAuthFailures { return }
+        }
+        for (line, received) in waiting { agentCommand(connection: connection, line: line, received: received, now: now) }
     }
 
     /// Tells the customer a person has joined (live relay starts).
@@ -299,11 +354,11 @@ final class ServiceEngine: @unchecked Sendable {
     }
 
     private func notifyAgents(_ line: String) {
-        for connection in agents.keys.sorted() { outputs.append(GatewayOutput(connection: connection, bytes: Array((line + "\n").utf8))) }
+        for connection in agents.connections { outputs.append(GatewayOutput(connection: connection, bytes: Array((line + "\n").utf8))) }
     }
 
     private func notifyAgent(named name: String, _ line: String) {
-        for (connection, agent) in agents where agent == name {
+        if let connection = agents.connection(named: name) {
             outputs.append(GatewayOutput(connection: connection, bytes: Array((line + "\n").utf8)))
         }
     }
@@ -313,9 +368,11 @@ final class ServiceEngine: @unchecked Sendable {
         let latency = counters.latencyPercentiles()
         let waiting = desk.tickets.queue().filter { $0.state == .waiting }.count
         let containment = started.isEmpty ? 1.0 : 1 - Double(handedOff.count) / Double(started.count)
+        let logins = authenticator.figures()
         return ["connections": ["customers": customers, "agents": agentCount], "messages": messages,
                 "p50_reply_ms": latency.p50, "p99_reply_ms": latency.p99, "handoffs_waiting": waiting,
-                "conversations": started.count, "containment": containment]
+                "conversations": started.count, "containment": containment,
+                "logins": logins.logins, "auth_failures": logins.failures, "auth_throttled": logins.throttled, "lockouts": logins.lockouts]
     }
 
     private func split(_ text: String) -> (String, String) {
@@ -329,13 +386,4 @@ final class ServiceEngine: @unchecked Sendable {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
-}
-
-/// Compares a token without leaking how many leading characters matched.
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    var difference: UInt8 = 0
-    for i in 0..<x.count { difference |= x[i] ^ y[i] }
-    return difference == 0
 }

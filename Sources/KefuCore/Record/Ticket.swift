@@ -91,6 +91,8 @@ public enum TicketError: Error, Sendable, Equatable, CustomStringConvertible {
     case claimedByOther(String, agent: String)
     case alreadyResolved(String)
     case notClaimed(String)
+    /// Transfer or release of a ticket another agent holds, by someone who is not a supervisor.
+    case heldByOther(String, agent: String)
     case invalidRating(Int)
 
     public var description: String {
@@ -99,6 +101,7 @@ public enum TicketError: Error, Sendable, Equatable, CustomStringConvertible {
         case .claimedByOther(let id, let agent): "ticket \(id) is already claimed by \(agent); ask them to release or transfer it"
         case .alreadyResolved(let id): "ticket \(id) is already resolved"
         case .notClaimed(let id): "ticket \(id) is not claimed; claim it first with `kefu agent claim \(id) --as NAME`"
+        case .heldByOther(let id, let agent): "ticket \(id) is held by \(agent); only they or a supervisor may transfer or release it"
         case .invalidRating(let n): "a rating is 1 to 5, not \(n)"
         }
     }

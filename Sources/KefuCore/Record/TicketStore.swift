@@ -154,17 +154,23 @@ public final class TicketStore: @unchecked Sendable {
         return claimed.flatMap(ticket)
     }
 
-    public func release(_ id: String, agent: String, now: Date) throws {
+    /// Puts a claimed ticket back in the queue. Only the agent holding it may, or a
+    /// supervisor (`supervisor: true`, the caller's role, checked where the caller logged in).
+    public func release(_ id: String, agent: String, supervisor: Bool = false, now: Date) throws {
         try write(now: now) {
-            let t = try self.claimedBy(id, agent: agent)
+            let t = try self.open(id)
+            guard t.state == .claimed, let holder = t.assignee else { throw TicketError.notClaimed(id) }
+            if holder != agent && !supervisor { throw TicketError.heldByOther(id, agent: holder) }
             return Record(op: "release", id: t.id, at: now, agent: agent)
         }
     }
 
-    public func transfer(_ id: String, from agent: String, to other: String, now: Date) throws {
+    /// Hands a ticket to `other`: a waiting one by anyone, a claimed one by the agent holding
+    /// it or by a supervisor.
+    public func transfer(_ id: String, from agent: String, to other: String, supervisor: Bool = false, now: Date) throws {
         try write(now: now) {
             let t = try self.open(id)
-            if let holder = t.assignee, holder != agent, agent != "supervisor" { throw TicketError.claimedByOther(id, agent: holder) }
+            if let holder = t.assignee, holder != agent, !supervisor { throw TicketError.heldByOther(id, agent: holder) }
             return Record(op: "transfer", id: id, at: now, agent: agent, to: other)
         }
     }

@@ -1,12 +1,16 @@
 import Foundation
 import KefuCore
 
-/// `kefu agent`: agents work through the handoff queue in the data folder.
+/// `kefu agent`: agents work through the handoff queue in the data folder, or on a running
+/// server with `--connect`; administrators manage the agents' accounts.
 enum AgentCommand {
     static let name = "agent"
-    static let summary = "list, claim, answer and resolve handed-off cases"
+    static let summary = "list, claim, answer and resolve handed-off cases; manage agent accounts"
     static let help = """
     Usage: kefu agent <verb> [arguments] [--data DIR] [--as NAME] [--json]
+           kefu agent <verb> [arguments] --connect HOST:PORT --as NAME [--password-file FILE]
+           kefu agent add|passwd|remove NAME [--role supervisor] [--data DIR]
+           kefu agent accounts [--json] [--data DIR]
 
     Verbs:
       list [--json]                  waiting and claimed tickets, most urgent first
@@ -16,25 +20,40 @@ enum AgentCommand {
       next --as NAME                 take the most urgent waiting ticket
       reply ID "text" --as NAME      answer the customer (delivered when they are connected)
       note ID "text" --as NAME       an internal note
-      transfer ID --to NAME --as NAME  hand a ticket to another agent
-      release ID --as NAME           put a claimed ticket back in the queue
+      transfer ID --to NAME --as NAME  hand a ticket to another agent (one another agent holds:
+                                     supervisors only)
+      release ID --as NAME           put a claimed ticket back in the queue (one another agent
+                                     holds: supervisors only)
       resolve ID [--note "…"] --as NAME  close the case; the bot asks the customer for a rating
+
+    Accounts (in the data folder's `agents` file; no server needed, a running one sees changes):
+      add NAME [--role supervisor]   create an account; prints a generated password, once
+      passwd NAME                    give an agent a new generated password, printed once
+      remove NAME                    delete an account; they can no longer log in
+      accounts [--json]              the accounts and their roles
 
     Options:
       --connect ADDR:PORT  send the verb to a running `kefu serve` (its agent port) instead of
-                           working on the data folder; customers connected there see replies live
-      --token TOKEN  the agent token for --connect (default: $KEFU_AGENT_TOKEN, else the data
-                     folder's agent-token file)
+                           working on the data folder; customers connected there see replies live.
+                           Logs in as --as NAME with the password from --password-file FILE or
+                           $KEFU_AGENT_PASSWORD (never on the command line, where others see it)
+      --password-file FILE  a file holding the password for --connect (first line)
+      --role ROLE   agent (default) or supervisor, for add
       --data DIR    the data folder (default: $KEFU_DATA or ./.kefu)
-      --as NAME     the agent doing it (default: $KEFU_AGENT or $USER)
+      --as NAME     the agent doing it (default: $KEFU_AGENT or $USER). Without --connect no
+                    password is asked: whoever may write the data folder may act as any agent
+                    (roles still come from the accounts file)
       --json        machine-readable output (list: one array; show: one object)
 
-    Example:
+    Examples:
+      (umask 077; kefu agent add 张三 --data /srv/kefu > zhangsan.password)
+      KEFU_AGENT_PASSWORD=… kefu agent next --connect 127.0.0.1:8771 --as 张三
       kefu agent next --as 张三 && kefu agent reply T000001 "您好，我来帮您处理" --as 张三
     """
-    static let verbs = ["list", "show", "claim", "next", "reply", "note", "transfer", "release", "resolve"]
+    static let verbs = ["list", "show", "claim", "next", "reply", "note", "transfer", "release", "resolve"] + AgentAccountsCommand.verbs
     static let options = [DataOptions.spec, OptionSpec(name: "--as", takesValue: true), OptionSpec(name: "--to", takesValue: true),
-                          OptionSpec(name: "--connect", takesValue: true), OptionSpec(name: "--token", takesValue: true),
+                          OptionSpec(name: "--connect", takesValue: true), OptionSpec(name: "--password-file", takesValue: true),
+                          OptionSpec(name: "--role", takesValue: true), OptionSpec(name: "--token", takesValue: true),
                           OptionSpec(name: "--note", takesValue: true), OptionSpec(name: "--json", takesValue: false)]
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -48,6 +67,12 @@ enum AgentCommand {
             throw UsageError(message: message, command: name)
         }
         let rest = Array(args.positionals.dropFirst())
+        if args.value("--token") != nil {
+            throw UsageError(message: "--token is gone: agents log in with their own accounts. Use --as NAME with --password-file FILE or $KEFU_AGENT_PASSWORD; an administrator creates the account with `kefu agent add NAME`.", command: name)
+        }
+        if AgentAccountsCommand.verbs.contains(verb) {
+            return try AgentAccountsCommand.run(verb: verb, rest: rest, args: args)
+        }
         if let address = args.value("--connect") {
             return try RemoteAgent.run(verb: verb, rest: rest, args: args, address: address)
         }
@@ -109,11 +134,11 @@ enum AgentCommand {
             case "transfer":
                 let ticketID = try id("transfer ID --to NAME --as NAME")
                 guard let to = args.value("--to") else { throw UsageError(message: "transfer needs --to NAME.", command: name) }
-                try store.transfer(ticketID, from: agent, to: to, now: now)
+                try store.transfer(ticketID, from: agent, to: to, supervisor: isSupervisor(agent, args), now: now)
                 print("OK \(ticketID) transferred to \(to).")
             case "release":
                 let ticketID = try id("release ID --as NAME")
-                try store.release(ticketID, agent: agent, now: now)
+                try store.release(ticketID, agent: agent, supervisor: isSupervisor(agent, args), now: now)
                 print("OK \(ticketID) is waiting again.")
             case "resolve":
                 let ticketID = try id("resolve ID [--note \"…\"] --as NAME")
@@ -127,6 +152,13 @@ enum AgentCommand {
         }
         if verb != "list" && verb != "show" { try recordAction(verb, id: acted, agent: agent, desk: desk, now: now) }
         return 0
+    }
+
+    /// Whether the accounts file makes `agent` a supervisor (working on the data folder
+    /// directly, the role is looked up, not proven).
+    static func isSupervisor(_ agent: String, _ args: ParsedArguments) -> Bool {
+        let path = AccountsFile.path(inDataFolder: DataOptions.folder(args))
+        return (try? AccountsFile.read(path: path))?.account(named: agent)?.role == .supervisor
     }
 
     static func recordAction(_ verb: String, id: String?, agent: String, desk: ServiceDesk, now: Date) throws {
@@ -150,11 +182,7 @@ enum RemoteAgent {
             throw UsageError(message: "--connect takes HOST:PORT, not '\(text)'.", command: AgentCommand.name)
         }
         let agent = args.value("--as") ?? ProcessInfo.processInfo.environment["KEFU_AGENT"] ?? ProcessInfo.processInfo.environment["USER"] ?? "agent"
-        let tokenFile = (DataOptions.folder(args) as NSString).appendingPathComponent("agent-token")
-        guard let token = args.value("--token") ?? ProcessInfo.processInfo.environment["KEFU_AGENT_TOKEN"]
-                ?? (try? String(contentsOfFile: tokenFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) else {
-            throw CommandFailure(message: "no agent token: pass --token, set KEFU_AGENT_TOKEN, or point --data at the server's data folder")
-        }
+        let password = try self.password(for: agent, args: args)
         var command: String
         switch verb {
         case "list": command = "LIST"
@@ -179,8 +207,14 @@ enum RemoteAgent {
             throw CommandFailure(message: "cannot reach kefu serve at \(address): \(error). Is it running, and is this its agent port?")
         }
         defer { client.close() }
-        let auth = try client.request("AUTH \(agent) \(token)")
-        guard auth.first?.hasPrefix("OK") == true else { throw CommandFailure(message: "the server refused the login: \(auth.joined(separator: " "))") }
+        let auth = try client.request("AUTH \(agent) \(password)")
+        guard auth.first?.hasPrefix("OK") == true else {
+            var message = "the server refused the login as \(agent): \(auth.joined(separator: " "))"
+            if auth.first == "ERR authentication failed" {
+                message += ". Check the name and the password; an administrator can set a new one with `kefu agent passwd \(agent)`"
+            }
+            throw CommandFailure(message: message)
+        }
         let answer = try client.request(command.replacingOccurrences(of: "\n", with: " "), multiline: verb == "list" || verb == "show")
         guard let status = answer.first, status.hasPrefix("OK") else { throw CommandFailure(message: answer.first ?? "no answer") }
         let body = answer.dropFirst()
@@ -192,6 +226,24 @@ enum RemoteAgent {
             print(status)
         }
         return 0
+    }
+}
+
+extension RemoteAgent {
+    /// The password for `--connect`: from `--password-file`, else `$KEFU_AGENT_PASSWORD`.
+    /// There is deliberately no `--password`: a command line is visible to every user of the
+    /// machine (`ps`) and lands in shell history.
+    static func password(for agent: String, args: ParsedArguments) throws -> String {
+        if let file = args.value("--password-file") {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandFailure(message: "cannot read the password file \(file); check the path and that you may read it")
+            }
+            let password = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            guard !password.isEmpty else { throw CommandFailure(message: "the password file \(file) is empty; put \(agent)'s password on its first line") }
+            return password
+        }
+        if let password = ProcessInfo.processInfo.environment["KEFU_AGENT_PASSWORD"], !password.isEmpty { return password }
+        throw CommandFailure(message: "no password for \(agent): pass --password-file FILE or set KEFU_AGENT_PASSWORD (an administrator creates accounts with `kefu agent add NAME`)")
     }
 }
 

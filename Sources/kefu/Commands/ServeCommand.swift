@@ -15,8 +15,10 @@ enum ServeCommand {
     SIGTERM or SIGINT: stop accepting, finish replies in flight, sync, say goodbye, exit 0.
     SIGHUP, or a saved edit under FAQ/ or Intents/ (checked every 2 s): reload the knowledge
     base; a broken edit is reported as file:line and the old knowledge base keeps serving.
-    The agent token is $KEFU_AGENT_TOKEN, else the file agent-token in the data folder
-    (created with a random value, mode 0600, when missing).
+    Agents log in with their own accounts, kept in the file `agents` in the data folder:
+    create them with `kefu agent add NAME --data DIR`, also while the server runs (it reads
+    the file again when it changes). Failed logins are slowed and locked out per name and
+    per client address.
 
     Options:
       --kb DIR                    knowledge base folder (default: $KEFU_KB or .)
@@ -37,7 +39,7 @@ enum ServeCommand {
     static func run(_ arguments: [String]) throws -> Int32 {
         let args = try ParsedArguments.parse(arguments, options: options, command: name)
         if let extra = args.positionals.first { throw UsageError(message: "unexpected argument '\(extra)'.", command: name) }
-        var config = GatewayConfiguration(agentToken: "")
+        var config = GatewayConfiguration()
         for (option, keyPath) in [("--customer-listen", \GatewayConfiguration.customerAddress), ("--agent-listen", \GatewayConfiguration.agentAddress)] {
             guard let text = args.value(option) else { continue }
             guard let address = Socket.Address(text) else {
@@ -61,7 +63,7 @@ enum ServeCommand {
         let kbFolder = args.value("--kb") ?? KnowledgeLoader.defaultFolder()
         let kb = try KnowledgeOptions.load(args)
         let desk = try DataOptions.open(args)
-        config.agentToken = try agentToken(dataFolder: desk.folder)
+        warnAboutSharedToken(dataFolder: desk.folder)
         raiseFileLimit()
 
         let gateway = try Gateway(kb: kb, desk: desk, configuration: config)
@@ -81,22 +83,16 @@ enum ServeCommand {
         return 0
     }
 
-    /// The shared secret agents authenticate with: never a default compiled into the program.
-    static func agentToken(dataFolder: String) throws -> String {
-        if let env = ProcessInfo.processInfo.environment["KEFU_AGENT_TOKEN"], !env.isEmpty { return env }
-        let path = (dataFolder as NSString).appendingPathComponent("agent-token")
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
-            return existing
+    /// The shared agent token is gone; a deployment that still has one is told, so nobody
+    /// believes it still protects anything.
+    static func warnAboutSharedToken(dataFolder: String) {
+        if ProcessInfo.processInfo.environment["KEFU_AGENT_TOKEN"] != nil {
+            printError("kefu serve: KEFU_AGENT_TOKEN is no longer used: agents log in with their own accounts (`kefu agent add NAME`)")
         }
-        var random = SystemRandomNumberGenerator()
-        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw CommandFailure(message: "cannot create \(path): \(String(cString: strerror(errno)))") }
-        _ = Array((token + "\n").utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
-        close(fd)
-        printError("kefu serve: created agent token in \(path) (mode 0600)")
-        return token
+        let old = (dataFolder as NSString).appendingPathComponent("agent-token")
+        if FileManager.default.fileExists(atPath: old) {
+            printError("kefu serve: \(old) is no longer used: agents log in with their own accounts (`kefu agent add NAME`); delete it")
+        }
     }
 
     /// Thousands of connections need more than the usual 1,024 descriptors.
