@@ -45,6 +45,10 @@ public struct ConversationState: Sendable {
     public var ratingAsked = false
     /// The last reply ended with 「还有其他可以帮您的吗？」, so 「没有了」 closes.
     public var askedAnythingElse = false
+    /// Whether a handoff gives the customer a resume code: on a channel where nothing else
+    /// proves who they are when they come back (an anonymous connection), it is their only key
+    /// to the agent's replies. Local tools and trusted integrations name the customer instead.
+    public var offersResume = false
 
     public init(customer: String, channel: String, started: Date, id: String? = nil) {
         self.customer = customer

@@ -31,7 +31,7 @@ public struct Dialogue: Sendable {
             state.ticket = open.id
             state.greeted = true
         } else if let last = desk.tickets.latestTicket(customer: customer), last.rating == nil,
-                  let resolved = last.resolvedAt, now.timeIntervalSince(resolved) < 7 * 86400 {
+                  let resolved = last.resolvedAt, now.timeIntervalSince(resolved) < Ticket.followUpWindow {
             state = ConversationState(customer: customer, channel: channel, started: now, id: last.conversation)
             state.stage = .rating(ticket: last.id)
             state.ticket = last.id
@@ -297,9 +297,10 @@ public struct Dialogue: Sendable {
     /// Opens a ticket (written and synced), then tells the customer its number.
     private func handOff(_ reason: HandoffReason, understanding u: Understanding?, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
         let topic = state.topic ?? u?.topic ?? "human_agent"
+        let code = state.offersResume ? ResumeCode.generate() : nil
         let draft = TicketDraft(conversation: state.id, customer: state.customer, channel: state.channel, reason: reason, topic: topic,
                                 summary: summary(reason: reason, topic: topic, state: state, emotion: u?.emotion),
-                                facts: state.facts, transcript: state.transcript, turns: state.turns)
+                                facts: state.facts, transcript: state.transcript, turns: state.turns, resumeHash: code?.hash)
         let ticket = try desk.tickets.open(draft, now: now)
         state.ticket = ticket.id
         state.stage = .withPerson(ticket.id)
@@ -326,7 +327,7 @@ public struct Dialogue: Sendable {
         } else {
             lines.append(composer.phrase("handoff_after_hours", ["ticket": ticket.id]))
         }
-        return Reply(lines: lines, route: .handoff, topic: topic, reason: reason, ticket: ticket, rule: rule)
+        return Reply(lines: lines, route: .handoff, topic: topic, reason: reason, ticket: ticket, rule: rule, resumeCode: code)
     }
 
     /// One paragraph for the agent: topic, what the customer wants, what the bot answered, facts.

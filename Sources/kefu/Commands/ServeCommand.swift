@@ -16,7 +16,12 @@ enum ServeCommand {
     SIGHUP, or a saved edit under FAQ/ or Intents/ (checked every 2 s): reload the knowledge
     base; a broken edit is reported as file:line and the old knowledge base keeps serving.
     The agent token is $KEFU_AGENT_TOKEN, else the file agent-token in the data folder
-    (created with a random value, mode 0600, when missing).
+    (created with a random value, mode 0600, when missing). The integration token, which a
+    JSON Lines client sends first as {"auth": "TOKEN"} to name its customers, is
+    $KEFU_INTEGRATION_TOKEN, else the file integration-token (created the same way).
+    Without it a JSON client's customer names are scoped to its connection, and a plain
+    client's /id is only a label: customers come back to a case with the /resume code
+    they were given at handoff.
 
     Options:
       --kb DIR                    knowledge base folder (default: $KEFU_KB or .)
@@ -62,6 +67,7 @@ enum ServeCommand {
         let kb = try KnowledgeOptions.load(args)
         let desk = try DataOptions.open(args)
         config.agentToken = try agentToken(dataFolder: desk.folder)
+        config.integrationToken = try integrationToken(dataFolder: desk.folder)
         raiseFileLimit()
 
         let gateway = try Gateway(kb: kb, desk: desk, configuration: config)
@@ -81,22 +87,14 @@ enum ServeCommand {
         return 0
     }
 
-    /// The shared secret agents authenticate with: never a default compiled into the program.
+    /// The shared secret agents authenticate with.
     static func agentToken(dataFolder: String) throws -> String {
-        if let env = ProcessInfo.processInfo.environment["KEFU_AGENT_TOKEN"], !env.isEmpty { return env }
-        let path = (dataFolder as NSString).appendingPathComponent("agent-token")
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
-            return existing
-        }
-        var random = SystemRandomNumberGenerator()
-        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw CommandFailure(message: "cannot create \(path): \(String(cString: strerror(errno)))") }
-        _ = Array((token + "\n").utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
-        close(fd)
-        printError("kefu serve: created agent token in \(path) (mode 0600)")
-        return token
+        try ServerSecret.load(environment: "KEFU_AGENT_TOKEN", file: "agent-token", dataFolder: dataFolder)
+    }
+
+    /// The secret an integration sends as `{"auth": …}` to name its customers.
+    static func integrationToken(dataFolder: String) throws -> String {
+        try ServerSecret.load(environment: "KEFU_INTEGRATION_TOKEN", file: "integration-token", dataFolder: dataFolder)
     }
 
     /// Thousands of connections need more than the usual 1,024 descriptors.
