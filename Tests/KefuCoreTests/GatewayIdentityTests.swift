@@ -90,6 +90,7 @@ struct GatewayIdentityTests {
             let told = try #require(integration.object())
             #expect(told["ticket"] as? String == "T000001")
             #expect(told["customer"] as? String == "13800001234")
+            #expect(told["resume_code"] == nil, "the integration names its customer; no code needed")
             return told["text"] as? String ?? ""
         }
         try server.leaveWaitingReply("匿名客户的答复", ticket: "T000002", agent: agent) { try server.plainHandOff() }
