@@ -15,11 +15,19 @@ final class TestClient {
     deinit { close(fd) }
 
     func send(_ text: String) { sendBytes(Array((text + "\n").utf8)) }
+    /// One JSON Lines object as a line.
+    func send(json object: [String: Any]) {
+        send(String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+    }
     func sendBytes(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
 
     /// Lines up to the next empty line (a plain-mode reply block), or nil on timeout/close.
     func block() -> String? { read(until: [0x0A, 0x0A]) }
     func line() -> String? { read(until: [0x0A]) }
+    /// The next line as a JSON object, or nil on timeout, close or a line that is not one.
+    func object() -> [String: Any]? {
+        line().flatMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+    }
 
     private func read(until marker: [UInt8]) -> String? {
         while true {
@@ -59,16 +67,21 @@ final class RunningGateway {
     let customer: Socket.Address
     let agent: Socket.Address
     let desk: ServiceDesk
+    let integrationToken = "test-integration-\(UUID().uuidString)"
     private let thread: Thread
     private let done = NSCondition()
     private var finished = false
 
-    init(configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+    /// A data folder of its own for a server that is started again on it (a restart).
+    static func dataFolder() -> String { NSTemporaryDirectory() + "kefu-gw-" + UUID().uuidString }
+
+    init(folder: String = RunningGateway.dataFolder(), configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
         let kb = try KnowledgeFixture.make().load()
-        desk = try ServiceDesk(folder: try AgentAccountFixture.folder())
+        desk = try ServiceDesk(folder: try AgentAccountFixture.add(to: folder))
         var config = GatewayConfiguration()
         // Tests fail logins on purpose, all from 127.0.0.1: no back-off unless a test asks.
         config.login.firstDelay = 0
+        config.integrationToken = integrationToken
         config.customerAddress = Socket.Address(host: "127.0.0.1", port: 0)
         config.agentAddress = Socket.Address(host: "127.0.0.1", port: 0)
         configure(&config)
@@ -105,6 +118,64 @@ final class RunningGateway {
         #expect(line.hasPrefix("OK {"))
         return try #require(try JSONSerialization.jsonObject(with: Data(line.dropFirst(3).utf8)) as? [String: Any])
     }
+
+    /// A JSON Lines connection that has authenticated as the integration.
+    func integration() throws -> TestClient {
+        let c = try TestClient(customer)
+        c.send(json: ["auth": integrationToken])
+        #expect(c.object()?["type"] as? String == "authenticated")
+        return c
+    }
+
+    /// Waits (asking `STATS` on `agent`) until this many customers are connected, so that a
+    /// customer who hung up is gone before the test goes on; returns the last count seen.
+    @discardableResult
+    func waitForCustomers(_ count: Int, asking agent: TestClient) throws -> Int {
+        var customers = -1
+        for _ in 0..<100 {
+            let object = try stats(agent)
+            customers = (object["connections"] as? [String: Int])?["customers"] ?? -1
+            if customers == count { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return customers
+    }
+
+    /// A customer hands off and goes away (`handOff` opens their connection, which closes when
+    /// it returns, and returns what they were told); `agent`, logged in with nothing unread,
+    /// claims the ticket and replies while they are away.
+    @discardableResult
+    func leaveWaitingReply(_ reply: String, ticket: String = "T000001", agent: TestClient,
+                           handOff: () throws -> String) throws -> String {
+        let told = try handOff()
+        #expect(agent.line()?.hasPrefix("* NEW \(ticket)") == true)
+        try #require(waitForCustomers(0, asking: agent) == 0)
+        agent.send("CLAIM \(ticket)")
+        #expect(agent.line() == "OK \(ticket) claimed")
+        agent.send("REPLY \(ticket) \(reply)")
+        #expect(agent.line()?.hasPrefix("OK recorded") == true)
+        return told
+    }
+
+    /// A plain customer on a connection of their own: any first lines (such as `/id NAME`),
+    /// then `转人工`; returns the handoff block.
+    func plainHandOff(after firstLines: [String] = []) throws -> String {
+        let c = try TestClient(customer)
+        for line in firstLines {
+            c.send(line)
+            _ = c.block()
+        }
+        c.send("转人工")
+        let told = try #require(c.block())
+        #expect(told.contains("服务单号"))
+        return told
+    }
+}
+
+/// The resume code a customer was told at handoff (`/resume CODE`), if any.
+func resumeCode(in text: String) -> String? {
+    guard let range = text.range(of: #"/resume [0-9A-Z]+"#, options: .regularExpression) else { return nil }
+    return String(text[range].dropFirst("/resume ".count))
 }
 
 @Suite("The gateway", .serialized)
@@ -131,6 +202,7 @@ struct GatewayTests {
         let first = try #require(c.line()), second = try #require(c.line())
         let objects = try [first, second].map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
         let bySession = Dictionary(uniqueKeysWithValues: objects.map { ($0["session"] as! String, $0) })
+        #expect(bySession["s1"]?["customer"] as? String == "u1", "the customer as the client named them")
         #expect(bySession["s1"]?["route"] as? String == "answer")
         #expect(bySession["s1"]?["topic"] as? String == "return_refund")
         #expect(bySession["s2"]?["route"] as? String == "handoff")
@@ -197,28 +269,21 @@ struct GatewayTests {
         #expect(server.desk.tickets.ticket("T000001")?.rating == 5)
     }
 
-    @Test("a customer who reconnects with the same id continues and sees replies sent while away")
+    @Test("a customer who comes back with the resume code from the handoff continues and sees replies sent while away")
     func reconnect() throws {
         let server = try RunningGateway()
         defer { server.stop() }
         let agent = try server.loggedInAgent()
-        do {
-            let c = try TestClient(server.customer)
-            c.send("/id back1")
-            _ = c.block()
-            c.send("转人工")
-            _ = c.block()
-        }
-        _ = agent.line()
-        agent.send("CLAIM T000001")
-        _ = agent.line()
-        agent.send("REPLY T000001 您好，我已处理")
-        #expect(agent.line()?.hasPrefix("OK recorded") == true)
+        let told = try server.leaveWaitingReply("您好，我已处理", agent: agent) { try server.plainHandOff(after: ["/id back1"]) }
+        let code = try #require(resumeCode(in: told), "the handoff tells the customer how to come back")
         let again = try TestClient(server.customer)
-        again.send("/id back1")
+        again.send("/resume \(code)")
         let opening = try #require(again.block())
         #expect(opening.contains("您好，我已处理"))
         #expect(opening.contains("T000001"))
+        again.send("好的谢谢")
+        #expect(again.line() == "", "an agent has the case: the bot stays quiet (just the end-of-reply empty line)")
+        #expect(agent.line()?.hasPrefix("* MESSAGE T000001 好的谢谢") == true, "still the same case: the agent gets the line")
     }
 
     @Test("an over-long line, invalid UTF-8 and binary junk get error lines and the connection keeps working")
@@ -286,14 +351,7 @@ struct GatewayTests {
 
         // The server lets go of the never-reader (without this client reading anything).
         let a = try server.loggedInAgent()
-        var customers = -1
-        for _ in 0..<100 {
-            let object = try server.stats(a)
-            customers = (object["connections"] as? [String: Int])?["customers"] ?? -1
-            if customers == 1 { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        #expect(customers == 1, "only the client that reads is still connected")
+        #expect(try server.waitForCustomers(1, asking: a) == 1, "only the client that reads is still connected")
     }
 
     @Test("a silent connection is said goodbye to and closed after the idle timeout")
@@ -397,6 +455,21 @@ struct ServeProcessTests {
         #expect(server.errors(waitingFor: "reloaded").contains("knowledge base reloaded"))
         c.send("发票怎么开")
         #expect(c.block()?.contains("发票可在示例App的订单页申请") == true, "same connection, new knowledge base")
+    }
+
+    @Test("kefu serve creates the integration token with mode 0600 in the data folder, and an integration authenticates with it")
+    func integrationTokenFile() throws {
+        let fixture = try KnowledgeFixture.make()
+        let data = NSTemporaryDirectory() + "kefu-int-" + UUID().uuidString
+        let server = try Server(kb: fixture.folder, data: data)
+        defer { server.process.terminate(); server.process.waitUntilExit() }
+        let path = data + "/integration-token"
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
+        let token = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.count == 64)
+        let c = try TestClient(server.customer)
+        c.send(json: ["auth": token])
+        #expect(c.object()?["type"] as? String == "authenticated")
     }
 
     @Test("SIGTERM finishes replies in flight, says goodbye, exits 0, and every acknowledged ticket is on disk")

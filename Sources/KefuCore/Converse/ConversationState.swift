@@ -55,6 +55,10 @@ public struct ConversationState: Sendable {
     public var turnCount = 0
     /// Whether the customer was told that the agent is still on the case.
     public var awayNoticeGiven = false
+    /// Whether a handoff gives the customer a resume code: on a channel where nothing else
+    /// proves who they are when they come back (an anonymous connection), it is their only key
+    /// to the agent's replies. Local tools and trusted integrations name the customer instead.
+    public var offersResume = false
 
     public init(customer: String, channel: String, started: Date, id: String? = nil) {
         self.customer = customer

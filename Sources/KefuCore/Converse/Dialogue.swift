@@ -40,7 +40,7 @@ public struct Dialogue: Sendable {
             state.ticket = open.id
             state.greeted = true
         } else if let last = desk.tickets.latestTicket(customer: customer), last.rating == nil,
-                  let resolved = last.resolvedAt, now.timeIntervalSince(resolved) < 7 * 86400,
+                  let resolved = last.resolvedAt, now.timeIntervalSince(resolved) < Ticket.followUpWindow,
                   last.history.last?.action != "withdrawn" {
             state = ConversationState(customer: customer, channel: channel, started: now, id: last.conversation)
             state.stage = .rating(ticket: last.id)
@@ -557,9 +557,10 @@ public struct Dialogue: Sendable {
     private func handOff(_ reason: HandoffReason, understanding u: Understanding?, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
         let composer = composer.speaking(state.language)
         let topic = state.topic ?? u?.topic ?? "human_agent"
+        let code = state.offersResume ? ResumeCode.generate() : nil
         let draft = TicketDraft(conversation: state.id, customer: state.customer, channel: state.channel, reason: reason, topic: topic,
                                 summary: summary(reason: reason, topic: topic, state: state, emotion: u?.emotion),
-                                facts: state.facts, transcript: state.transcript, turns: state.turns)
+                                facts: state.facts, transcript: state.transcript, turns: state.turns, resumeHash: code?.hash)
         let ticket = try desk.tickets.open(draft, now: now)
         let position = max(1, desk.tickets.position(of: ticket.id))
         state.ticket = ticket.id
@@ -587,7 +588,7 @@ public struct Dialogue: Sendable {
         } else {
             lines.append(composer.phrase("handoff_after_hours", ["ticket": ticket.id]))
         }
-        return Reply(lines: lines, route: .handoff, topic: topic, reason: reason, ticket: ticket, rule: rule)
+        return Reply(lines: lines, route: .handoff, topic: topic, reason: reason, ticket: ticket, rule: rule, resumeCode: code)
     }
 
     /// One paragraph for the agent: topic, what the customer wants, what the bot answered, facts.

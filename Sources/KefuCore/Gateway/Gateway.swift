@@ -25,6 +25,9 @@ public struct GatewayConfiguration: Sendable {
     /// How failed agent logins are slowed and locked out. Agents log in with the accounts
     /// in the data folder's `agents` file.
     public var login = LoginPolicy()
+    /// The secret a JSON Lines connection sends first (`{"auth": …}`) to speak for the
+    /// customers it names; nil: no connection can, and every name is scoped to its connection.
+    public var integrationToken: String?
 
     public init() {}
 }
@@ -73,7 +76,11 @@ public final class Gateway: @unchecked Sendable {
         let fd: Int32
         let kind: Kind
         var mode = Mode.unknown
-        var customer: String?
+        /// Plain mode: the connection's customer is settled (by `/id`, `/resume` or a first
+        /// message), so `/id` and `/resume` are refused from now on.
+        var identified = false
+        /// JSON Lines mode: authenticated as the integration, so the customers it names are trusted.
+        var integration = false
         var partial: [UInt8] = []
         var discarding = false
         var out: [UInt8] = []
@@ -321,7 +328,17 @@ public final class Gateway: @unchecked Sendable {
         }
     }
 
-    private enum Refusal { case tooLong, unreadable, tooFast, badJSON }
+    private enum Refusal {
+        case tooLong, unreadable, tooFast, badJSON
+        /// Plain `/id` or `/resume` after the connection's customer is settled.
+        case identityNotFirst
+        /// A `/id` label or a JSON `customer` or `session` that cannot be an id.
+        case badID(field: String, CustomerID.Problem)
+        /// JSON: `customer` or `session` is not a string.
+        case notText(field: String)
+        /// JSON: `{"auth": …}` after the first line.
+        case authNotFirst
+    }
 
     private func handleLine(_ c: Connection, _ raw: [UInt8], into inputs: inout [GatewayInput]) {
         var bytes = raw[...]
@@ -339,29 +356,82 @@ public final class Gateway: @unchecked Sendable {
             inputs.append(.agent(connection: c.id, line: trimmed, received: received))
             return
         }
-        if c.mode == .unknown { c.mode = trimmed.hasPrefix("{") && jsonObject(trimmed)?["session"] != nil ? .json : .plain }
+        let first = c.mode == .unknown
+        if first {
+            let opening = trimmed.hasPrefix("{") ? jsonObject(trimmed) : nil
+            c.mode = opening?["session"] != nil || opening?["auth"] != nil ? .json : .plain
+        }
         if c.mode == .plain {
-            if trimmed.hasPrefix("/id ") {
-                let name = trimmed.dropFirst(4).trimmingCharacters(in: .whitespaces)
-                guard !name.isEmpty, name.count <= 64 else { refuse(c, .unreadable); return }
-                c.customer = name
-                inputs.append(.identify(connection: c.id, session: nil, customer: name, received: received))
-            } else {
-                inputs.append(.customer(connection: c.id, session: nil, customer: c.customer ?? "tcp-\(c.id)", text: trimmed, received: received))
-            }
-            return
-        }
-        guard let object = jsonObject(trimmed), let session = object["session"] as? String, !session.isEmpty else {
-            refuse(c, .badJSON)
-            return
-        }
-        let customer = (object["customer"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? session
-        if let message = object["text"] as? String, !message.trimmingCharacters(in: .whitespaces).isEmpty {
-            if message.utf8.count > config.maxLineBytes { refuse(c, .tooLong); return }
-            inputs.append(.customer(connection: c.id, session: session, customer: customer, text: message, received: received))
+            plainLine(c, trimmed, received: received, into: &inputs)
         } else {
-            inputs.append(.identify(connection: c.id, session: session, customer: customer, received: received))
+            jsonLine(c, trimmed, first: first, received: received, into: &inputs)
         }
+    }
+
+    /// Plain mode: a message, or as the first line `/id LABEL` or `/resume CODE`.
+    private func plainLine(_ c: Connection, _ line: String, received: UInt64, into inputs: inout [GatewayInput]) {
+        func argument(of command: String) -> String? {
+            guard line == command || line.hasPrefix(command + " ") || line.hasPrefix(command + "\t") else { return nil }
+            return line.dropFirst(command.count).trimmingCharacters(in: .whitespaces)
+        }
+        if let label = argument(of: "/id") {
+            guard !c.identified else { refuse(c, .identityNotFirst); return }
+            // A refused label settles nothing: the client may send a corrected one.
+            if let problem = CustomerID.problem(label) { refuse(c, .badID(field: "id", problem)); return }
+            c.identified = true
+            inputs.append(.identify(connection: c.id, speaker: .plain(label: label), received: received))
+        } else if let code = argument(of: "/resume") {
+            guard !c.identified else { refuse(c, .identityNotFirst); return }
+            // One guess per connection: a wrong code settles the connection as a new customer.
+            c.identified = true
+            inputs.append(.resume(connection: c.id, speaker: .plain(label: nil), code: code, received: received))
+        } else {
+            c.identified = true
+            inputs.append(.customer(connection: c.id, speaker: .plain(label: nil), text: line, received: received))
+        }
+    }
+
+    /// JSON Lines mode: `{"auth": TOKEN}` as the first line, then session objects.
+    private func jsonLine(_ c: Connection, _ line: String, first: Bool, received: UInt64, into inputs: inout [GatewayInput]) {
+        guard let object = jsonObject(line) else { refuse(c, .badJSON); return }
+        if let token = object["auth"] {
+            guard first else { refuse(c, .authNotFirst); return }
+            authenticate(c, token: token as? String)
+            return
+        }
+        guard let session = object["session"] as? String else { refuse(c, object["session"] == nil ? .badJSON : .notText(field: "session")); return }
+        if let problem = CustomerID.problem(session) { refuse(c, .badID(field: "session", problem)); return }
+        var customer = session
+        if let named = object["customer"] {
+            guard let name = named as? String else { refuse(c, .notText(field: "customer")); return }
+            if !name.isEmpty {
+                if let problem = CustomerID.problem(name) { refuse(c, .badID(field: "customer", problem)); return }
+                customer = name
+            }
+        }
+        let speaker = Speaker.session(session, customer: customer, trusted: c.integration)
+        if let code = object["resume"] as? String {
+            inputs.append(.resume(connection: c.id, speaker: speaker, code: code, received: received))
+        } else if let message = object["text"] as? String, !message.trimmingCharacters(in: .whitespaces).isEmpty {
+            if message.utf8.count > config.maxLineBytes { refuse(c, .tooLong); return }
+            inputs.append(.customer(connection: c.id, speaker: speaker, text: message, received: received))
+        } else {
+            inputs.append(.identify(connection: c.id, speaker: speaker, received: received))
+        }
+    }
+
+    /// Checks the integration token in constant time; a wrong one closes the connection, so
+    /// each guess costs the guesser a connection.
+    private func authenticate(_ c: Connection, token: String?) {
+        if let expected = config.integrationToken, let token, constantTimeEqual(Array(token.utf8), Array(expected.utf8)) {
+            c.integration = true
+            enqueue(c, Array((ServiceEngine.json(["type": "authenticated"]) + "\n").utf8))
+            return
+        }
+        FileHandle.standardError.write(Data("kefu serve: failed integration auth on customer connection \(c.id); closed\n".utf8))
+        let why = config.integrationToken == nil ? "this server has no integration token configured" : "wrong integration token"
+        c.closeAfterWrite = true
+        enqueue(c, Array((ServiceEngine.json(["error": why + "; use $KEFU_INTEGRATION_TOKEN or the integration-token file in the server's data folder"]) + "\n").utf8))
     }
 
     /// Token bucket: refills `linesPerSecond`, holds at most `burst`.
@@ -388,11 +458,20 @@ public final class Gateway: @unchecked Sendable {
         case (.agent, _, .tooFast): line = "ERR too many lines; slow down\n"
         case (.agent, _, _): line = "ERR unreadable line: send UTF-8 text\n"
         case (_, .json, let why):
-            let message = ["tooLong": "line too long (limit \(config.maxLineBytes) bytes)", "unreadable": "not valid UTF-8 text",
-                           "tooFast": "too many messages; slow down", "badJSON": "each line must be a JSON object with a \"session\" key"]["\(why)"]!
+            let message = switch why {
+            case .tooLong: "line too long (limit \(config.maxLineBytes) bytes)"
+            case .unreadable: "not valid UTF-8 text"
+            case .tooFast: "too many messages; slow down"
+            case .badJSON, .identityNotFirst: "each line must be a JSON object with a \"session\" key"
+            case .badID(let field, let problem): IdentityNotice.badIDJSON(field, problem)
+            case .notText(let field): "\(field) must be a JSON string"
+            case .authNotFirst: "{\"auth\": …} is accepted only as the first line; open a new connection to authenticate"
+            }
             line = ServiceEngine.json(["error": message]) + "\n"
         case (_, _, .tooLong): line = "抱歉，您的消息太长了，请分几条发送。(message too long)\n\n"
         case (_, _, .tooFast): line = "您发送得太快了，请稍等片刻再发。(too many messages, slow down)\n\n"
+        case (_, _, .identityNotFirst): line = IdentityNotice.notFirstLine + "\n\n"
+        case (_, _, .badID(_, let problem)): line = IdentityNotice.badID(problem) + "\n\n"
         case (_, _, _): line = "抱歉，这条消息无法识别，请重新输入文字。(unreadable message)\n\n"
         }
         enqueue(c, Array(line.utf8))

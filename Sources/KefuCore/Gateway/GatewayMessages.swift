@@ -1,11 +1,29 @@
 import Foundation
 
+/// Who a customer line says it is from, and whether the connection can vouch for it; the
+/// engine's `CustomerDirectory` turns it into the customer's key.
+enum Speaker: Sendable {
+    /// A plain connection: one customer, whom a first line `/id LABEL` may label.
+    case plain(label: String?)
+    /// A session on a JSON Lines connection, for the customer the line names (the session
+    /// when it names none); `trusted` once the connection authenticated as the integration.
+    case session(String, customer: String, trusted: Bool)
+
+    /// The channel recorded with the conversation.
+    var channel: String {
+        if case .plain = self { return "tcp" }
+        return "json"
+    }
+}
+
 /// A line from a connection, handed from the I/O thread to the engine.
 enum GatewayInput: Sendable {
-    /// A customer's message. `session` is nil on a plain connection.
-    case customer(connection: Int, session: String?, customer: String, text: String, received: UInt64)
-    /// A customer says who they are without a message (plain `/id NAME`, or a JSON line without text).
-    case identify(connection: Int, session: String?, customer: String, received: UInt64)
+    /// A customer's message.
+    case customer(connection: Int, speaker: Speaker, text: String, received: UInt64)
+    /// A customer says who they are without a message (plain `/id LABEL`, or a JSON line without text).
+    case identify(connection: Int, speaker: Speaker, received: UInt64)
+    /// A customer comes back with the resume code they were given at handoff.
+    case resume(connection: Int, speaker: Speaker, code: String, received: UInt64)
     case customerGone(connection: Int)
     /// An agent connection was accepted from `address` (the client's IP, for login throttling).
     case agentConnected(connection: Int, address: String)
@@ -24,6 +42,35 @@ struct GatewayOutput: Sendable {
     var close = false
     /// When the line this answers arrived (monotonic ns), for reply latency; nil for pushes.
     var received: UInt64?
+}
+
+/// What the gateway tells a customer about their identity, in the plain protocol's words
+/// (Chinese, then English in brackets) or as a JSON Lines error.
+enum IdentityNotice {
+    /// Added to the handoff reply on an anonymous plain connection.
+    static func resumeHint(_ code: ResumeCode) -> String {
+        "如需稍后继续，请在重新连接时首先发送：/resume \(code)（请妥善保管，凭此码可查看客服回复）(to continue later, send this as the first line when you reconnect; keep it private)"
+    }
+
+    static let unknownCode = "抱歉，这个续接码无效或已过期，已为您开始新的对话。(unknown or expired resume code; a new conversation has started)"
+    static let unknownCodeJSON = "unknown or expired resume code; this session continues as a new conversation"
+
+    static let notFirstLine = "/id 和 /resume 只能作为连接后的第一行发送，如需使用请重新连接。(/id and /resume are accepted only as the first line; reconnect to use them)"
+
+    static func badID(_ problem: CustomerID.Problem) -> String {
+        switch problem {
+        case .empty: "请在 /id 后写上您的称呼，例如：/id 张三 (usage: /id NAME)"
+        case .tooLong, .unprintable:
+            "称呼最多 \(CustomerID.maxLength) 个字符，且不能含有控制字符或换行，请重新发送 /id 称呼。(an id is at most \(CustomerID.maxLength) printable characters; send /id NAME again)"
+        }
+    }
+
+    static func badIDJSON(_ field: String, _ problem: CustomerID.Problem) -> String {
+        switch problem {
+        case .empty: "\(field) must not be empty"
+        case .tooLong, .unprintable: "\(field) must be at most \(CustomerID.maxLength) printable characters (no control characters, line breaks or invisible formatting)"
+        }
+    }
 }
 
 /// Counters the gateway keeps for `STATS`.

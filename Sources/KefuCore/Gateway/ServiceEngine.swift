@@ -23,8 +23,10 @@ final class ServiceEngine: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
 
     private var conversations: [String: ConversationState] = [:]
-    /// Where a customer can be reached now: connection, and session on a JSON connection.
-    private var reach: [String: (connection: Int, session: String?)] = [:]
+    /// Which customer each connection and session speaks for.
+    private var directory = CustomerDirectory()
+    /// Where a customer (by key) can be reached now.
+    private var reach: [String: Place] = [:]
     /// The customers reached through each connection, so a closed connection is forgotten in
     /// O(its customers) rather than by scanning every customer.
     private var customersOn: [Int: Set<String>] = [:]
@@ -101,18 +103,28 @@ final class ServiceEngine: @unchecked Sendable {
 
     // MARK: Customers
 
+    /// A connection, and on a JSON connection the session and the customer as the line named
+    /// them (replies echo the client's own names, never the internal key).
+    struct Place {
+        let connection: Int
+        let session: String?
+        let name: String?
+    }
+
     private func handle(_ input: GatewayInput) {
         let now = Date()
         switch input {
-        case .customer(let connection, let session, let customer, let text, let received):
+        case .customer(let connection, let speaker, let text, let received):
             counters.countMessage()
-            place(customer, on: connection, session: session)
-            var state = conversation(customer, channel: session == nil ? "tcp" : "json", now: now)
+            let customer = directory.key(for: speaker, on: connection)
+            place(customer, on: connection, as: speaker)
+            var state = conversation(customer, channel: speaker.channel, now: now)
             let before = state.stage
             do {
                 let reply = try dialogue.respond(to: text, in: &state, now: now)
                 conversations[customer] = state
-                send(to: customer, reply.shown, route: reply.route, topic: reply.topic, ticket: reply.ticket?.id, received: received)
+                send(to: customer, reply.shown, route: reply.route, topic: reply.topic, ticket: reply.ticket?.id, received: received,
+                     resumeCode: reply.resumeCode)
                 if let ticket = reply.ticket {
                     handedOff.insert(state.id)
                     notifyAgents("* NEW \(ticket.id) \(ticket.priority) \(ticket.reason.rawValue) \(oneLine(ticket.summary))")
@@ -123,16 +135,30 @@ final class ServiceEngine: @unchecked Sendable {
                 FileHandle.standardError.write(Data("kefu serve: \(error)\n".utf8))
                 send(to: customer, ["抱歉，系统暂时无法记录您的消息，请稍后再试。"], route: nil, topic: nil, ticket: nil, received: received)
             }
-        case .identify(let connection, let session, let customer, let received):
-            place(customer, on: connection, session: session)
-            var state = conversation(customer, channel: session == nil ? "tcp" : "json", now: now)
-            let opening = (try? dialogue.opening(&state, now: now)) ?? nil
-            conversations[customer] = state
-            send(to: customer, opening?.shown ?? [], route: nil, topic: nil, ticket: state.ticket, received: received)
+        case .identify(let connection, let speaker, let received):
+            greet(directory.key(for: speaker, on: connection), on: connection, as: speaker, received: received, now: now)
+        case .resume(let connection, let speaker, let code, let received):
+            if let ticket = ResumeCode.hash(typed: code).flatMap({ resumable($0, now: now) }) {
+                directory.attach(ticket.customer, as: speaker, on: connection)
+                greet(ticket.customer, on: connection, as: speaker, received: received, now: now)
+            } else {
+                FileHandle.standardError.write(Data("kefu serve: unknown or expired resume code on customer connection \(connection)\n".utf8))
+                let customer = directory.key(for: speaker, on: connection)
+                if case .session = speaker {
+                    place(customer, on: connection, as: speaker)
+                    send(to: customer, [], route: nil, topic: nil, ticket: nil, received: received, error: IdentityNotice.unknownCodeJSON)
+                } else {
+                    greet(customer, on: connection, as: speaker, received: received, now: now, notice: IdentityNotice.unknownCode)
+                }
+            }
         case .customerGone(let connection):
             for customer in customersOn.removeValue(forKey: connection) ?? [] where reach[customer]?.connection == connection {
                 reach[customer] = nil
+                // Only a resume code leads back to an anonymous customer, and the conversation
+                // it leads to is rebuilt from the ticket: keeping a copy would only hold memory.
+                if CustomerKey.needsResumeCode(customer) { conversations[customer] = nil }
             }
+            directory.forget(connection)
         case .agent(let connection, let line, let received):
             agentCommand(connection: connection, line: line, received: received, now: now)
         case .agentConnected(let connection, let address):
@@ -149,41 +175,66 @@ final class ServiceEngine: @unchecked Sendable {
         }
     }
 
-    /// The customer's conversation, taken out of the table so that changing it does not copy
-    /// its transcript (the caller puts it back).
-    private func place(_ customer: String, on connection: Int, session: String?) {
-        reach[customer] = (connection, session)
+    /// The customer's opening: a greeting, or what waits for them (an agent's replies, a
+    /// request to rate a case a person resolved), after `notice` when there is one.
+    private func greet(_ customer: String, on connection: Int, as speaker: Speaker, received: UInt64, now: Date, notice: String? = nil) {
+        place(customer, on: connection, as: speaker)
+        var state = conversation(customer, channel: speaker.channel, now: now)
+        let opening = (try? dialogue.opening(&state, now: now)) ?? nil
+        conversations[customer] = state
+        send(to: customer, (notice.map { [$0] } ?? []) + (opening?.shown ?? []), route: nil, topic: nil, ticket: state.ticket, received: received)
+    }
+
+    /// The ticket a resume code (by its hash) leads to, after reading what other processes
+    /// wrote (`kefu agent` may have replied or resolved meanwhile).
+    private func resumable(_ hash: String, now: Date) -> Ticket? {
+        try? desk.tickets.refresh()
+        return desk.tickets.resumable(codeHash: hash, now: now)
+    }
+
+    private func place(_ customer: String, on connection: Int, as speaker: Speaker) {
+        switch speaker {
+        case .plain: reach[customer] = Place(connection: connection, session: nil, name: nil)
+        case .session(let session, let name, _): reach[customer] = Place(connection: connection, session: session, name: name)
+        }
         customersOn[connection, default: []].insert(customer)
     }
 
+    /// The customer's conversation, taken out of the table so that changing it does not copy
+    /// its transcript (the caller puts it back).
     private func conversation(_ customer: String, channel: String, now: Date) -> ConversationState {
         if let state = conversations.removeValue(forKey: customer), state.stage != .closed { return state }
-        let state = (try? dialogue.start(customer: customer, channel: channel, now: now))
+        var state = (try? dialogue.start(customer: customer, channel: channel, now: now))
             ?? ConversationState(customer: customer, channel: channel, started: now)
+        state.offersResume = CustomerKey.needsResumeCode(customer)
         started.insert(state.id)
         return state
     }
 
-    /// Sends reply lines to wherever the customer is connected now.
+    /// Sends reply lines to wherever the customer is connected now. A resume code is added
+    /// here, for this reply only: it is never part of the conversation's lines.
     private func send(to customer: String, _ lines: [String], route: Route?, topic: String?, ticket: String?,
-                      received: UInt64?, push: String? = nil, agent: String? = nil) {
+                      received: UInt64?, push: String? = nil, agent: String? = nil, resumeCode: ResumeCode? = nil, error: String? = nil) {
         guard let place = reach[customer] else { return }
         let bytes: [UInt8]
-        if lines.isEmpty {
+        if lines.isEmpty && error == nil && resumeCode == nil {
             // The bot stays quiet while an agent has the case: a plain client still gets the
             // end-of-reply marker it waits for; a JSON client gets nothing.
             guard place.session == nil else { return }
             bytes = [0x0A]
         } else if let session = place.session {
-            var object: [String: Any] = ["session": session, "customer": customer, "text": lines.joined(separator: "\n")]
+            var object: [String: Any] = ["session": session, "customer": place.name ?? session]
+            if let error { object["error"] = error } else { object["text"] = lines.joined(separator: "\n") }
             if let route { object["route"] = route.rawValue }
             if let topic { object["topic"] = topic }
             if let ticket { object["ticket"] = ticket }
             if let push { object["type"] = push }
             if let agent { object["agent"] = agent }
+            if let resumeCode { object["resume_code"] = resumeCode.text }
             bytes = Array((Self.json(object) + "\n").utf8)
         } else {
-            bytes = Array((lines.joined(separator: "\n") + "\n\n").utf8)
+            let shown = lines + (resumeCode.map { [IdentityNotice.resumeHint($0)] } ?? [])
+            bytes = Array((shown.joined(separator: "\n") + "\n\n").utf8)
         }
         outputs.append(GatewayOutput(connection: place.connection, bytes: bytes, received: received))
     }

@@ -67,6 +67,13 @@ public struct Ticket: Sendable, Codable, Equatable {
     /// How many agent replies the customer has been shown.
     public var deliveredReplies: Int
     public var rating: Int?
+    /// SHA-256 of the resume code the customer was told at handoff (see `ResumeCode`); nil
+    /// when the channel proves who the customer is without one.
+    public var resumeHash: String?
+
+    /// How long after a person resolved a case the customer's return still belongs to it:
+    /// they are asked to rate it, and its resume code still works.
+    public static let followUpWindow: TimeInterval = 7 * 86400
 
     public var agentReplies: [TranscriptLine] { transcript.filter { $0.from.hasPrefix("agent:") } }
     public var isOpen: Bool { state != .resolved }
@@ -83,6 +90,8 @@ public struct TicketDraft: Sendable {
     public let facts: [String]
     public let transcript: [TranscriptLine]
     public let turns: [TurnRecord]
+    /// See `Ticket.resumeHash`.
+    public var resumeHash: String? = nil
 }
 
 /// Why an agent action was refused, in words for the agent.

@@ -31,6 +31,8 @@ public final class TicketStore: @unchecked Sendable {
     /// The highest ticket number ever seen in the journal, intact record or not: the next
     /// ticket is numbered above it, so a damaged record never makes two tickets share an id.
     private var highestNumber = 0
+    /// Ticket ids by the hash of the resume code their customer was given.
+    private var resumeHashes: [String: String] = [:]
     private let lock = NSLock()
     /// Waits assumed before any ticket has been claimed.
     public static let defaultWait: TimeInterval = 180
@@ -63,6 +65,17 @@ public final class TicketStore: @unchecked Sendable {
     /// The customer's most recent ticket, open or not.
     public func latestTicket(customer: String) -> Ticket? {
         locked { order.reversed().compactMap { tickets[$0] }.first { $0.customer == customer } }
+    }
+
+    /// The ticket whose customer was given this resume code, while the code still works: the
+    /// ticket is open, or a person resolved it within `Ticket.followUpWindow`.
+    public func resumable(codeHash: String, now: Date) -> Ticket? {
+        locked {
+            guard let t = resumeHashes[codeHash].flatMap({ tickets[$0] }) else { return nil }
+            if t.isOpen { return t }
+            guard let resolved = t.resolvedAt, now.timeIntervalSince(resolved) < Ticket.followUpWindow else { return nil }
+            return t
+        }
     }
 
     /// Waiting and claimed tickets, most urgent first: priority, then arrival.
@@ -109,7 +122,7 @@ public final class TicketStore: @unchecked Sendable {
                                 summary: draft.summary, facts: draft.facts, transcript: draft.transcript, turns: draft.turns,
                                 state: .waiting, assignee: nil, claimedAt: nil, resolvedAt: nil,
                                 history: [TicketHistoryEntry(time: now, action: "opened", agent: nil, note: draft.reason.rawValue)],
-                                deliveredReplies: 0, rating: nil)
+                                deliveredReplies: 0, rating: nil, resumeHash: draft.resumeHash)
             created = ticket
             return Record(op: "open", id: id, at: now, ticket: ticket)
         }
@@ -323,6 +336,7 @@ public final class TicketStore: @unchecked Sendable {
                 sequence[t.id] = order.count
             }
             tickets[t.id] = t
+            if let hash = t.resumeHash { resumeHashes[hash] = t.id }
             return nil
         }
         guard let id = r.id else { return "a '\(r.op)' record without a ticket id; skipped" }

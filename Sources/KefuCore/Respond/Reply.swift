@@ -13,6 +13,9 @@ public struct Reply: Sendable {
     public var ticket: Ticket?
     /// Why, for logs and explanations.
     public var rule: String?
+    /// The code to come back to this case with, for the channel to tell the customer at
+    /// handoff. Kept out of `lines` so it never reaches the transcript, the ticket or the log.
+    public var resumeCode: ResumeCode?
 
     /// Everything the customer sees, relayed lines first.
     public var shown: [String] { relayed + lines }

@@ -36,6 +36,9 @@ struct SHA256 {
 
     init() { pending.reserveCapacity(Self.blockSize) }
 
+    /// The digest of `bytes` in lower-case hex.
+    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(hash(bytes)) }
+
     static func hash(_ bytes: [UInt8]) -> [UInt8] {
         var h = SHA256()
         h.update(bytes)

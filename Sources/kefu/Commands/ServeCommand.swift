@@ -18,7 +18,12 @@ enum ServeCommand {
     Agents log in with their own accounts, kept in the file `agents` in the data folder:
     create them with `kefu agent add NAME --data DIR`, also while the server runs (it reads
     the file again when it changes). Failed logins are slowed and locked out per name and
-    per client address.
+    per client address. The integration token, which a
+    JSON Lines client sends first as {"auth": "TOKEN"} to name its customers, is
+    $KEFU_INTEGRATION_TOKEN, else the file integration-token (created the same way).
+    Without it a JSON client's customer names are scoped to its connection, and a plain
+    client's /id is only a label: customers come back to a case with the /resume code
+    they were given at handoff.
 
     Options:
       --kb DIR                    knowledge base folder (default: $KEFU_KB or .)
@@ -64,6 +69,7 @@ enum ServeCommand {
         let kb = try KnowledgeOptions.load(args)
         let desk = try DataOptions.open(args)
         warnAboutSharedToken(dataFolder: desk.folder)
+        config.integrationToken = try integrationToken(dataFolder: desk.folder)
         raiseFileLimit()
 
         let gateway = try Gateway(kb: kb, desk: desk, configuration: config)
@@ -93,6 +99,11 @@ enum ServeCommand {
         if FileManager.default.fileExists(atPath: old) {
             printError("kefu serve: \(old) is no longer used: agents log in with their own accounts (`kefu agent add NAME`); delete it")
         }
+    }
+
+    /// The secret an integration sends as `{"auth": …}` to name its customers.
+    static func integrationToken(dataFolder: String) throws -> String {
+        try ServerSecret.load(environment: "KEFU_INTEGRATION_TOKEN", file: "integration-token", dataFolder: dataFolder)
     }
 
     /// Thousands of connections need more than the usual 1,024 descriptors.
