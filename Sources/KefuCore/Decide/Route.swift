@@ -41,5 +41,11 @@ public struct Thresholds: Sendable, Equatable {
     public var coverage: Float = 0.2
     /// Hand off when the emotion reaches this level.
     public var emotionHandoff: EmotionLevel = .high
+    /// Hand off when the learned handoff model gives a reason at least this probability
+    /// (and the message is not calm by at least as much).
+    public var handoffModel: Float = 0.6
+    /// Hand off for safety when the model gives safety this probability: lower than the
+    /// others, because a missed danger costs more than a person reading a calm message.
+    public var safetyModel: Float = 0.35
     public init() {}
 }

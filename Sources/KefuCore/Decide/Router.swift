@@ -18,6 +18,10 @@ public enum Router {
         if emotion.has(.safety) {
             return RouteDecision(route: .handoff, reason: .safety, rule: "safety cue \(cueList(emotion, .safety)) → a person takes over at once")
         }
+        if let model = u.handoff, model.probability(HandoffReason.safety.rawValue) >= t.safetyModel {
+            return RouteDecision(route: .handoff, reason: .safety,
+                                 rule: "handoff model: safety \(fmt(model.probability(HandoffReason.safety.rawValue))) ≥ \(fmt(t.safetyModel)) → a person takes over at once")
+        }
         if emotion.has(.money) {
             return RouteDecision(route: .handoff, reason: .money, rule: "money-loss cue \(cueList(emotion, .money)) → a person takes over")
         }
@@ -27,6 +31,11 @@ public enum Router {
         if emotion.level >= t.emotionHandoff {
             return RouteDecision(route: .handoff, reason: .emotion,
                                  rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
+        }
+        if let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
+           kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint {
+            return RouteDecision(route: .handoff, reason: likeliest.reason,
+                                 rule: "handoff model: \(likeliest.reason.rawValue) \(fmt(likeliest.probability)) ≥ \(fmt(t.handoffModel)) (calm \(fmt(model.probability(HandoffModel.calmLabel)))) → a person takes over")
         }
         let coverage = u.ranking.knownFeatureShare
         if coverage < t.coverage {
@@ -82,7 +91,7 @@ public enum Router {
     static let smallTalk: Set<String> = ["greeting", "thanks", "goodbye"]
 
     private static func cueList(_ e: EmotionReading, _ category: EmotionCategory) -> String {
-        e.cues.filter { $0.category == category && !$0.negated }.map { "「\($0.cue)」" }.joined(separator: " ")
+        e.cues.filter { $0.category == category && (!$0.negated || category == .safety) }.map { "「\($0.cue)」\($0.negated ? " (negated, still counted)" : "")" }.joined(separator: " ")
     }
 }
 

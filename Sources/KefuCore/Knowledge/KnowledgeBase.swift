@@ -57,8 +57,11 @@ public struct Understanding: Sendable {
     public let normalized: NormalizedText
     /// The most probable entries, best first (at most five).
     public let candidates: [Candidate]
+    /// The lexicon's reading, raised to the model's anger when that is higher.
     public let emotion: EmotionReading
     public let ranking: Ranking
+    /// The learned handoff model's reading (nil without `Intents/handoff/`).
+    public var handoff: HandoffReading? = nil
 
     public var top: Candidate? { candidates.first }
     /// The topic, or `out_of_scope`.
@@ -86,6 +89,8 @@ public struct KnowledgeBase: Sendable {
     public let compileSeconds: Double
     /// The short replies that steer a conversation (`Intents/acts.txt`).
     public let acts: DialogueActLexicon
+    /// Calm or which kind of handoff, learned from `Intents/handoff/`.
+    public let handoffModel: HandoffModel?
 
     /// Standard phrases with company values filled in, once, at compile time.
     public let filledPhrases: [String: String]
@@ -108,9 +113,11 @@ public struct KnowledgeBase: Sendable {
 
     init(folder: String, entries: [CompiledEntry], entryIndex: [String: Int], topics: [String: Topic], topicOrder: [String],
          company: CompanyProfile, phrases: StandardPhrases, thresholds: Thresholds, classifier: IntentClassifier,
-         emotion: EmotionDetector, warnings: [LoadProblem], compileSeconds: Double, acts: DialogueActLexicon = .empty) {
+         emotion: EmotionDetector, warnings: [LoadProblem], compileSeconds: Double, acts: DialogueActLexicon = .empty,
+         handoffModel: HandoffModel? = nil) {
         self.folder = folder
         self.acts = acts
+        self.handoffModel = handoffModel
         self.entries = entries
         self.entryIndex = entryIndex
         self.topics = topics
@@ -198,7 +205,10 @@ public struct KnowledgeBase: Sendable {
             return Candidate(entryIndex: index, entryID: entries[index].id, topic: entries[index].topic,
                              probability: scored.probability, keywordEffects: notes[scored.classIndex] ?? [])
         }
-        return Understanding(normalized: normalized, candidates: candidates, emotion: emotion.read(normalized), ranking: ranking)
+        let handoff = handoffModel?.read(normalized)
+        var reading = emotion.read(normalized)
+        if let handoff { reading = reading.raised(toModelAnger: handoff.anger) }
+        return Understanding(normalized: normalized, candidates: candidates, emotion: reading, ranking: ranking, handoff: handoff)
     }
 
     /// The n-grams that pushed `candidate` up, for explanations.

@@ -35,6 +35,7 @@ public enum KnowledgeLoader {
             for q in entry.questions { examples.append(LabelledText(text: q.text, label: entry.id)) }
         }
         let classifier = IntentClassifier.train(examples, normalizer: normalizer, features: features, training: training)
+        let handoffModel = HandoffModel.train(source.handoffExamples, normalizer: normalizer)
         var compiled: [CompiledEntry] = []
         var index: [String: Int] = [:]
         for entry in active {
@@ -47,7 +48,7 @@ public enum KnowledgeLoader {
                              company: source.company, phrases: source.phrases, thresholds: source.thresholds,
                              classifier: classifier, emotion: EmotionDetector(lexicon: source.lexicon),
                              warnings: problems.filter { $0.severity == .warning }.sorted(),
-                             compileSeconds: Double(Measure.now() - start) / 1e9, acts: source.acts)
+                             compileSeconds: Double(Measure.now() - start) / 1e9, acts: source.acts, handoffModel: handoffModel)
     }
 
     /// The knowledge files as read, before compiling; `kefu lint` works on this too.
@@ -62,6 +63,8 @@ public enum KnowledgeLoader {
         public var company = CompanyProfile(values: [:])
         public var thresholds = Thresholds()
         public var acts = DialogueActLexicon.empty
+        /// Labelled messages for the handoff model (`Intents/handoff/<label>.txt`).
+        public var handoffExamples: [LabelledText] = []
     }
 
     public static func readSource(_ folder: String, problems: inout [LoadProblem]) -> Source? {
@@ -96,6 +99,7 @@ public enum KnowledgeLoader {
         if let file = sectioned("phrases.txt") { source.phrases = readPhrases(file, company: source.company, problems: &problems) }
         if let file = sectioned("thresholds.txt", required: false) { source.thresholds = readThresholds(file, problems: &problems) }
         if let file = sectioned("acts.txt") { source.acts = readActs(file, problems: &problems) }
+        source.handoffExamples = readHandoffExamples((intents as NSString).appendingPathComponent("handoff"), folder: folder, problems: &problems)
         source.entries = readEntries(faq, folder: folder, problems: &problems)
         checkEntries(source, problems: &problems)
         return source
@@ -196,6 +200,27 @@ public enum KnowledgeLoader {
         return lexicon
     }
 
+    /// One customer message per line in `handoff/<label>.txt`; `#` starts a comment. The
+    /// folder is optional: without it the router relies on the lexicon alone.
+    private static func readHandoffExamples(_ path: String, folder: String, problems: inout [LoadProblem]) -> [LabelledText] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
+        var examples: [LabelledText] = []
+        for name in names.sorted() where name.hasSuffix(".txt") {
+            let label = String(name.dropLast(4))
+            let file = (path as NSString).appendingPathComponent(name)
+            guard HandoffModel.labels.contains(label) else {
+                problems.append(LoadProblem(file: display(file, in: folder), line: 1, "unknown handoff label '\(label)': name the file after one of \(HandoffModel.labels.joined(separator: ", "))"))
+                continue
+            }
+            guard let lines = TextLines.read(file, displayPath: display(file, in: folder), problems: &problems) else { continue }
+            for raw in lines.lines {
+                let text = raw.withoutComment.trimmed
+                if !text.isEmpty { examples.append(LabelledText(text: text, label: label)) }
+            }
+        }
+        return examples
+    }
+
     /// `[act]` sections of phrasings (`- a, b, c`), `[rating]` of `phrasing: score`, and
     /// `[particles]`.
     private static func readActs(_ file: SectionedFile, problems: inout [LoadProblem]) -> DialogueActLexicon {
@@ -267,7 +292,9 @@ public enum KnowledgeLoader {
                 case "floor": t.floor = v
                 case "margin": t.margin = v
                 case "coverage": t.coverage = v
-                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage or emotion_handoff"))
+                case "handoff_model": t.handoffModel = v
+                case "safety_model": t.safetyModel = v
+                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage, handoff_model, safety_model or emotion_handoff"))
                 }
             }
         }

@@ -31,12 +31,40 @@ public struct EmotionReading: Sendable, Equatable {
     /// "!!!", "???" and similar, with the weight they added.
     public let intensity: [(String, Float)]
 
+    /// The learned model's anger (emotion + threat) when it raised the score, for explanations.
+    public var modelAnger: Float? = nil
+
+    init(score: Float, level: EmotionLevel, cues: [EmotionCue], intensity: [(String, Float)], modelAnger: Float? = nil) {
+        self.score = score
+        self.level = level
+        self.cues = cues
+        self.intensity = intensity
+        self.modelAnger = modelAnger
+    }
+
     public static func == (a: EmotionReading, b: EmotionReading) -> Bool {
         a.score == b.score && a.level == b.level && a.cues == b.cues
     }
 
+    /// Whether a cue of `category` is present. A negation cancels every cue except danger:
+    /// 「我没想自杀，就是撑不下去了」 still goes to a person, recall comes first there.
     public func has(_ category: EmotionCategory) -> Bool {
-        cues.contains { $0.category == category && !$0.negated }
+        cues.contains { $0.category == category && (!$0.negated || category == .safety) }
+    }
+
+    /// This reading with its score raised to the handoff model's anger, when that is higher:
+    /// the lexicon misses sarcasm and weariness it has no cue for; the model misses nothing
+    /// the lexicon knows, so the higher of the two counts.
+    func raised(toModelAnger anger: Float) -> EmotionReading {
+        guard anger > score else { return self }
+        let level: EmotionLevel
+        switch anger {
+        case EmotionDetector.levelBounds.high...: level = .high
+        case EmotionDetector.levelBounds.upset...: level = .upset
+        case EmotionDetector.levelBounds.concerned...: level = .concerned
+        default: level = .calm
+        }
+        return EmotionReading(score: (anger * 1000).rounded() / 1000, level: max(level, self.level), cues: cues, intensity: intensity, modelAnger: anger)
     }
 }
 

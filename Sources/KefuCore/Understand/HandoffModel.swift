@@ -1,0 +1,54 @@
+/// What the learned handoff model makes of a message: how likely each kind of handoff is,
+/// and how likely the message is calm.
+public struct HandoffReading: Sendable, Equatable {
+    /// Probability per label (`calm`, `requested`, `complaint`, `emotion`, `threat`,
+    /// `safety`, `money`), summing to 1.
+    public let probabilities: [String: Float]
+
+    public func probability(_ label: String) -> Float { probabilities[label] ?? 0 }
+    /// 1 − P(calm): how likely a person should take over, whatever the reason.
+    public var urgency: Float { 1 - probability(HandoffModel.calmLabel) }
+    /// Anger in the sense of "upset enough to be angry": emotion or threat.
+    public var anger: Float { probability(HandoffReason.emotion.rawValue) + probability(HandoffReason.threat.rawValue) }
+
+    /// The most likely handoff reason (never calm) and its probability.
+    public var likeliestReason: (reason: HandoffReason, probability: Float)? {
+        probabilities.filter { $0.key != HandoffModel.calmLabel }
+            .max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }
+            .flatMap { entry in HandoffReason(rawValue: entry.key).map { ($0, entry.value) } }
+    }
+}
+
+/// A classifier of whole customer messages into "calm" and the reasons a person must take
+/// over, beside the emotion lexicon: the lexicon knows precise cues, negation and intensity;
+/// the model knows the many ways of saying "fifth call", 「呵呵真是好服务」, "I can't go on",
+/// which no list of cues anticipates.
+///
+/// Trained when the knowledge base is compiled, deterministically (the same seeded trainer and
+/// character/word n-grams as the intent classifier), from the labelled messages editors keep
+/// in `Intents/handoff/<label>.txt`: one file per label, calm look-alikes included.
+public struct HandoffModel: Sendable {
+    public static let calmLabel = "calm"
+    /// The file names `Intents/handoff/` may hold.
+    public static let labels = [calmLabel] + [HandoffReason.requested, .complaint, .emotion, .threat, .safety, .money].map(\.rawValue)
+
+    let classifier: IntentClassifier
+
+    public static func train(_ examples: [LabelledText], normalizer: TextNormalizer) -> HandoffModel? {
+        guard Set(examples.map(\.label)).count >= 2 else { return nil }
+        return HandoffModel(classifier: IntentClassifier.train(examples, normalizer: normalizer, features: .knowledgeBase))
+    }
+
+    public func read(_ normalized: NormalizedText) -> HandoffReading {
+        let ranking = classifier.rank(normalized)
+        var probabilities: [String: Float] = [:]
+        for (i, label) in classifier.labels.enumerated() { probabilities[label] = ranking.probabilities[i] }
+        return HandoffReading(probabilities: probabilities)
+    }
+
+    /// The n-grams that pushed `label` up in `normalized`, largest first, for `kefu explain`.
+    public func contributions(_ normalized: NormalizedText, to label: String, limit: Int = 6) -> [(feature: String, weight: Float)] {
+        guard let index = classifier.labels.firstIndex(of: label) else { return [] }
+        return classifier.contributions(of: classifier.rank(normalized), to: index, limit: limit)
+    }
+}
