@@ -60,7 +60,7 @@ final class ServiceEngine: @unchecked Sendable {
             do {
                 try desk.events.write(batches.flatMap(\.events))
             } catch {
-                FileHandle.standardError.write(Data("kefu serve: cannot write the event log: \(error)\n".utf8))
+                FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: cannot write the event log: \(error)") + "\n").utf8))
             }
             deliver(batches.flatMap(\.outputs))
         }
@@ -108,7 +108,7 @@ final class ServiceEngine: @unchecked Sendable {
                     notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))")
                 }
             } catch {
-                FileHandle.standardError.write(Data("kefu serve: \(error)\n".utf8))
+                FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: \(error)") + "\n").utf8))
                 send(to: customer, ["抱歉，系统暂时无法记录您的消息，请稍后再试。"], route: nil, topic: nil, ticket: nil, received: received)
             }
         case .identify(let connection, let session, let customer, let received):
@@ -150,6 +150,7 @@ final class ServiceEngine: @unchecked Sendable {
     private func send(to customer: String, _ lines: [String], route: Route?, topic: String?, ticket: String?,
                       received: UInt64?, push: String? = nil, agent: String? = nil) {
         guard let place = reach[customer] else { return }
+        let lines = LineSanitizer.lines(lines.joined(separator: "\n"))  // an agent's text or name holds anything
         let bytes: [UInt8]
         if let session = place.session {
             var object: [String: Any] = ["session": session, "customer": customer, "text": lines.joined(separator: "\n")]
@@ -157,7 +158,7 @@ final class ServiceEngine: @unchecked Sendable {
             if let topic { object["topic"] = topic }
             if let ticket { object["ticket"] = ticket }
             if let push { object["type"] = push }
-            if let agent { object["agent"] = agent }
+            if let agent { object["agent"] = LineSanitizer.clean(agent) }
             bytes = Array((Self.json(object) + "\n").utf8)
         } else {
             bytes = Array((lines.joined(separator: "\n") + "\n\n").utf8)
@@ -172,7 +173,7 @@ final class ServiceEngine: @unchecked Sendable {
         let verb = parts.first.map { $0.uppercased() } ?? ""
         let rest = parts.count > 1 ? String(parts[1]) : ""
         func answer(_ text: String, close: Bool = false) {
-            outputs.append(GatewayOutput(connection: connection, bytes: Array((text + "\n").utf8), close: close, received: received))
+            outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(text), close: close, received: received))
         }
         if verb == "QUIT" { answer("OK bye", close: true); return }
         guard let agent = agents[connection] else {
@@ -294,12 +295,12 @@ final class ServiceEngine: @unchecked Sendable {
     }
 
     private func notifyAgents(_ line: String) {
-        for connection in agents.keys.sorted() { outputs.append(GatewayOutput(connection: connection, bytes: Array((line + "\n").utf8))) }
+        for connection in agents.keys.sorted() { outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(line))) }
     }
 
     private func notifyAgent(named name: String, _ line: String) {
         for (connection, agent) in agents where agent == name {
-            outputs.append(GatewayOutput(connection: connection, bytes: Array((line + "\n").utf8)))
+            outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(line)))
         }
     }
 
@@ -318,11 +319,12 @@ final class ServiceEngine: @unchecked Sendable {
         return (parts.first.map(String.init) ?? "", parts.count > 1 ? String(parts[1]) : "")
     }
 
-    private func oneLine(_ s: String) -> String { s.replacingOccurrences(of: "\n", with: " ") }
+    /// Content that may hold line breaks of its own (a summary, a customer's message), made one line.
+    private func oneLine(_ s: String) -> String { LineSanitizer.clean(s) }
 
     static func json(_ object: Any) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return LineSanitizer.escapingJSON(String(decoding: data, as: UTF8.self))
     }
 }
 
