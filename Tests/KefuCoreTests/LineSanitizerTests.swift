@@ -24,6 +24,7 @@ struct LineSanitizerTests {
         #expect(LineSanitizer.lines("OK 1\n{\"a\":1}\n.") == ["OK 1", "{\"a\":1}", "."])
         #expect(LineSanitizer.lines("第一段\n\n第二段\u{2028}续") == ["第一段", "第二段 续"])
         #expect(LineSanitizer.lines("\u{0}\n") == [])
+        #expect(LineSanitizer.lines("一\r\n二\r\n") == ["一", "二"])
         #expect(LineSanitizer.wire("OK\r bye") == Array("OK  bye\n".utf8))
     }
 

@@ -32,7 +32,7 @@ public enum LineSanitizer {
     /// empty line would end a plain-mode reply early). Content that may hold a `\n` of its own (a summary,
     /// a customer's message) goes through `clean` before it is put into the text.
     public static func lines(_ text: String) -> [String] {
-        text.split(separator: "\n", omittingEmptySubsequences: true).map { clean(String($0)) }.filter { !$0.isEmpty }
+        split(text).map { clean(String($0)) }.filter { !$0.isEmpty }
     }
 
     /// The bytes to send for `text`: its `lines`, each ended with `\n`.
@@ -60,8 +60,14 @@ public enum LineSanitizer {
 
     /// A diagnostic for stderr: numbers masked and each line cleaned, the diagnostic's own line breaks kept.
     public static func diagnostic(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { clean(PrivacyMask.mask(String($0))) }.joined(separator: "\n")
+        split(text).map { clean(PrivacyMask.mask(String($0))) }.joined(separator: "\n")
+    }
+
+    /// `text` split at each `\n` (a `\r\n` too), by scalars: a `Character` holds `\r\n` as one.
+    private static func split(_ text: String) -> [Substring] {
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            Substring(line.last == "\r" ? line.dropLast() : line)
+        }
     }
 
     /// Whether any byte is a C0 control or DEL, or starts a C1 control (`C2 80-9F`) or U+2028/2029 (`E2 80 A8-A9`).
