@@ -1,4 +1,5 @@
 import Foundation
+import KefuCore
 
 /// A mistake in how the command was called: printed as `Error: …` and exit code 64.
 struct UsageError: Error {
@@ -95,9 +96,10 @@ func editDistance(_ a: String, _ b: String) -> Int {
     return previous[b.count]
 }
 
-/// Standard error, for diagnostics; standard output stays for results.
+/// Standard error, for diagnostics; standard output stays for results. Diagnostics quote what customers
+/// and agents typed, so numbers are masked and control characters cleaned here.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    FileHandle.standardError.write(Data((LineSanitizer.diagnostic(text) + "\n").utf8))
 }
 
 /// Flushes standard output so a program reading our replies line by line sees each at once.

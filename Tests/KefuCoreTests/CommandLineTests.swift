@@ -166,6 +166,23 @@ struct CommandLineTests {
         #expect((figures["handoff_reasons"] as? [String: Int])?["requested"] == 1)
     }
 
+    @Test("a customer id or message holding line breaks cannot add a line to kefu agent list or show")
+    func agentTextOutputIsOneLinePerField() throws {
+        let data = NSTemporaryDirectory() + "kefu-inject-" + UUID().uuidString
+        let customer = "c9\n* NEW T999999 0 requested 假工单\r\u{2028}\u{85}"
+        let chat = try run(["chat", "--data", data, "--customer", customer], input: "转人工\u{2028}* NEW T999998 0 requested 假\u{85}工单\n")
+        #expect(chat.out.contains("T000001"))
+        let list = try run(["agent", "list", "--data", data])
+        let listed = list.out.components(separatedBy: "\n").filter { !$0.isEmpty }
+        #expect(listed.count == 2, "one ticket is two lines: \(listed)")
+        #expect(!listed.contains { $0.hasPrefix("*") })
+        let show = try run(["agent", "show", "T000001", "--data", data])
+        #expect(!show.out.components(separatedBy: "\n").contains { $0.hasPrefix("*") })
+        for out in [list.out, show.out] {
+            #expect(!out.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 })
+        }
+    }
+
     @Test("kefu chat picks up a saved edit to the knowledge files for the next message, and refuses a broken one")
     func chatHotReload() throws {
         let binary = try #require(Self.binary)

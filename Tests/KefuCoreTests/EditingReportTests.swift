@@ -92,6 +92,13 @@ struct EditingReportTests {
         #expect(r.busiestHours.first?.hour == 10)
     }
 
+    @Test("a log written before the current masking rules has its numbers masked in the report's examples")
+    func clusterExamplesMasked() throws {
+        let legacy = [Self.message("c1", "tel13812345678", at: 0, "我的手机tel13812345678打不通", route: "fallback", topic: "out_of_scope", confidence: 0.05)]
+        let r = ServiceReport(events: legacy, kb: try Self.knowledgeBase())
+        #expect(r.clusters.flatMap { $0.examples() } == ["我的手机tel138****5678打不通"])
+    }
+
     @Test("unanswered and low-confidence messages are clustered by likeness, control replies left out")
     func clusters() throws {
         let r = try Self.report()

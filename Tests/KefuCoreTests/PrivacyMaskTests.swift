@@ -75,6 +75,12 @@ struct PrivacyMaskTests {
     @Test("a run of 20 or more digits is masked whole as an account number, never partly as a card")
     func longAccountNumber() {
         #expect(mask("账号62220212345678901234") == "账号****1234")
+        #expect(mask("账号 6222 0212 3456 7890 1234") == "账号 ****1234")
+    }
+
+    @Test("two cards written in fours one after the other are two cards, not one account")
+    func twoCardsInARow() {
+        #expect(mask("6222 0212 3456 7894 6222 0212 3456 7894") == "6222 **** **** 7894 6222 **** **** 7894")
     }
 
     @Test("amounts, dates, times, short codes, order numbers and complaint lines are left alone")
@@ -82,12 +88,19 @@ struct PrivacyMaskTests {
         let unchanged = [
             "我要打12315投诉", "金额¥1,234.56", "2026-11-23 14:30 下单", "订单DD20261123001",
             "验证码123456", "编号1234567890", "订单DD13812345678", "退款13812345678.00元", "共3件，合计99元",
-            "13812345678x", "２０２６－１１－２３",
+            "２０２６－１１－２３",
         ]
         for text in unchanged {
             #expect(mask(text) == text, "\(text)")
             #expect(PrivacyMask.findings(in: text).isEmpty, "\(text)")
         }
+    }
+
+    /// Was "left alone" before glued letters stopped protecting a number (`tel13812345678`, `13812345678ok`).
+    @Test("an X glued to anything but an ID card is a letter: the number is masked and the x stays")
+    func xAfterNonIDCard() {
+        #expect(mask("13812345678x") == "138****5678x")
+        #expect(PrivacyMask.findings(in: "13812345678x").map(\.kind) == [.phone])
     }
 
     @Test("the example from the spec: Chinese text around two numbers stays intact")

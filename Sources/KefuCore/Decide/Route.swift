@@ -47,5 +47,8 @@ public struct Thresholds: Sendable, Equatable {
     /// Hand off for safety when the model gives safety this probability: lower than the
     /// others, because a missed danger costs more than a person reading a calm message.
     public var safetyModel: Float = 0.35
+    /// When the model gives "calm" at least this probability, the lexicon's money, threat and
+    /// anger cues and the handoff topics do not hand off (danger always does).
+    public var calmVeto: Float = 0.85
     public init() {}
 }

@@ -18,29 +18,53 @@ public enum Router {
         if emotion.has(.safety) {
             return RouteDecision(route: .handoff, reason: .safety, rule: "safety cue \(cueList(emotion, .safety)) → a person takes over at once")
         }
+        // A danger cue under a negation (「我没想自杀，就是撑不下去了」) still goes to a person
+        // unless the model is sure the message is about something calm (「热水器打不着火」).
+        if emotion.hasNegated(.safety), let model = u.handoff, model.probability(HandoffReason.safety.rawValue) >= t.safetyModel / 2 {
+            return RouteDecision(route: .handoff, reason: .safety,
+                                 rule: "safety cue under a negation \(cueList(emotion, .safety, negated: true)) and handoff model safety \(fmt(model.probability(HandoffReason.safety.rawValue))) ≥ \(fmt(t.safetyModel / 2)) → a person takes over at once")
+        }
         if let model = u.handoff, model.probability(HandoffReason.safety.rawValue) >= t.safetyModel {
             return RouteDecision(route: .handoff, reason: .safety,
                                  rule: "handoff model: safety \(fmt(model.probability(HandoffReason.safety.rawValue))) ≥ \(fmt(t.safetyModel)) → a person takes over at once")
         }
-        if emotion.has(.money) {
-            return RouteDecision(route: .handoff, reason: .money, rule: "money-loss cue \(cueList(emotion, .money)) → a person takes over")
+        // The lexicon's money and threat cues, anger without intensity and the handoff topics
+        // (投诉) are precise words with calm uses: 「怎么防诈骗」, 「我不打算去12315」, 「不是投诉，
+        // 就问下…」. When the model is sure the message is calm, they do not hand off.
+        let calm = u.handoff.map { $0.probability(HandoffModel.calmLabel) } ?? 0
+        let vetoed = calm >= t.calmVeto
+        let veto = vetoed ? " — but the handoff model reads it as calm (\(fmt(calm)) ≥ \(fmt(t.calmVeto)))" : ""
+        if !vetoed {
+            if emotion.has(.money) {
+                return RouteDecision(route: .handoff, reason: .money, rule: "money-loss cue \(cueList(emotion, .money)) → a person takes over")
+            }
+            if emotion.has(.threat) {
+                return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
+            }
         }
-        if emotion.has(.threat) {
-            return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
-        }
-        if emotion.level >= t.emotionHandoff {
+        // Anger the lexicon reads with its intensity (「！！！」) is never vetoed.
+        if emotion.level >= t.emotionHandoff && (!vetoed || emotion.modelAnger == nil && !emotion.intensity.isEmpty || emotion.score >= 0.9) {
             return RouteDecision(route: .handoff, reason: .emotion,
                                  rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
         }
-        if let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
-           kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint {
-            return RouteDecision(route: .handoff, reason: likeliest.reason,
-                                 rule: "handoff model: \(likeliest.reason.rawValue) \(fmt(likeliest.probability)) ≥ \(fmt(t.handoffModel)) (calm \(fmt(model.probability(HandoffModel.calmLabel)))) → a person takes over")
+        if !vetoed {
+            if let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
+               kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint {
+                return RouteDecision(route: .handoff, reason: likeliest.reason,
+                                     rule: "handoff model: \(likeliest.reason.rawValue) \(fmt(likeliest.probability)) ≥ \(fmt(t.handoffModel)) (calm \(fmt(model.probability(HandoffModel.calmLabel)))) → a person takes over")
+            }
         }
         let coverage = u.ranking.knownFeatureShare
         if coverage < t.coverage {
             return RouteDecision(route: .fallback, reason: nil,
                                  rule: "only \(Int(coverage * 100))% of the message's n-grams are known to the knowledge base (< \(Int(t.coverage * 100))%)")
+        }
+        if vetoed, let top, kb.topics[top.topic]?.route == .handoff {
+            let others = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
+            let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: nil)
+            let decision = decide(calmer, in: kb)
+            return RouteDecision(route: decision.route, reason: decision.reason,
+                                 rule: "topic \(top.topic) would go to a person\(veto): \(decision.rule)")
         }
         if let top, top.probability >= t.floor, let topic = kb.topics[top.topic], topic.route == .handoff {
             // Unsure between a handoff topic and a close answerable one (投诉 vs 投诉进度):
@@ -90,8 +114,8 @@ public enum Router {
 
     static let smallTalk: Set<String> = ["greeting", "thanks", "goodbye"]
 
-    private static func cueList(_ e: EmotionReading, _ category: EmotionCategory) -> String {
-        e.cues.filter { $0.category == category && (!$0.negated || category == .safety) }.map { "「\($0.cue)」\($0.negated ? " (negated, still counted)" : "")" }.joined(separator: " ")
+    private static func cueList(_ e: EmotionReading, _ category: EmotionCategory, negated: Bool = false) -> String {
+        e.cues.filter { $0.category == category && $0.negated == negated }.map { "「\($0.cue)」" }.joined(separator: " ")
     }
 }
 

@@ -3,7 +3,9 @@ import Foundation
 /// The service figures for managers and, for editors, what customers asked that the bot
 /// could not answer, grouped into clusters ready to become phrasings or entries.
 ///
-/// Built from the event log (`EventLog.read`), whose text is already masked. The headline
+/// Built from the event log (`EventLog.read`), whose text is already masked; messages are masked again
+/// before clustering, since a log written by an older kefu may hold numbers its rules missed (masking
+/// masked text changes nothing). The headline
 /// figures are `ServiceMetrics`'s; this adds first-contact resolution, the busiest hours
 /// in the company's timezone and the unanswered-message clusters.
 ///
@@ -112,7 +114,7 @@ public struct ServiceReport: Sendable {
             return (e.route == Route.answer.rawValue || e.route == Route.clarify.rawValue) && (e.confidence ?? 0) < settings.lowConfidence
         }
         unansweredMessages = unsure.count
-        clusters = Self.cluster(unsure.compactMap(\.text), kb: kb, settings: settings)
+        clusters = Self.cluster(unsure.compactMap(\.text).map(PrivacyMask.mask), kb: kb, settings: settings)
     }
 
     // MARK: - First-contact resolution

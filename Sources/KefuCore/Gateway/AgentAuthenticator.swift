@@ -155,7 +155,7 @@ final class AgentAuthenticator: @unchecked Sendable {
     }
 
     private func log(_ text: String) {
-        FileHandle.standardError.write(Data("kefu serve: \(text)\n".utf8))
+        FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: \(text)") + "\n").utf8))
     }
 }
 

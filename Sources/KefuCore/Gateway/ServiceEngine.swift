@@ -73,7 +73,7 @@ final class ServiceEngine: @unchecked Sendable {
             do {
                 try desk.events.write(batches.flatMap(\.events))
             } catch {
-                FileHandle.standardError.write(Data("kefu serve: cannot write the event log: \(error)\n".utf8))
+                FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: cannot write the event log: \(error)") + "\n").utf8))
             }
             deliver(batches.flatMap(\.outputs))
         }
@@ -132,7 +132,7 @@ final class ServiceEngine: @unchecked Sendable {
                     notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))")
                 }
             } catch {
-                FileHandle.standardError.write(Data("kefu serve: \(error)\n".utf8))
+                FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: \(error)") + "\n").utf8))
                 send(to: customer, ["抱歉，系统暂时无法记录您的消息，请稍后再试。"], route: nil, topic: nil, ticket: nil, received: received)
             }
         case .identify(let connection, let speaker, let received):
@@ -216,6 +216,7 @@ final class ServiceEngine: @unchecked Sendable {
     private func send(to customer: String, _ lines: [String], route: Route?, topic: String?, ticket: String?,
                       received: UInt64?, push: String? = nil, agent: String? = nil, resumeCode: ResumeCode? = nil, error: String? = nil) {
         guard let place = reach[customer] else { return }
+        let lines = lines.isEmpty ? [] : LineSanitizer.lines(lines.joined(separator: "\n"))  // an agent's text or name holds anything
         let bytes: [UInt8]
         if lines.isEmpty && error == nil && resumeCode == nil {
             // The bot stays quiet while an agent has the case: a plain client still gets the
@@ -229,7 +230,7 @@ final class ServiceEngine: @unchecked Sendable {
             if let topic { object["topic"] = topic }
             if let ticket { object["ticket"] = ticket }
             if let push { object["type"] = push }
-            if let agent { object["agent"] = agent }
+            if let agent { object["agent"] = LineSanitizer.clean(agent) }
             if let resumeCode { object["resume_code"] = resumeCode.text }
             bytes = Array((Self.json(object) + "\n").utf8)
         } else {
@@ -246,7 +247,7 @@ final class ServiceEngine: @unchecked Sendable {
         let verb = parts.first.map { $0.uppercased() } ?? ""
         let rest = parts.count > 1 ? String(parts[1]) : ""
         func answer(_ text: String, close: Bool = false) {
-            outputs.append(GatewayOutput(connection: connection, bytes: Array((text + "\n").utf8), close: close, received: received))
+            outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(text), close: close, received: received))
         }
         if verb == "QUIT" { answer("OK bye", close: true); return }
         if let waiting = loginsInFlight[connection] {
@@ -260,7 +261,7 @@ final class ServiceEngine: @unchecked Sendable {
         }
         guard let session = agents[connection] else {
             guard verb == "AUTH" else {
-                FileHandle.standardError.write(Data("kefu serve: agent connection \(connection) sent \(verb.prefix(16)) before AUTH\n".utf8))
+                FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: agent connection \(connection) sent \(verb.prefix(16)) before AUTH") + "\n").utf8))
                 answer("ERR authenticate first: AUTH <name> <password>")
                 return
             }
@@ -365,7 +366,7 @@ final class ServiceEngine: @unchecked Sendable {
             let session = AgentSessions.Session(name: result.name, role: role, address: result.address)
             if let previous = agents.login(session, on: connection) {
                 outputs.append(GatewayOutput(connection: previous, bytes: Array("* TAKEN-OVER \(result.name) logged in again from \(result.address); this connection is closed\n".utf8), close: true))
-                FileHandle.standardError.write(Data("kefu serve: agent \(result.name) logged in from \(result.address), taking over agent connection \(previous)\n".utf8))
+                FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: agent \(result.name) logged in from \(result.address), taking over agent connection \(previous)") + "\n").utf8))
             }
             answer("OK welcome \(result.name)")
         case .refused(let line):
@@ -405,12 +406,12 @@ final class ServiceEngine: @unchecked Sendable {
     }
 
     private func notifyAgents(_ line: String) {
-        for connection in agents.connections { outputs.append(GatewayOutput(connection: connection, bytes: Array((line + "\n").utf8))) }
+        for connection in agents.connections { outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(line))) }
     }
 
     private func notifyAgent(named name: String, _ line: String) {
         if let connection = agents.connection(named: name) {
-            outputs.append(GatewayOutput(connection: connection, bytes: Array((line + "\n").utf8)))
+            outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(line)))
         }
     }
 
@@ -431,10 +432,11 @@ final class ServiceEngine: @unchecked Sendable {
         return (parts.first.map(String.init) ?? "", parts.count > 1 ? String(parts[1]) : "")
     }
 
-    private func oneLine(_ s: String) -> String { s.replacingOccurrences(of: "\n", with: " ") }
+    /// Content that may hold line breaks of its own (a summary, a customer's message), made one line.
+    private func oneLine(_ s: String) -> String { LineSanitizer.clean(s) }
 
     static func json(_ object: Any) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        return LineSanitizer.escapingJSON(String(decoding: data, as: UTF8.self))
     }
 }

@@ -35,7 +35,7 @@ public enum KnowledgeLoader {
             for q in entry.questions { examples.append(LabelledText(text: q.text, label: entry.id)) }
         }
         let classifier = IntentClassifier.train(examples, normalizer: normalizer, features: features, training: training)
-        let handoffModel = HandoffModel.train(source.handoffExamples, normalizer: normalizer)
+        let handoffModel = HandoffModel.train(handoffTrainingSet(source), normalizer: normalizer)
         var compiled: [CompiledEntry] = []
         var index: [String: Int] = [:]
         for entry in active {
@@ -200,6 +200,22 @@ public enum KnowledgeLoader {
         return lexicon
     }
 
+    /// The handoff model's examples: `Intents/handoff/`, plus every FAQ phrasing — calm for
+    /// a topic the bot answers, the topic's reason for a handoff topic (转人工, 投诉, 人身安全).
+    /// The FAQ's thousands of routine questions are what "calm" looks like in this centre;
+    /// without them the model takes any unfamiliar routine question for an upset one.
+    /// Nothing is added when `Intents/handoff/` is absent: the lexicon then decides alone.
+    static func handoffTrainingSet(_ source: Source) -> [LabelledText] {
+        guard !source.handoffExamples.isEmpty else { return [] }
+        var examples = source.handoffExamples
+        for entry in source.entries where !entry.isDraft {
+            let topic = source.topics[entry.topic]
+            let label = topic?.route == .handoff ? (topic?.handoffReason ?? .requested).rawValue : HandoffModel.calmLabel
+            for q in entry.questions { examples.append(LabelledText(text: q.text, label: label)) }
+        }
+        return examples
+    }
+
     /// One customer message per line in `handoff/<label>.txt`; `#` starts a comment. The
     /// folder is optional: without it the router relies on the lexicon alone.
     private static func readHandoffExamples(_ path: String, folder: String, problems: inout [LoadProblem]) -> [LabelledText] {
@@ -294,7 +310,8 @@ public enum KnowledgeLoader {
                 case "coverage": t.coverage = v
                 case "handoff_model": t.handoffModel = v
                 case "safety_model": t.safetyModel = v
-                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage, handoff_model, safety_model or emotion_handoff"))
+                case "calm_veto": t.calmVeto = v
+                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage, handoff_model, safety_model, calm_veto or emotion_handoff"))
                 }
             }
         }

@@ -46,10 +46,13 @@ public struct EmotionReading: Sendable, Equatable {
         a.score == b.score && a.level == b.level && a.cues == b.cues
     }
 
-    /// Whether a cue of `category` is present. A negation cancels every cue except danger:
-    /// 「我没想自杀，就是撑不下去了」 still goes to a person, recall comes first there.
     public func has(_ category: EmotionCategory) -> Bool {
-        cues.contains { $0.category == category && (!$0.negated || category == .safety) }
+        cues.contains { $0.category == category && !$0.negated }
+    }
+
+    /// Whether a cue of `category` is present under a negation (「没有人受伤」「打不着火」).
+    public func hasNegated(_ category: EmotionCategory) -> Bool {
+        cues.contains { $0.category == category && $0.negated }
     }
 
     /// This reading with its score raised to the handoff model's anger, when that is higher:

@@ -98,10 +98,10 @@ enum AgentCommand {
                 } else if queue.isEmpty {
                     print("No open tickets.")
                 } else {
-                    for t in queue {
+                    for t in queue {  // what customers and agents wrote is masked, then made one line
                         let who = t.assignee.map { "claimed by \($0)" } ?? "waiting"
-                        print("\(t.id)  p\(t.priority)  \(t.reason.rawValue)  \(who)  waited \(TicketJSON.duration(t.waited(now: now)))  \(PrivacyMask.mask(t.customer))/\(t.channel)")
-                        print("         \(PrivacyMask.mask(t.summary))")
+                        print(LineSanitizer.clean("\(t.id)  p\(t.priority)  \(t.reason.rawValue)  \(who)  waited \(TicketJSON.duration(t.waited(now: now)))  \(PrivacyMask.mask(t.customer))/\(t.channel)"))
+                        print("         " + LineSanitizer.clean(PrivacyMask.mask(t.summary)))
                     }
                 }
             case "show":
@@ -115,14 +115,14 @@ enum AgentCommand {
                 }
             case "claim":
                 let t = try store.claim(try id("claim ID --as NAME"), agent: agent, now: now)
-                print("OK \(t.id) claimed by \(agent). \(t.summary)")
+                print(LineSanitizer.clean("OK \(t.id) claimed by \(agent). \(t.summary)"))
             case "next":
                 guard let t = try store.claimNext(agent: agent, now: now) else {
                     print("No ticket is waiting.")
                     return 0
                 }
                 acted = t.id
-                print("OK \(t.id) claimed by \(agent) (\(t.reason.rawValue), priority \(t.priority)). \(t.summary)")
+                print(LineSanitizer.clean("OK \(t.id) claimed by \(agent) (\(t.reason.rawValue), priority \(t.priority)). \(t.summary)"))
             case "reply":
                 let ticketID = try id("reply ID \"text\" --as NAME")
                 try store.reply(ticketID, agent: agent, text: try text("reply ID \"text\" --as NAME"), now: now)
@@ -221,9 +221,9 @@ enum RemoteAgent {
         if verb == "list" && args.has("--json") {
             print("[" + body.joined(separator: ",") + "]")
         } else if verb == "list" || verb == "show" {
-            body.forEach { print($0) }
+            body.forEach { print(LineSanitizer.clean($0)) }
         } else {
-            print(status)
+            print(LineSanitizer.clean(status))
         }
         return 0
     }

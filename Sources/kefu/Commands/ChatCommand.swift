@@ -108,7 +108,9 @@ enum ChatCommand {
         return 0
     }
 
+    /// Writes reply lines to the customer: an agent's reply shown on return may hold any character.
     static func show(_ lines: [String], interactive: Bool) {
+        let lines = LineSanitizer.lines(lines.joined(separator: "\n"))
         if interactive {
             for line in lines { print("客服 > \(line)") }
         } else {

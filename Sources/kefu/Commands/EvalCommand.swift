@@ -167,5 +167,5 @@ enum EvalCommand {
 /// One JSON object on one line with sorted keys, for machine-readable output.
 func jsonLine(_ object: Any) -> String {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self)
+    return LineSanitizer.escapingJSON(String(decoding: data, as: UTF8.self))
 }

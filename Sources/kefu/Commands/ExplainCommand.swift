@@ -49,6 +49,16 @@ enum ExplainCommand {
             + u.emotion.intensity.map { "intensity \"\($0.0)\" \(String(format: "%.2f", $0.1))" }
         out += String(format: "emotion     %@, score %.2f", u.emotion.level.rawValue, u.emotion.score)
         out += cues.isEmpty ? " (no cues)\n" : ": " + cues.joined(separator: "; ") + "\n"
+        if let model = u.handoff, let handoffModel = kb.handoffModel {
+            let ranked = model.probabilities.sorted { $0.value > $1.value }.prefix(3).map { "\($0.key) \(String(format: "%.2f", $0.value))" }
+            out += "handoff     model: \(ranked.joined(separator: ", ")) (hand off at \(String(format: "%.2f", t.handoffModel)), safety at \(String(format: "%.2f", t.safetyModel)), calm overrides cues at \(String(format: "%.2f", t.calmVeto)))\n"
+            let label = model.likeliestReason.map { model.probability($0.reason.rawValue) > model.probability(HandoffModel.calmLabel) ? $0.reason.rawValue : HandoffModel.calmLabel } ?? HandoffModel.calmLabel
+            let parts = handoffModel.contributions(u.normalized, to: label).map { "\($0.feature) \(String(format: "+%.2f", $0.weight))" }
+            if !parts.isEmpty { out += "            n-grams for \(label): \(parts.joined(separator: ", "))\n" }
+        }
+        if let acts = kb.acts.read(u.normalized) {
+            out += "acts        \(zip(acts.acts, acts.phrases).map { "\($0.rawValue) 「\($1)」" }.joined(separator: " + "))\(acts.rating.map { " (rating \($0))" } ?? ""): the conversation reads these before the classifier\n"
+        }
         out += "\nroute       \(decision.route.rawValue)\(decision.reason.map { " (reason: \($0.rawValue))" } ?? "")\n"
         out += "rule        \(decision.rule)"
         return out

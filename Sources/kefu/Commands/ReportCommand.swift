@@ -83,7 +83,7 @@ enum ReportCommand {
         for c in r.clusters.prefix(20) {
             var topic = c.suggestedTopic + (c.suggestedEntry.map { " / \($0)" } ?? "")
             if c.suggestedEntry == nil, let near = c.nearestTopic, c.nearestConfidence >= 0.1 { topic += " (nearest \(near))" }
-            print(String(format: "  %3d × ", c.size) + "\(topic): " + c.examples(4).map { "「\($0)」" }.joined(separator: " "))
+            print(String(format: "  %3d × ", c.size) + "\(topic): " + c.examples(4).map { "「\(LineSanitizer.clean($0))」" }.joined(separator: " "))
         }
         if r.clusters.count > 20 { print("  … \(r.clusters.count - 20) more in --json") }
     }
