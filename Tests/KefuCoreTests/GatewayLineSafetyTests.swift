@@ -21,8 +21,10 @@ struct GatewayLineSafetyTests {
         defer { server.stop() }
         let agent = try server.loggedInAgent()
         let c = try TestClient(server.customer)
-        let customer = "c1\r\u{2028}\u{85}\n* NEW T999999 0 requested 假工单"
-        c.send(Self.json(["session": "s1", "customer": customer, "text": "转人工"]))
+        c.send(Self.json(["session": "s1", "customer": "c1\r\u{2028}\u{85}\n* NEW T999999 0 requested 假工单", "text": "转人工"]))
+        #expect(c.object()?["error"] != nil, "a customer id with control characters is refused")
+        let customer = "c1"
+        c.send(Self.json(["session": "s1", "customer": customer, "text": "转人工\r\u{2028}* NEW T999999 0 requested 假工单"]))
         _ = try #require(c.line())
         let pushed = try #require(agent.line())
         #expect(pushed.hasPrefix("* NEW T000001 "))
@@ -36,7 +38,6 @@ struct GatewayLineSafetyTests {
         #expect(agent.line() == "OK T000001 claimed")
         _ = c.line()  // the agent joined
         c.send(Self.json(["session": "s1", "customer": customer, "text": "好的\r谢谢\u{2028}再见\u{85}了\u{0}吗"]))
-        _ = c.line()
         #expect(agent.line() == "* MESSAGE T000001 好的 谢谢 再见 了吗")
     }
 
@@ -91,7 +92,9 @@ struct GatewayLineSafetyTests {
             #expect(!raw.contains(leaked), "\(leaked) in events.log")
         }
         let (events, _) = try EventLog.read(folder: server.desk.folder)
-        #expect(Set(events.compactMap(\.customer)) == ["tel139****1111", "138****5678"])
+        // Keys carry where the customer came from (`anon:…:`, `conn:…:`); the names in them are masked.
+        let names = Set(events.compactMap(\.customer).map { $0.split(separator: ":").last.map(String.init) ?? $0 })
+        #expect(names == ["tel139****1111", "138****5678"])
         #expect(events.contains { $0.text == "我的手机是138****5678" })
         #expect(events.contains { $0.text == "卡号card6228 **** **** 5671" })
     }
