@@ -8,6 +8,7 @@ enum EvalCommand {
     static let help = """
     Usage: kefu eval --train FILE --test FILE [--valid FILE] [--oos-label LABEL] [--json]
            kefu eval --kb DIR --test FILE [--json]
+           kefu eval --kb DIR --test FILE --emotion LABEL
 
     Trains a classifier on --train (one {"text","label"} object per line), classifies every
     message of --test one at a time on one thread, and prints accuracy, macro-F1 and speed.
@@ -16,6 +17,9 @@ enum EvalCommand {
     out-of-scope recall and precision at that threshold are printed.
     With --kb, the knowledge base is the classifier and --test labels are topic ids
     (or out_of_scope); lines may also carry "route".
+    With --kb and --emotion LABEL, --test is {"text","label"} messages and the figures are how
+    well the emotion reading at level upset or above finds the LABEL ones (precision, recall,
+    F1), for the lexicon alone and with the handoff model (e.g. SMP2020-EWECT, LABEL angry).
 
     Options:
       --train FILE        training examples
@@ -26,6 +30,7 @@ enum EvalCommand {
       --json              print the figures as one JSON object on the last line
       --curve             also print in-scope accuracy and oos recall at thresholds 0 … 0.5
       --misses            list every test message that was classified wrongly
+      --emotion LABEL     with --kb: score the emotion reading against LABEL (angry vs the rest)
 
     Tuning (judge every change with this command, never on one message):
       --cjk-ngrams A-B    character n-gram sizes in Chinese text (default 1-2)
@@ -52,6 +57,7 @@ enum EvalCommand {
         OptionSpec(name: "--subword-ngrams", takesValue: true), OptionSpec(name: "--unseen-weight", takesValue: true),
         OptionSpec(name: "--epochs", takesValue: true), OptionSpec(name: "--learning-rate", takesValue: true),
         OptionSpec(name: "--dropout", takesValue: true), OptionSpec(name: "--seed", takesValue: true),
+        OptionSpec(name: "--emotion", takesValue: true),
     ]
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -61,6 +67,16 @@ enum EvalCommand {
         }
         if let extra = args.positionals.first {
             throw UsageError(message: "unexpected argument '\(extra)'.", command: name)
+        }
+        if let kb = args.value("--kb"), let positive = args.value("--emotion") {
+            let knowledge = try KnowledgeOptions.load(args)
+            let e = EmotionEvaluation(kb: knowledge, examples: try readExamples(testPath), positive: positive)
+            print("\(e.total) messages, \(e.positives) labelled \(positive); predicted \(positive) = emotion level ≥ \(e.level.rawValue)")
+            for (name, f) in [("lexicon", e.lexicon), ("lexicon + handoff model", e.combined)] {
+                print(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "precision %.3f  recall %.3f  F1 %.3f", f.precision, f.recall, f.f1))
+            }
+            _ = kb
+            return 0
         }
         if let kb = args.value("--kb") {
             let (features, training) = try settings(args, startingFrom: .knowledgeBase)
