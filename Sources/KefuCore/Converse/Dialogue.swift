@@ -267,7 +267,7 @@ public struct Dialogue: Sendable {
             event.ticket = id
             event.reason = HandoffReason.safety.rawValue
             try desk.events.record(event)
-            return Reply(lines: [composer.phrase("safety_advice"), composer.phrase("safety_escalated")], route: .handoff,
+            return Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated")], route: .handoff,
                          topic: u.topic, reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
         }
         state.stage = .open
@@ -553,6 +553,16 @@ public struct Dialogue: Sendable {
                      rule: "waiting: passed on to the agent (\(decision.rule))")
     }
 
+    /// What to do right now: the answer of the closest entry of the safety topic (self-harm
+    /// gets the crisis line and a human word, a gas leak the 119 advice), else the standard
+    /// safety advice.
+    private func safetyAdvice(_ u: Understanding?, state: ConversationState) -> String {
+        if let u, let entry = u.candidates.first(where: { kb.topics[$0.topic]?.handoffReason == .safety }) {
+            return composer.answer(kb.entries[entry.entryIndex], conversation: state.id)
+        }
+        return composer.speaking(state.language).phrase("safety_advice")
+    }
+
     /// Opens a ticket (written and synced), then tells the customer its number.
     private func handOff(_ reason: HandoffReason, understanding u: Understanding?, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
         let composer = composer.speaking(state.language)
@@ -577,7 +587,7 @@ public struct Dialogue: Sendable {
 
         var lines: [String] = []
         switch reason {
-        case .safety: lines += [composer.phrase("safety_advice")]
+        case .safety: lines += [safetyAdvice(u, state: state)]
         case .money: lines += [composer.phrase("empathy"), composer.phrase("money_advice")]
         case .complaint, .emotion, .threat, .notHelped, .repeatedFailure: lines += [composer.phrase("apology")]
         case .requested: break

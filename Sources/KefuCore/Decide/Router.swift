@@ -28,16 +28,17 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: .safety,
                                  rule: "handoff model: safety \(fmt(model.probability(HandoffReason.safety.rawValue))) ≥ \(fmt(t.safetyModel)) → a person takes over at once")
         }
-        // The lexicon's money and threat cues, anger without intensity and the handoff topics
-        // (投诉) are precise words with calm uses: 「怎么防诈骗」, 「我不打算去12315」, 「不是投诉，
-        // 就问下…」. When the model is sure the message is calm, they do not hand off.
+        // The lexicon's threat cues, anger without intensity and the handoff topics (投诉) are
+        // words with calm uses: 「我不打算去12315」, 「不是投诉，就问下…」. When the model is
+        // sure the message is calm, they do not hand off.
         let calm = u.handoff.map { $0.probability(HandoffModel.calmLabel) } ?? 0
         let vetoed = calm >= t.calmVeto
         let veto = vetoed ? " — but the handoff model reads it as calm (\(fmt(calm)) ≥ \(fmt(t.calmVeto)))" : ""
+        // Money already lost is never vetoed: its cues say that it happened (被盗刷, 被骗了).
+        if emotion.has(.money) {
+            return RouteDecision(route: .handoff, reason: .money, rule: "money-loss cue \(cueList(emotion, .money)) → a person takes over")
+        }
         if !vetoed {
-            if emotion.has(.money) {
-                return RouteDecision(route: .handoff, reason: .money, rule: "money-loss cue \(cueList(emotion, .money)) → a person takes over")
-            }
             if emotion.has(.threat) {
                 return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
             }
