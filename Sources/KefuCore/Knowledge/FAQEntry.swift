@@ -17,6 +17,18 @@ public struct FAQEntry: Sendable, Equatable {
     public var line: Int
     public var questions: [Line] = []
     public var answers: [Line] = []
+    /// Answers in English for English-speaking customers (`## Answers (en)`); optional.
+    public var englishAnswers: [Line] = []
+    /// Short answers to the usual next questions about this entry (`## Follow-ups`):
+    /// 「要多久」「收费吗」「带什么」 after the answer, each with the words that ask it.
+    public var followUps: [FollowUp] = []
+
+    /// `- 多久, 几天, how long: 一般 7 个工作日寄到。`: cues, then the answer.
+    public struct FollowUp: Sendable, Equatable {
+        public let cues: [String]
+        public let answer: String
+        public let line: Int
+    }
     public var related: [String] = []
     public var boost: [Keyword] = []
     public var require: [Keyword] = []

@@ -65,14 +65,17 @@ enum FAQFileParser {
         return entry
     }
 
-    private enum Part { case none, questions, answers }
+    private enum Part { case none, questions, answers, englishAnswers, followUps }
 
     private static func parseBody(_ lines: [String], from start: Int, into entry: inout FAQEntry, problems: inout [LoadProblem]) {
         var part = Part.none
         var paragraph: [String] = []
         var paragraphLine = 0
         func flushAnswer() {
-            if !paragraph.isEmpty { entry.answers.append(.init(text: paragraph.joined(separator: "\n"), line: paragraphLine)) }
+            if !paragraph.isEmpty {
+                let answer = FAQEntry.Line(text: paragraph.joined(separator: "\n"), line: paragraphLine)
+                if part == .englishAnswers { entry.englishAnswers.append(answer) } else { entry.answers.append(answer) }
+            }
             paragraph = []
         }
         for index in start..<max(start, lines.count) {
@@ -84,8 +87,10 @@ enum FAQFileParser {
                 switch heading {
                 case "questions", "问题", "問題": part = .questions
                 case "answers", "answer", "答案", "回答": part = .answers
+                case "answers (en)", "answer (en)", "english answers", "english answer": part = .englishAnswers
+                case "follow-ups", "follow ups", "followups", "追问": part = .followUps
                 default:
-                    problems.append(LoadProblem(file: entry.file, line: number, "unknown section '\(line)'; use `## Questions` or `## Answers`"))
+                    problems.append(LoadProblem(file: entry.file, line: number, "unknown section '\(line)'; use `## Questions`, `## Answers`, `## Answers (en)` or `## Follow-ups`"))
                     part = .none
                 }
                 continue
@@ -103,7 +108,15 @@ enum FAQFileParser {
                 } else {
                     problems.append(LoadProblem(file: entry.file, line: number, "each question must be a `- ` list line"))
                 }
-            case .answers:
+            case .followUps:
+                if line.isEmpty { continue }
+                guard line.hasPrefix("- ") || line.hasPrefix("* "), let (cues, answer) = String(line.dropFirst(2)).trimmed.splitKeyValue(),
+                      !cues.commaList.isEmpty, !answer.isEmpty else {
+                    problems.append(LoadProblem(file: entry.file, line: number, "a follow-up is `- cue, cue: answer` (the words that ask it, then the short answer)"))
+                    continue
+                }
+                entry.followUps.append(.init(cues: cues.commaList, answer: answer, line: number))
+            case .answers, .englishAnswers:
                 if line.isEmpty { flushAnswer() } else {
                     if paragraph.isEmpty { paragraphLine = number }
                     paragraph.append(line)

@@ -11,14 +11,30 @@ public struct CompiledEntry: Sendable {
     public var alwaysHandOff: Bool { entry.alwaysHandOff }
     /// The answers with company values filled in, once, at compile time.
     public let filledAnswers: [String]
+    /// English answers, filled in the same way (empty when the entry has none).
+    public let filledEnglishAnswers: [String]
+    /// Follow-up answers with their cues normalised like messages.
+    let followUps: [(cues: [KeywordMatcher.Keyword], answer: String)]
 
     init(entry: FAQEntry, boost: [KeywordMatcher.Keyword], require: [KeywordMatcher.Keyword], exclude: [KeywordMatcher.Keyword],
-         filledAnswers: [String]? = nil) {
+         filledAnswers: [String]? = nil, company: CompanyProfile? = nil, normalizer: TextNormalizer? = nil) {
         self.entry = entry
         self.boost = boost
         self.require = require
         self.exclude = exclude
         self.filledAnswers = filledAnswers ?? entry.answers.map(\.text)
+        let fill = { (text: String) in company?.fill(text) ?? text }
+        filledEnglishAnswers = entry.englishAnswers.map { fill($0.text) }
+        let n = normalizer ?? TextNormalizer()
+        followUps = entry.followUps.map { f in (f.cues.map { KeywordMatcher.keyword($0, weight: 1, normalizer: n) }, fill(f.answer)) }
+    }
+
+    /// The follow-up answer whose cue occurs in `message`, if any (the first listed wins).
+    public func followUp(for message: NormalizedText) -> (cue: String, answer: String)? {
+        for f in followUps {
+            if let cue = f.cues.first(where: { KeywordMatcher.occurs($0, in: message.scalars) }) { return (cue.text, f.answer) }
+        }
+        return nil
     }
 }
 

@@ -42,7 +42,8 @@ public enum KnowledgeLoader {
             index[entry.id] = compiled.count
             let k = { (list: [FAQEntry.Keyword]) in list.map { KeywordMatcher.keyword($0.word, weight: $0.weight, normalizer: normalizer) } }
             compiled.append(CompiledEntry(entry: entry, boost: k(entry.boost), require: k(entry.require), exclude: k(entry.exclude),
-                                          filledAnswers: entry.answers.map { source.company.fill($0.text) }))
+                                          filledAnswers: entry.answers.map { source.company.fill($0.text) },
+                                          company: source.company, normalizer: normalizer))
         }
         return KnowledgeBase(folder: folder, entries: compiled, entryIndex: index, topics: source.topics, topicOrder: source.topicOrder,
                              company: source.company, phrases: source.phrases, thresholds: source.thresholds,
@@ -348,7 +349,7 @@ public enum KnowledgeLoader {
             for id in entry.related where firstByID[id] == nil {
                 problems.append(LoadProblem(file: entry.file, line: entry.keyLines["related"] ?? entry.line, "related entry '\(id)' does not exist"))
             }
-            for answer in entry.answers {
+            for answer in entry.answers + entry.englishAnswers + entry.followUps.map({ FAQEntry.Line(text: $0.answer, line: $0.line) }) {
                 for key in CompanyProfile.placeholders(in: answer.text) where source.company[key] == nil {
                     problems.append(LoadProblem(file: entry.file, line: answer.line, "unknown placeholder {\(key)}: add it to Intents/company.txt or fix the name"))
                 }
