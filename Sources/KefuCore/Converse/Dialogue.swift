@@ -80,7 +80,19 @@ public struct Dialogue: Sendable {
         state.language = Self.language(of: text, previous: state.language)
         state.transcript.append(TranscriptLine(time: now, from: "customer", text: text))
         state.turnCount += 1
-        var reply = try reply(to: normalized, state: &state, now: now)
+        let acts = kb.acts.read(normalized)
+        // Understood at most once per message, and only when a step needs it: acts are not classified.
+        var understood: Understanding?
+        let understanding = { () -> Understanding in
+            if let u = understood { return u }
+            let u = kb.understand(normalized)
+            understood = u
+            return u
+        }
+        var reply = try reply(to: normalized, acts: acts, understanding: understanding, state: &state, now: now)
+        reply.acts = acts?.acts ?? []
+        reply.emotion = understood?.emotion.level
+        if reply.route == .answer, let top = understood?.top, top.topic == reply.topic { reply.entry = top.entryID }
         if !state.greeted {
             state.greeted = true
             // One greeting per conversation: the short self-introduction replaces an answer's own 「您好，」.
@@ -109,17 +121,9 @@ public struct Dialogue: Sendable {
         return "您好，我是\(kb.company["company_name"].map { $0 + "的" } ?? "")智能客服。"
     }
 
-    private func reply(to n: NormalizedText, state: inout ConversationState, now: Date) throws -> Reply {
+    private func reply(to n: NormalizedText, acts: ActReading?, understanding: () -> Understanding,
+                       state: inout ConversationState, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
-        let acts = kb.acts.read(n)
-        // Understood at most once per message: acts are never classified.
-        var understood: Understanding?
-        let understanding = { () -> Understanding in
-            if let u = understood { return u }
-            let u = kb.understand(n)
-            understood = u
-            return u
-        }
 
         // 1. Danger to a person, in any state.
         if acts == nil {
@@ -131,7 +135,9 @@ public struct Dialogue: Sendable {
 
         switch state.stage {
         case .withPerson(let id):
-            return try caseWithPerson(id, state: &state, message: (n, acts, understanding), now: now)
+            return try withoutActuallyEscaping(understanding) { understand in
+                try caseWithPerson(id, state: &state, message: (n, acts, understand), now: now)
+            }
         case .rating(let ticket):
             if let score = acts?.rating ?? ControlReplies.rating(n) { return try rate(score, ticket: ticket, state: &state, now: now) }
             if !state.ratingAsked, let ticket {
@@ -288,6 +294,10 @@ public struct Dialogue: Sendable {
             decision = followUp.decision
             rule = followUp.rule
         }
+        if let reply = followUpAnswer(n, understanding: u, decision: decision, state: &state) {
+            try record(u, decision: RouteDecision(route: .answer, reason: nil, rule: reply.rule ?? ""), state: &state, now: now)
+            return reply
+        }
         try record(u, decision: decision, state: &state, now: now)
         if state.topic == nil, decision.route != .fallback { state.topic = u.topic }
 
@@ -389,13 +399,41 @@ public struct Dialogue: Sendable {
         if entry.alwaysHandOff {
             return try handOff(kb.topics[entry.topic]?.handoffReason ?? .requested, understanding: understanding, state: &state, now: now, rule: rule)
         }
-        var lines: [String] = []
-        if state.language == .en { lines.append(composer.phrase("answer_in_chinese")) }
-        lines.append(composer.answer(entry, conversation: state.id))
+        var lines = answerLines(entry, composer: composer, state: state)
         lines += composer.related(entry)
         lines.append(composer.phrase("confirm", variant: state.turnCount))
         state.awaiting = .confirmation
         return Reply(lines: lines, route: .answer, topic: entry.topic, rule: rule)
+    }
+
+    /// The entry's answer in the customer's language: its English answer for an English
+    /// customer, or one English line saying a Chinese answer follows when it has none.
+    private func answerLines(_ entry: CompiledEntry, composer: ReplyComposer, state: ConversationState) -> [String] {
+        if state.language == .en {
+            if !entry.filledEnglishAnswers.isEmpty {
+                return [entry.filledEnglishAnswers[Int(ReplyComposer.hash(state.id) % UInt64(entry.filledEnglishAnswers.count))]]
+            }
+            return [composer.phrase("answer_in_chinese"), composer.answer(entry, conversation: state.id)]
+        }
+        return [composer.answer(entry, conversation: state.id)]
+    }
+
+    /// A follow-up the last answered entry lists (「要多久？」 after a card replacement), when
+    /// the message asks it and is not clearly a new question about something else.
+    private func followUpAnswer(_ n: NormalizedText, understanding u: Understanding, decision: RouteDecision,
+                                state: inout ConversationState) -> Reply? {
+        guard let lastID = state.answered.last, let index = kb.entryIndex[lastID], decision.route != .handoff else { return nil }
+        let last = kb.entries[index]
+        guard let (cue, answer) = last.followUp(for: n) else { return nil }
+        let newQuestion = decision.route == .answer && u.top?.entryID != lastID && u.top?.topic != last.topic && n.scalars.count > 12
+        guard !newQuestion else { return nil }
+        let composer = composer.speaking(state.language)
+        state.awaiting = .confirmation
+        var lines = [answer]
+        if state.language == .en { lines.insert(composer.phrase("answer_in_chinese"), at: 0) }
+        lines.append(composer.phrase("confirm", variant: state.turnCount))
+        return Reply(lines: lines, route: .answer, topic: last.topic,
+                     rule: "follow-up 「\(cue)」 of \(lastID), the last answer")
     }
 
     /// 「没用」: the next candidate not yet tried, else offer a person.
@@ -538,9 +576,7 @@ public struct Dialogue: Sendable {
             // A routine question while waiting: answered, and the exchange is in the ticket.
             try passOn(message.n.original, u, to: id, state: state, now: now)
             let entry = kb.entries[top.entryIndex]
-            var lines: [String] = []
-            if state.language == .en { lines.append(composer.phrase("answer_in_chinese")) }
-            lines.append(composer.answer(entry, conversation: state.id))
+            var lines = answerLines(entry, composer: composer, state: state)
             lines.append(composer.phrase("queue_still_waiting", place))
             state.answered.append(entry.id)
             return Reply(lines: lines, route: .answer, topic: entry.topic, rule: "waiting: routine question → answered, the ticket keeps its place (\(decision.rule))")

@@ -124,7 +124,7 @@ final class ServiceEngine: @unchecked Sendable {
                 let reply = try dialogue.respond(to: text, in: &state, now: now)
                 conversations[customer] = state
                 send(to: customer, reply.shown, route: reply.route, topic: reply.topic, ticket: reply.ticket?.id, received: received,
-                     resumeCode: reply.resumeCode)
+                     resumeCode: reply.resumeCode, extra: ReplyJSON.fields(reply))
                 if let ticket = reply.ticket {
                     handedOff.insert(state.id)
                     notifyAgents("* NEW \(ticket.id) \(ticket.priority) \(ticket.reason.rawValue) \(oneLine(ticket.summary))")
@@ -214,7 +214,8 @@ final class ServiceEngine: @unchecked Sendable {
     /// Sends reply lines to wherever the customer is connected now. A resume code is added
     /// here, for this reply only: it is never part of the conversation's lines.
     private func send(to customer: String, _ lines: [String], route: Route?, topic: String?, ticket: String?,
-                      received: UInt64?, push: String? = nil, agent: String? = nil, resumeCode: ResumeCode? = nil, error: String? = nil) {
+                      received: UInt64?, push: String? = nil, agent: String? = nil, resumeCode: ResumeCode? = nil, error: String? = nil,
+                      extra: [String: Any] = [:]) {
         guard let place = reach[customer] else { return }
         let lines = lines.isEmpty ? [] : LineSanitizer.lines(lines.joined(separator: "\n"))  // an agent's text or name holds anything
         let bytes: [UInt8]
@@ -224,7 +225,9 @@ final class ServiceEngine: @unchecked Sendable {
             guard place.session == nil else { return }
             bytes = [0x0A]
         } else if let session = place.session {
-            var object: [String: Any] = ["session": session, "customer": place.name ?? session]
+            var object: [String: Any] = extra
+            object["session"] = session
+            object["customer"] = place.name ?? session
             if let error { object["error"] = error } else { object["text"] = lines.joined(separator: "\n") }
             if let route { object["route"] = route.rawValue }
             if let topic { object["topic"] = topic }

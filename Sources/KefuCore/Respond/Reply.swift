@@ -16,6 +16,12 @@ public struct Reply: Sendable {
     /// The code to come back to this case with, for the channel to tell the customer at
     /// handoff. Kept out of `lines` so it never reaches the transcript, the ticket or the log.
     public var resumeCode: ResumeCode?
+    /// The FAQ entry answered, if any.
+    public var entry: String?
+    /// The dialogue acts the message was read as (「好的」 → acknowledge), if any.
+    public var acts: [DialogueAct] = []
+    /// How upset the customer's message read.
+    public var emotion: EmotionLevel?
 
     /// Everything the customer sees, relayed lines first.
     public var shown: [String] { relayed + lines }

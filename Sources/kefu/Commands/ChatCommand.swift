@@ -6,7 +6,7 @@ enum ChatCommand {
     static let name = "chat"
     static let summary = "chat with the bot as a customer (terminal or piped lines)"
     static let help = """
-    Usage: kefu chat [--kb DIR] [--data DIR] [--customer ID] [--channel NAME]
+    Usage: kefu chat [--kb DIR] [--data DIR] [--customer ID] [--channel NAME] [--json]
 
     Talks to the bot as a customer. On a terminal it greets you and shows a prompt; with
     piped input every non-blank line gets exactly one reply block (reply lines, then an
@@ -19,12 +19,14 @@ enum ChatCommand {
       --data DIR        queue, transcripts and event log (default: $KEFU_DATA or ./.kefu)
       --customer ID     the customer's id (default: guest); the same id continues an open case
       --channel NAME    the channel recorded with the conversation (default: cli)
+      --json            one JSON object per reply instead of a text block: text, route, topic,
+                        entry, act, ticket, emotion (the gateway's JSON Lines fields)
 
     Example:
       printf '我的卡丢了\\n谢谢\\n5\\n' | kefu chat --customer c42
     """
     static let options = [KnowledgeOptions.spec, DataOptions.spec, OptionSpec(name: "--customer", takesValue: true),
-                          OptionSpec(name: "--channel", takesValue: true)]
+                          OptionSpec(name: "--channel", takesValue: true), OptionSpec(name: "--json", takesValue: false)]
     static let maxLineBytes = 2000
 
     /// Picks up saved edits to the knowledge files (checked at most every 2 s, before a
@@ -71,25 +73,36 @@ enum ChatCommand {
         let desk = try DataOptions.open(args)
         var dialogue = Dialogue(kb: kb, desk: desk)
         let reloader = ChatReloader(folder: args.value("--kb") ?? KnowledgeLoader.defaultFolder())
-        let interactive = isatty(0) == 1 && isatty(1) == 1
+        let json = args.has("--json")
+        let interactive = isatty(0) == 1 && isatty(1) == 1 && !json
         var state = try dialogue.start(customer: args.value("--customer") ?? "guest", channel: args.value("--channel") ?? "cli", now: Date())
         if interactive, let opening = try dialogue.opening(&state, now: Date()) {
             show(opening.shown, interactive: true)
         }
+        let pusher = interactive ? AgentMessagePusher(desk: desk, customer: state.customer) : nil
         var reader = LineReader(fileDescriptor: 0, maxBytes: maxLineBytes)
         while true {
             if interactive { print("您 > ", terminator: ""); flushStandardOutput() }
             guard let line = reader.next() else { break }
             let lines: [String]
             switch line {
-            case .text(let text):
+            case .text(let typed):
+                // Arrow keys and other terminal escape sequences are keys, not words.
+                let text = interactive ? TerminalInput.withoutEscapes(typed) : typed
                 if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
                 if let fresh = reloader.freshKnowledgeBase() {
                     kb = fresh
                     dialogue = Dialogue(kb: fresh, desk: desk)
                 }
                 do {
-                    lines = try dialogue.respond(to: text, in: &state, now: Date()).shown
+                    let reply = try pusher.map { p in try p.paused { try dialogue.respond(to: text, in: &state, now: Date()) } }
+                        ?? dialogue.respond(to: text, in: &state, now: Date())
+                    if json {
+                        print(jsonLine(ReplyJSON.object(reply)))
+                        flushStandardOutput()
+                        continue
+                    }
+                    lines = reply.shown
                 } catch {
                     // The message could not be recorded: say so rather than pretend it was.
                     printError("kefu: \(error)")
@@ -105,6 +118,7 @@ enum ChatCommand {
             show(lines, interactive: interactive)
         }
         if interactive { print("") }
+        pusher?.stop()
         return 0
     }
 
@@ -117,6 +131,65 @@ enum ChatCommand {
             for line in lines { print(line) }
             print("")
         }
+        flushStandardOutput()
+    }
+}
+
+/// Strips terminal escape sequences (`ESC [ A` for ↑ and the like) from a typed line.
+enum TerminalInput {
+    static func withoutEscapes(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var scalars = text.unicodeScalars.makeIterator()
+        while let s = scalars.next() {
+            guard s.value == 0x1B else { out.append(s); continue }
+            // ESC [ parameters… final byte (0x40–0x7E), or ESC and one character.
+            guard let next = scalars.next() else { break }
+            if next == "[" || next == "O" {
+                while let c = scalars.next(), !(0x40...0x7E).contains(c.value) {}
+            }
+        }
+        return String(out)
+    }
+}
+
+/// In an interactive `kefu chat`, shows an agent's messages as they arrive instead of at the
+/// customer's next line: a background thread looks at the queue every second.
+final class AgentMessagePusher: @unchecked Sendable {
+    private let desk: ServiceDesk
+    private let customer: String
+    private let lock = NSLock()
+    private var running = true
+    private var thread: Thread?
+
+    init(desk: ServiceDesk, customer: String) {
+        self.desk = desk
+        self.customer = customer
+        let thread = Thread { [weak self] in
+            while let self, self.lock.withLock({ self.running }) {
+                self.lock.withLock { self.deliverNew() }
+                Thread.sleep(forTimeInterval: 1)
+            }
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Runs `body` (the dialogue answering a line) without a delivery in between, so a
+    /// message is never shown twice.
+    func paused<T>(_ body: () throws -> T) rethrows -> T { try lock.withLock { try body() } }
+
+    func stop() { lock.withLock { running = false } }
+
+    private func deliverNew() {
+        try? desk.tickets.refresh()
+        guard let ticket = desk.tickets.openTicket(customer: customer) else { return }
+        let replies = ticket.agentReplies
+        guard replies.count > ticket.deliveredReplies else { return }
+        let lines = replies.dropFirst(ticket.deliveredReplies).map { "[人工客服 \($0.from.dropFirst("agent:".count))] \($0.text)" }
+        try? desk.tickets.markDelivered(ticket.id, count: replies.count, now: Date())
+        print("")
+        ChatCommand.show(lines, interactive: true)
+        print("您 > ", terminator: "")
         flushStandardOutput()
     }
 }
