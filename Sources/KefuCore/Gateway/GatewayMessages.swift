@@ -32,6 +32,9 @@ enum GatewayInput: Sendable {
     case login(AgentAuthenticator.Result)
     case agentGone(connection: Int)
     case reload(KnowledgeBase)
+    /// Once a second from the I/O loop, so the engine ends idle conversations even when no
+    /// line arrives.
+    case tick
 }
 
 /// Bytes for a connection, handed from the engine back to the I/O thread.
@@ -90,6 +93,22 @@ final class GatewayCounters: @unchecked Sendable {
     }
 
     func countMessage() { lock.withLock { messages += 1 } }
+
+    /// New sessions a JSON connection was refused because it held its limit.
+    private(set) var sessionsRefused: Int {
+        get { lock.withLock { refusedSessions } }
+        set { lock.withLock { refusedSessions = newValue } }
+    }
+    private var refusedSessions = 0
+    func countSessionRefused() { sessionsRefused += 1 }
+
+    /// Times `accept` failed (out of descriptors) and the listeners rested.
+    private(set) var acceptFailures: Int {
+        get { lock.withLock { failedAccepts } }
+        set { lock.withLock { failedAccepts = newValue } }
+    }
+    private var failedAccepts = 0
+    func countAcceptFailure() { acceptFailures += 1 }
 
     /// p50 and p99 reply latency over the last 8,192 replies, in milliseconds.
     func latencyPercentiles() -> (p50: Double, p99: Double) {
