@@ -20,6 +20,17 @@ enum ProcessFigures {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Lowers another process's soft descriptor limit (`prlimit(2)`, which Swift's Glibc
+    /// module does not export).
+    static func setDescriptorLimit(_ pid: Int32, _ soft: Int) -> Bool {
+        typealias Prlimit = @convention(c) (Int32, Int32, UnsafePointer<rlimit>?, UnsafeMutablePointer<rlimit>?) -> Int32
+        guard let symbol = dlsym(nil, "prlimit") else { return false }
+        var current = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &current) == 0 else { return false }
+        var limit = rlimit(rlim_cur: rlim_t(soft), rlim_max: rlim_t(soft))
+        return unsafeBitCast(symbol, to: Prlimit.self)(pid, Int32(RLIMIT_NOFILE.rawValue), &limit, nil) == 0
+    }
+
     /// Open descriptors of the process.
     static func openDescriptors(_ pid: Int32) -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
@@ -86,5 +97,103 @@ struct GatewayLimitsTests {
         #expect((stats["conversations_live"] as? Int ?? .max) <= 100)
         #expect((stats["evictions"] as? Int ?? 0) >= 4000)
         #expect((stats["restored"] as? Int ?? 0) >= 1)
+    }
+}
+
+@Suite("The gateway's connection limits", .serialized)
+struct GatewayConnectionLimitTests {
+    @Test("a line that never ends is told and closed after the line timeout, though every byte arrives")
+    func lineDeadline() throws {
+        let server = try RunningGateway { $0.lineTimeout = 1 }
+        defer { server.stop() }
+        let slow = try TestClient(server.customer)
+        let other = try TestClient(server.customer)
+        for byte in "我要退".utf8.prefix(6) {
+            slow.sendBytes([byte])
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        let told = try #require(slow.block())
+        #expect(told.contains("line not finished within 1 seconds"))
+        #expect(slow.isClosed())
+        other.send("我要退款")
+        #expect(other.block()?.contains(KnowledgeFixture.answerText) == true, "complete lines are not affected")
+    }
+
+    @Test("one JSON connection holds at most --max-sessions sessions; a new one beyond gets an error, the others are still served")
+    func sessionsPerConnection() throws {
+        let server = try RunningGateway { $0.conversations.maxSessionsPerConnection = 3 }
+        defer { server.stop() }
+        let c = try TestClient(server.customer)
+        for i in 0..<3 {
+            c.send(json: ["session": "s\(i)", "text": "我要退款"])
+            #expect(c.object()?["route"] as? String == "answer")
+        }
+        c.send(json: ["session": "s3", "text": "我要退款"])
+        let refused = try #require(c.object())
+        #expect(refused["session"] as? String == "s3")
+        #expect((refused["error"] as? String)?.contains("already holds 3 sessions") == true)
+        c.send(json: ["session": "s1", "text": "快递到哪了"])
+        #expect(c.object()?["session"] as? String == "s1")
+        let other = try TestClient(server.customer)
+        other.send(json: ["session": "s3", "text": "我要退款"])
+        #expect(other.object()?["route"] as? String == "answer", "another connection has places of its own")
+    }
+
+    @Test("customers who fill the server never take the agents' slots")
+    func agentSlots() throws {
+        let server = try RunningGateway {
+            $0.maxConnections = 4
+            $0.agentSlots = 2
+        }
+        defer { server.stop() }
+        let customers = try (0..<2).map { _ in try TestClient(server.customer) }
+        for c in customers {
+            c.send("我要退款")
+            #expect(c.block()?.contains(KnowledgeFixture.answerText) == true)
+        }
+        let third = try TestClient(server.customer)
+        #expect(third.block()?.contains("server busy") == true)
+        let first = try server.loggedInAgent("张三")
+        let second = try server.loggedInAgent("李四")
+        #expect(try server.stats(first)["connections"] as? [String: Int] == ["customers": 2, "agents": 2])
+        _ = second
+    }
+
+    @Test("the connection cap follows ulimit -n; out of descriptors the server refuses politely without spinning, and agents still log in")
+    func descriptorsExhausted() throws {
+        let fixture = try KnowledgeFixture.make()
+        let data = try AgentAccountFixture.add(to: RunningGateway.dataFolder())
+        let server = try ServeProcessTests.Server(kb: fixture.folder, data: data, descriptorLimit: 120)
+        defer { server.process.terminate(); server.process.waitUntilExit() }
+        let pid = server.process.processIdentifier
+        #expect(server.errors(waitingFor: "connections: up to").contains("descriptors: limit 120 (hard 120); connections: up to 28 customers, 28 more kept for agents"))
+
+        // Within the budget: customers past it are told, agents are not.
+        var customers = try (0..<28).map { _ in try TestClient(server.customer) }
+        for c in customers.prefix(3) {
+            c.send("我要退款")
+            #expect(c.block()?.contains(KnowledgeFixture.answerText) == true)
+        }
+        let extra = try TestClient(server.customer)
+        #expect(extra.block()?.contains("server busy") == true)
+        let agent = try TestClient(server.agent)
+        agent.send("AUTH 张三 \(AgentAccountFixture.password(for: "张三"))")
+        #expect(agent.line() == "OK welcome 张三")
+
+        // Past the budget: the descriptor limit itself is lowered under the running server.
+        customers.removeLast(10)
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(ProcessFigures.setDescriptorLimit(pid, ProcessFigures.openDescriptors(pid)))
+        let refused = try (0..<5).map { _ in try TestClient(server.customer) }
+        #expect(refused.compactMap { $0.block() }.filter { $0.contains("out of file descriptors") }.count >= 4)
+        let cpuBefore = ProcessFigures.cpuSeconds(pid)
+        let waiting = try (0..<5).map { _ in try TestClient(server.customer) }
+        Thread.sleep(forTimeInterval: 2)
+        let used = ProcessFigures.cpuSeconds(pid) - cpuBefore
+        #expect(used < 0.5, "a server out of descriptors spent \(used) s of CPU in 2 s")
+        #expect(server.errors(waitingFor: "cannot accept").contains("raise `ulimit -n`"))
+        _ = waiting
+        agent.send("STATS")
+        #expect(agent.line()?.contains("\"accept_failures\"") == true, "the server still serves its agents")
     }
 }
