@@ -110,6 +110,14 @@ final class GatewayCounters: @unchecked Sendable {
     private var failedAccepts = 0
     func countAcceptFailure() { acceptFailures += 1 }
 
+    /// Events the event log could not take since the server started, and since when.
+    private(set) var unrecorded: (count: Int, since: Date?) {
+        get { lock.withLock { lostEvents } }
+        set { lock.withLock { lostEvents = newValue } }
+    }
+    private var lostEvents: (count: Int, since: Date?) = (0, nil)
+    func countUnrecorded(_ n: Int, at time: Date) { unrecorded = (unrecorded.count + n, unrecorded.since ?? time) }
+
     /// p50 and p99 reply latency over the last 8,192 replies, in milliseconds.
     func latencyPercentiles() -> (p50: Double, p99: Double) {
         lock.withLock {

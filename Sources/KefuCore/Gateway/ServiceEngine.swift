@@ -73,16 +73,48 @@ final class ServiceEngine: @unchecked Sendable {
     }
 
     /// Syncs each batch's events, then releases its replies; stops after the engine does.
+    ///
+    /// Events that cannot be written (a full or read-only disk) do not hold replies back:
+    /// customers keep being served. They are counted (`STATS`), reported on stderr at most
+    /// once a minute, and the gap itself is recorded in the log as soon as it takes writes
+    /// again (or, at shutdown, in a small side file), so reports say their figures are incomplete.
     private func commitLoop() {
+        var gap = UnrecordedGap()
         while let batches = commits.takeAll() {
-            do {
-                try desk.events.write(batches.flatMap(\.events))
-            } catch {
-                FileHandle.standardError.write(Data("kefu serve: cannot write the event log: \(error)\n".utf8))
+            let events = batches.flatMap(\.events)
+            if !events.isEmpty || gap.count > 0 {
+                let now = Date()
+                do {
+                    try desk.events.write(gap.records() + events)
+                    if gap.count > 0 {
+                        FileHandle.standardError.write(Data("kefu serve: the event log takes writes again; \(gap.description) (recorded in the log)\n".utf8))
+                        gap = UnrecordedGap()
+                    }
+                } catch {
+                    gap.add(events.count, at: now)
+                    counters.countUnrecorded(events.count, at: now)
+                    if gap.shouldComplain(at: now) {
+                        FileHandle.standardError.write(Data("kefu serve: cannot write the event log in \(desk.folder): \(error); customers are still answered, but \(gap.description). Free space or make the folder writable\n".utf8))
+                    }
+                }
             }
             deliver(batches.flatMap(\.outputs))
         }
+        if gap.count > 0 { recordAtShutdown(gap) }
         finished.signal()
+    }
+
+    /// The last chance for a gap: the log, else the side file, else stderr.
+    private func recordAtShutdown(_ gap: UnrecordedGap) {
+        if (try? desk.events.write(gap.records())) != nil { return }
+        let path = EventLog.gapsPath(folder: desk.folder)
+        if let fd = try? POSIX.open(path, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o600) {
+            defer { close(fd) }
+            var line = Array(gap.records().first ?? Data())
+            line.append(0x0A)
+            if (try? POSIX.writeAll(fd, line, path: path)) != nil, (try? POSIX.fsync(fd, path: path)) != nil { return }
+        }
+        FileHandle.standardError.write(Data("kefu serve: \(gap.description); this could not be recorded anywhere in \(desk.folder)\n".utf8))
     }
 
     func submit(_ inputs: [GatewayInput]) {
@@ -477,6 +509,7 @@ final class ServiceEngine: @unchecked Sendable {
                 "conversations_live": conversations.liveCount, "conversations_on_disk": conversations.spilledCount,
                 "evictions": conversations.evictions, "restored": conversations.restored, "ended_idle": conversations.endedIdle,
                 "sessions_refused": counters.sessionsRefused, "accept_failures": counters.acceptFailures,
+                "unrecorded_events": counters.unrecorded.count, "unrecorded_since": counters.unrecorded.since.map(Timestamp.format) ?? NSNull(),
                 "logins": logins.logins, "auth_failures": logins.failures, "auth_throttled": logins.throttled, "lockouts": logins.lockouts]
     }
 
