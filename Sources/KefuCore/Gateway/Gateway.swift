@@ -417,7 +417,7 @@ public final class Gateway: @unchecked Sendable {
             refuse(c, .unreadable)
             return
         }
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingSpaces
         if trimmed.isEmpty { return }
         let received = Measure.now()
         if c.kind == .agent {
@@ -480,7 +480,7 @@ public final class Gateway: @unchecked Sendable {
         let speaker = Speaker.session(session, customer: customer, trusted: c.integration)
         if let code = object["resume"] as? String {
             inputs.append(.resume(connection: c.id, speaker: speaker, code: code, received: received))
-        } else if let message = object["text"] as? String, !message.trimmingCharacters(in: .whitespaces).isEmpty {
+        } else if let message = object["text"] as? String, !message.trimmingSpaces.isEmpty {
             if message.utf8.count > config.maxLineBytes { refuse(c, .tooLong); return }
             inputs.append(.customer(connection: c.id, speaker: speaker, text: message, received: received))
         } else {

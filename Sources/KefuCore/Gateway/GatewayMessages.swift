@@ -132,3 +132,17 @@ final class GatewayCounters: @unchecked Sendable {
     func snapshot() -> (customers: Int, agents: Int, messages: Int) { lock.withLock { (customerConnections, agentConnections, messages) } }
 }
 
+
+extension String {
+    /// The text without leading and trailing spaces and tabs (`CharacterSet.whitespaces`:
+    /// tab and every space separator, the ideographic space too). Most lines have none and
+    /// come back as they are, without the trip through `NSString` that `trimmingCharacters`
+    /// takes on every line.
+    var trimmingSpaces: String {
+        let isSpace = { (s: Unicode.Scalar) in s == "\t" || s == " " || (s.value >= 0x80 && s.properties.generalCategory == .spaceSeparator) }
+        let scalars = unicodeScalars
+        guard let first = scalars.first, let last = scalars.last, isSpace(first) || isSpace(last) else { return self }
+        guard let start = scalars.firstIndex(where: { !isSpace($0) }), let end = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(scalars[start...end])
+    }
+}
