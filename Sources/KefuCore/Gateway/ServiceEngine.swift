@@ -128,15 +128,30 @@ final class ServiceEngine: @unchecked Sendable {
         finished.wait()
     }
 
+    /// Lines answered before their replies go to the committer: a burst of a thousand new
+    /// customers is committed in slices, so the first replies leave while the engine works on
+    /// the rest, and one sync still serves many replies.
+    static let commitSlice = 64
+
     private func loop() {
         while let batch = inbox.takeAll() {
-            for input in batch { handle(input) }
-            let ready = outputs
-            outputs.removeAll(keepingCapacity: true)
-            commits.put((desk.events.takePending(), ready))
+            for (n, input) in batch.enumerated() {
+                handle(input)
+                if (n + 1) % Self.commitSlice == 0 { hand() }
+            }
+            hand()
         }
         conversations.close()
         commits.close()
+    }
+
+    /// Passes what is answered so far, with its events, to the committer.
+    private func hand() {
+        let events = desk.events.takePending()
+        guard !outputs.isEmpty || !events.isEmpty else { return }
+        let ready = outputs
+        outputs.removeAll(keepingCapacity: true)
+        commits.put((events, ready))
     }
 
     // MARK: Customers
