@@ -5,7 +5,7 @@ import Glibc
 /// How many customers and agents `kefu serve` takes at once, so that it never runs out of
 /// file descriptors: each connection holds one, and the journals, the accounts file, the
 /// knowledge-base watcher, reloads and moving conversations to disk need some of their own.
-/// Agents have slots of their own that customers never take.
+/// Agents have slots of their own, beyond the customers' cap, that customers never take.
 public struct ConnectionBudget: Sendable, Equatable {
     /// Descriptors kept for everything that is not a connection.
     public static let reserve = 64
@@ -26,7 +26,7 @@ public struct ConnectionBudget: Sendable, Equatable {
         self.descriptors = descriptors
         let usable = max(2, descriptors.soft - Self.reserve)
         self.agentSlots = max(1, min(agentSlots, usable / 2))
-        customers = max(1, min(maxConnections - self.agentSlots, usable - self.agentSlots))
+        customers = max(1, min(maxConnections, usable - self.agentSlots))
     }
 
     /// Whether one more agent (or customer) fits: an agent takes a free agent slot, or a

@@ -9,11 +9,11 @@ public struct GatewayConfiguration: Sendable {
     public var agentAddress = Socket.Address(host: "127.0.0.1", port: 8771)
     /// Longest accepted line; a longer one is refused whole with an error line.
     public var maxLineBytes = 4096
-    /// Customer and agent connections together; the excess is told to retry later. Never more
-    /// than the descriptor limit allows (see `ConnectionBudget`).
+    /// Customer connections; the excess is told to retry later. Never more than the descriptor
+    /// limit allows (see `ConnectionBudget`).
     public var maxConnections = 4096
-    /// Connections kept for agents alone: customers never take them, so a crowd of customers
-    /// cannot lock the agents out.
+    /// Connections for agents beyond `maxConnections`, which customers never take, so a crowd
+    /// of customers cannot lock the agents out.
     public var agentSlots = 32
     /// A line must be complete this long after its first byte, or the connection is told and
     /// closed: a client trickling bytes would otherwise hold its connection for ever, since

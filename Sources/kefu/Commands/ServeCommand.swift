@@ -32,9 +32,9 @@ enum ServeCommand {
       --data DIR                  queue and event log (default: $KEFU_DATA or ./.kefu)
       --customer-listen ADDR:PORT customer listener (default 127.0.0.1:8770)
       --agent-listen ADDR:PORT    agent listener (default 127.0.0.1:8771)
-      --max-connections N         customer and agent connections together (default 4096; never more
-                                  than the descriptor limit allows, printed at start)
-      --agent-slots N             connections kept for agents, which customers never take (default 32)
+      --max-connections N         customer connections (default 4096; never more than the descriptor
+                                  limit allows, printed at start)
+      --agent-slots N             agent connections beyond those, which customers never take (default 32)
       --idle-timeout SECONDS      close silent connections (default 600)
       --line-timeout SECONDS      a line must be complete this long after its first byte (default 30)
       --rate N                    lines per second per connection before it is told to slow down (default 20)
