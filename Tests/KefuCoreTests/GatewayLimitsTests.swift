@@ -197,3 +197,33 @@ struct GatewayConnectionLimitTests {
         withExtendedLifetime(customers) {}  // their descriptors stay taken throughout
     }
 }
+
+@Suite("Idle conversations end", .serialized)
+struct IdleConversationTests {
+    @Test("a conversation silent past the horizon ends with its end event recorded, and its session frees its place on the connection")
+    func idleHorizon() throws {
+        let server = try RunningGateway {
+            $0.conversations.idleHorizon = 1
+            $0.conversations.maxSessionsPerConnection = 1
+        }
+        let c = try TestClient(server.customer)
+        c.send(json: ["session": "s0", "text": "我要退款"])
+        #expect(c.object()?["route"] as? String == "answer")
+        c.send(json: ["session": "s1", "text": "我要退款"])
+        #expect(c.object()?["error"] != nil, "one session at a time on this connection")
+        let agent = try server.loggedInAgent()
+        var ended = 0
+        for _ in 0..<50 where ended == 0 {
+            Thread.sleep(forTimeInterval: 0.1)
+            ended = try server.stats(agent)["ended_idle"] as? Int ?? 0
+        }
+        #expect(ended == 1)
+        c.send(json: ["session": "s1", "text": "我要退款"])
+        #expect(c.object()?["route"] as? String == "answer", "the ended session's place is free again")
+        server.stop()
+        let (events, _) = try EventLog.read(folder: server.desk.folder)
+        let end = events.first { $0.kind == .conversationEnd }
+        #expect(end?.reason == "idle")
+        #expect(end?.handedOff == false)
+    }
+}
