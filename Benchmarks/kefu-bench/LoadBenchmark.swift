@@ -16,6 +16,9 @@ Usage: kefu-bench load [--connections N] [--messages M] [--rate MSG_PER_SECOND] 
   --rate R          total messages per second offered (default 20000)
   --kb DIR          knowledge base for the server (default .)
   --messages-file F JSONL whose "text" (with "route": "answer") are the messages (default Tests/Data/kb-eval.jsonl)
+  --burst N         instead: N JSON Lines connections send their first message at the same moment
+                    (--messages each, the next when the reply came), against kefu serve and against
+                    a do-nothing responder driven the same way in the same run
 """
 
 struct LoadResult {
@@ -33,11 +36,15 @@ final class ServerProcess {
     let agent: Socket.Address
     let data: String
 
-    init(binary: URL, kb: String) throws {
+    /// - Parameters:
+    ///   - options: replace the load generator's usual limits (`--max-connections 10000 --rate 50`).
+    ///   - environment: added to the server's environment.
+    init(binary: URL, kb: String, options: [String]? = nil, environment: [String: String] = [:]) throws {
         data = NSTemporaryDirectory() + "kefu-load-" + UUID().uuidString
         process.executableURL = binary
         process.arguments = ["serve", "--kb", kb, "--data", data, "--customer-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0",
-                             "--max-connections", "10000", "--rate", "50", "--idle-timeout", "600"]
+                             "--idle-timeout", "600"] + (options ?? ["--max-connections", "10000", "--rate", "50"])
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -66,6 +73,7 @@ final class ServerProcess {
     func stop() {
         process.terminate()
         process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: data)
     }
 }
 
@@ -195,11 +203,15 @@ func findBlankLine(_ bytes: [UInt8]) -> Int? {
 
 func loadBenchmark(_ arguments: [String]) {
     let options = BenchOptions(arguments, defaults: ["--connections": "2000", "--messages": "20", "--rate": "20000", "--kb": "",
-                                                     "--messages-file": "Tests/Data/kb-eval.jsonl"], usage: loadUsage)
+                                                     "--messages-file": "Tests/Data/kb-eval.jsonl", "--burst": ""], usage: loadUsage)
     let connections = Int(options["--connections"]!) ?? 2000
     let messages = Int(options["--messages"]!) ?? 20
     let rate = Double(options["--rate"]!) ?? 20000
     let kb = options["--kb"] ?? FileManager.default.currentDirectoryPath
+    if let burst = options["--burst"].flatMap(Int.init) {
+        burstBenchmark(connections: burst, messages: Int(options["--messages"]!) ?? 5, kb: kb, messagesFile: options["--messages-file"]!)
+        return
+    }
     var limit = rlimit()
     getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     limit.rlim_cur = limit.rlim_max

@@ -399,10 +399,19 @@ struct ServeProcessTests {
         let customer: Socket.Address
         let agent: Socket.Address
         let stderr = Pipe()
-        init(kb: String, data: String) throws {
+        /// - Parameters:
+        ///   - options: more `kefu serve` options.
+        ///   - descriptorLimit: run under `ulimit -n` this low (soft and hard), as an operator might.
+        init(kb: String, data: String, options: [String] = [], descriptorLimit: Int? = nil) throws {
             let binary = try #require(CommandLineTests.binary)
-            process.executableURL = binary
-            process.arguments = ["serve", "--kb", kb, "--data", data, "--customer-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"]
+            let arguments = ["serve", "--kb", kb, "--data", data, "--customer-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"] + options
+            if let descriptorLimit {
+                process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", binary.path] + arguments
+            } else {
+                process.executableURL = binary
+                process.arguments = arguments
+            }
             let out = Pipe()
             process.standardOutput = out
             process.standardError = stderr

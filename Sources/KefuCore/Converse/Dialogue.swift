@@ -458,7 +458,7 @@ public struct Dialogue: Sendable {
 
     private func rate(_ score: Int, ticket: String?, state: inout ConversationState, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
-        if let ticket { try? desk.tickets.rate(ticket, score: score, now: now) }
+        if let ticket { try desk.tickets.rate(ticket, score: score, now: now) }
         var event = ServiceEvent(kind: .rating, time: now)
         event.conversation = state.id
         event.customer = state.customer

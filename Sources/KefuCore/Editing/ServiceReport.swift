@@ -83,7 +83,7 @@ public struct ServiceReport: Sendable {
     public init(events allEvents: [ServiceEvent], kb: KnowledgeBase, since: Date? = nil, settings: Settings = Settings()) {
         let events = since.map { s in allEvents.filter { $0.time >= s } } ?? allEvents
         self.since = since
-        metrics = ServiceMetrics(events: events)
+        metrics = ServiceMetrics(events: allEvents, since: since)
         firstEvent = events.map(\.time).min()
         lastEvent = events.map(\.time).max()
         timeZone = kb.company["timezone"].flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "Asia/Shanghai")!

@@ -9,8 +9,16 @@ public struct GatewayConfiguration: Sendable {
     public var agentAddress = Socket.Address(host: "127.0.0.1", port: 8771)
     /// Longest accepted line; a longer one is refused whole with an error line.
     public var maxLineBytes = 4096
-    /// Customer and agent connections together; the excess is told to retry later.
+    /// Customer connections; the excess is told to retry later. Never more than the descriptor
+    /// limit allows (see `ConnectionBudget`).
     public var maxConnections = 4096
+    /// Connections for agents beyond `maxConnections`, which customers never take, so a crowd
+    /// of customers cannot lock the agents out.
+    public var agentSlots = 32
+    /// A line must be complete this long after its first byte, or the connection is told and
+    /// closed: a client trickling bytes would otherwise hold its connection for ever, since
+    /// every byte counts as activity.
+    public var lineTimeout: TimeInterval = 30
     /// A connection silent this long is said goodbye to and closed.
     public var idleTimeout: TimeInterval = 600
     /// Per-connection rate limit (token bucket): lines per second, and the burst allowed.
@@ -28,6 +36,8 @@ public struct GatewayConfiguration: Sendable {
     /// The secret a JSON Lines connection sends first (`{"auth": …}`) to speak for the
     /// customers it names; nil: no connection can, and every name is scoped to its connection.
     public var integrationToken: String?
+    /// How many conversations stay in memory, how long an idle one lasts, sessions per connection.
+    public var conversations = ConversationLimits()
 
     public init() {}
 }
@@ -61,8 +71,17 @@ public final class Gateway: @unchecked Sendable {
     private var pausedUntil: [Int: UInt64] = [:]
     private var nextIdleCheck: UInt64 = 0
     private var nextID = Gateway.firstConnectionToken
+    private var lastAcceptComplaint: UInt64 = 0
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var customerCount = 0, agentCount = 0
+    /// How many customers and agents may be connected, from the descriptor limit.
+    public let budget: ConnectionBudget
+    /// A descriptor held in reserve: when the process runs out, it is closed for a moment to
+    /// accept the waiting client, tell it why it is refused, and close it again.
+    private var spareDescriptor: Int32 = -1
+    /// Listeners not watched until this time (monotonic ns), after `accept` ran out of
+    /// descriptors: watching them would wake the loop again at once, for ever.
+    private var listenersPausedUntil: UInt64 = 0
 
     /// Epoll tokens: the wake pipe, the two listeners, then connection ids.
     private static let wakeToken: UInt64 = 0, customerListenerToken: UInt64 = 1, agentListenerToken: UInt64 = 2
@@ -76,6 +95,8 @@ public final class Gateway: @unchecked Sendable {
         let fd: Int32
         let kind: Kind
         var mode = Mode.unknown
+        /// When the line being received got its first byte (monotonic ns); 0 between lines.
+        var lineStarted: UInt64 = 0
         /// Plain mode: the connection's customer is settled (by `/id`, `/resume` or a first
         /// message), so `/id` and `/resume` are refused from now on.
         var identified = false
@@ -109,6 +130,9 @@ public final class Gateway: @unchecked Sendable {
 
     public init(kb: KnowledgeBase, desk: ServiceDesk, configuration: GatewayConfiguration) throws {
         config = configuration
+        budget = ConnectionBudget(maxConnections: configuration.maxConnections, agentSlots: configuration.agentSlots,
+                                  descriptors: ConnectionBudget.descriptorLimit())
+        spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
         poller = try Epoll()
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { throw SystemError(call: "pipe", path: "gateway wake-up", code: errno) }
@@ -119,7 +143,7 @@ public final class Gateway: @unchecked Sendable {
         (wakeRead, wakeWrite) = (ends[0], ends[1])
         try poller.register(wakeRead, token: Self.wakeToken, for: .read)
         engine = ServiceEngine(dialogue: Dialogue(kb: kb, desk: desk), desk: desk, login: configuration.login,
-                               counters: counters) { [weak self] outputs in self?.post(outputs) }
+                               limits: configuration.conversations, counters: counters) { [weak self] outputs in self?.post(outputs) }
     }
 
     /// Opens both listeners; returns the addresses actually bound (port 0 → a free port).
@@ -222,11 +246,17 @@ public final class Gateway: @unchecked Sendable {
 
     private func millisecondsToNextTimer() -> Int32 {
         let now = Measure.now()
-        let next = pausedUntil.values.reduce(nextIdleCheck, min)
+        var next = pausedUntil.values.reduce(nextIdleCheck, min)
+        if listenersPausedUntil > 0 { next = min(next, listenersPausedUntil) }
         return next <= now ? 0 : Int32(min(1000, (next - now) / 1_000_000 + 1))
     }
 
     private func runTimers(now: UInt64) {
+        if listenersPausedUntil > 0 && now >= listenersPausedUntil {
+            listenersPausedUntil = 0
+            try? poller.change(customerListener, token: Self.customerListenerToken, to: .read)
+            try? poller.change(agentListener, token: Self.agentListenerToken, to: .read)
+        }
         for (id, until) in pausedUntil where until <= now {
             pausedUntil[id] = nil
             guard let c = connections[id], c.paused else { continue }
@@ -236,6 +266,7 @@ public final class Gateway: @unchecked Sendable {
         if now >= nextIdleCheck {
             nextIdleCheck = now + 1_000_000_000
             closeIdle(now: now)
+            engine.submit([.tick])
         }
     }
 
@@ -252,11 +283,17 @@ public final class Gateway: @unchecked Sendable {
     // MARK: Accepting and reading
 
     private func acceptAll(_ listener: Int32, kind: Connection.Kind) {
-        while let fd = try? Socket.accept(listener) {
-            if connections.count >= config.maxConnections {
-                let busy = kind == .customer ? "抱歉，当前咨询人数较多，请稍后再试。(server busy, retry later)\n\n" : "ERR server busy, retry later\n"
-                _ = Array(busy.utf8).withUnsafeBytes { Socket.write(fd, $0) }
-                close(fd)
+        while true {
+            let accepted: Int32?
+            do {
+                accepted = try Socket.accept(listener)
+            } catch let error as SystemError {
+                outOfDescriptors(listener, kind: kind, error: error)
+                return
+            } catch { return }
+            guard let fd = accepted else { return }
+            if !budget.admits(kind == .agent, customers: customerCount, agents: agentCount) {
+                refuseBusy(fd, kind: kind, why: nil)
                 continue
             }
             var sendBuffer = config.socketSendBufferBytes
@@ -274,6 +311,34 @@ public final class Gateway: @unchecked Sendable {
             countConnection(c, by: 1)
             if kind == .agent { engine.submit([.agentConnected(connection: c.id, address: Socket.peerHost(fd))]) }
         }
+    }
+
+    /// `accept` failed (out of descriptors, or the kernel out of memory): the waiting client is
+    /// accepted on the spare descriptor and told, and the listeners rest for a moment instead
+    /// of waking the loop again at once.
+    private func outOfDescriptors(_ listener: Int32, kind: Connection.Kind, error: SystemError) {
+        let now = Measure.now()
+        if error.code == EMFILE || error.code == ENFILE, spareDescriptor >= 0 {
+            close(spareDescriptor)
+            if let fd = try? Socket.accept(listener) { refuseBusy(fd, kind: kind, why: "out of file descriptors") }
+            spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        }
+        counters.countAcceptFailure()
+        if now - lastAcceptComplaint > 60_000_000_000 || lastAcceptComplaint == 0 {
+            lastAcceptComplaint = now
+            FileHandle.standardError.write(Data("kefu serve: cannot accept connections: \(error); refusing new clients for now (raise `ulimit -n` or lower --max-connections)\n".utf8))
+        }
+        listenersPausedUntil = now + 100_000_000
+        try? poller.change(customerListener, token: Self.customerListenerToken, to: [])
+        try? poller.change(agentListener, token: Self.agentListenerToken, to: [])
+    }
+
+    /// Tells a client the server cannot take it now, and closes it.
+    private func refuseBusy(_ fd: Int32, kind: Connection.Kind, why: String?) {
+        let reason = why.map { "server busy: \($0), retry later" } ?? "server busy, retry later"
+        let busy = kind == .customer ? "抱歉，当前咨询人数较多，请稍后再试。(\(reason))\n\n" : "ERR \(reason)\n"
+        _ = Array(busy.utf8).withUnsafeBytes { Socket.write(fd, $0) }
+        close(fd)
     }
 
     private func readAvailable(_ c: Connection, into inputs: inout [GatewayInput]) {
@@ -299,6 +364,8 @@ public final class Gateway: @unchecked Sendable {
         var start = bytes.startIndex
         while start < bytes.endIndex {
             guard let newline = bytes[start...].firstIndex(of: 0x0A) else {
+                // A line in progress: its deadline runs from its first byte.
+                if c.lineStarted == 0 { c.lineStarted = Measure.now() }
                 if !c.discarding { c.partial.append(contentsOf: bytes[start...]) }
                 if c.partial.count > config.maxLineBytes {
                     c.partial.removeAll()
@@ -307,6 +374,7 @@ public final class Gateway: @unchecked Sendable {
                 }
                 return
             }
+            c.lineStarted = 0
             if c.discarding {
                 c.discarding = false
             } else {
@@ -349,7 +417,7 @@ public final class Gateway: @unchecked Sendable {
             refuse(c, .unreadable)
             return
         }
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingSpaces
         if trimmed.isEmpty { return }
         let received = Measure.now()
         if c.kind == .agent {
@@ -412,7 +480,7 @@ public final class Gateway: @unchecked Sendable {
         let speaker = Speaker.session(session, customer: customer, trusted: c.integration)
         if let code = object["resume"] as? String {
             inputs.append(.resume(connection: c.id, speaker: speaker, code: code, received: received))
-        } else if let message = object["text"] as? String, !message.trimmingCharacters(in: .whitespaces).isEmpty {
+        } else if let message = object["text"] as? String, !message.trimmingSpaces.isEmpty {
             if message.utf8.count > config.maxLineBytes { refuse(c, .tooLong); return }
             inputs.append(.customer(connection: c.id, speaker: speaker, text: message, received: received))
         } else {
@@ -553,7 +621,16 @@ public final class Gateway: @unchecked Sendable {
 
     private func closeIdle(now: UInt64) {
         let limit = UInt64(config.idleTimeout * 1e9)
-        for c in Array(connections.values) where now - c.lastActive > limit {
+        let lineLimit = UInt64(config.lineTimeout * 1e9)
+        for c in Array(connections.values) where c.lineStarted != 0 && now - c.lineStarted > lineLimit && !c.closeAfterWrite {
+            let seconds = Int(config.lineTimeout.rounded())
+            let notice = c.kind == .agent ? "* BYE line not finished within \(seconds) seconds\n"
+                : (c.mode == .json ? ServiceEngine.json(["type": "goodbye", "reason": "line not finished within \(seconds) seconds"]) + "\n"
+                   : "您的消息在 \(seconds) 秒内没有发送完整，连接已关闭，请重新连接。(line not finished within \(seconds) seconds)\n\n")
+            c.closeAfterWrite = true
+            enqueue(c, Array(notice.utf8))
+        }
+        for c in Array(connections.values) where now - c.lastActive > limit && !c.closeAfterWrite {
             let goodbye = c.kind == .agent ? "* BYE idle timeout\n" : (c.mode == .json ? ServiceEngine.json(["type": "goodbye", "reason": "idle timeout"]) + "\n" : "您已长时间未发送消息，连接已关闭，欢迎随时回来。(idle timeout)\n\n")
             c.closeAfterWrite = true
             enqueue(c, Array(goodbye.utf8))

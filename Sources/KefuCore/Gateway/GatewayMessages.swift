@@ -32,6 +32,9 @@ enum GatewayInput: Sendable {
     case login(AgentAuthenticator.Result)
     case agentGone(connection: Int)
     case reload(KnowledgeBase)
+    /// Once a second from the I/O loop, so the engine ends idle conversations even when no
+    /// line arrives.
+    case tick
 }
 
 /// Bytes for a connection, handed from the engine back to the I/O thread.
@@ -91,6 +94,30 @@ final class GatewayCounters: @unchecked Sendable {
 
     func countMessage() { lock.withLock { messages += 1 } }
 
+    /// New sessions a JSON connection was refused because it held its limit.
+    private(set) var sessionsRefused: Int {
+        get { lock.withLock { refusedSessions } }
+        set { lock.withLock { refusedSessions = newValue } }
+    }
+    private var refusedSessions = 0
+    func countSessionRefused() { sessionsRefused += 1 }
+
+    /// Times `accept` failed (out of descriptors) and the listeners rested.
+    private(set) var acceptFailures: Int {
+        get { lock.withLock { failedAccepts } }
+        set { lock.withLock { failedAccepts = newValue } }
+    }
+    private var failedAccepts = 0
+    func countAcceptFailure() { acceptFailures += 1 }
+
+    /// Events the event log could not take since the server started, and since when.
+    private(set) var unrecorded: (count: Int, since: Date?) {
+        get { lock.withLock { lostEvents } }
+        set { lock.withLock { lostEvents = newValue } }
+    }
+    private var lostEvents: (count: Int, since: Date?) = (0, nil)
+    func countUnrecorded(_ n: Int, at time: Date) { unrecorded = (unrecorded.count + n, unrecorded.since ?? time) }
+
     /// p50 and p99 reply latency over the last 8,192 replies, in milliseconds.
     func latencyPercentiles() -> (p50: Double, p99: Double) {
         lock.withLock {
@@ -105,3 +132,17 @@ final class GatewayCounters: @unchecked Sendable {
     func snapshot() -> (customers: Int, agents: Int, messages: Int) { lock.withLock { (customerConnections, agentConnections, messages) } }
 }
 
+
+extension String {
+    /// The text without leading and trailing spaces and tabs (`CharacterSet.whitespaces`:
+    /// tab and every space separator, the ideographic space too). Most lines have none and
+    /// come back as they are, without the trip through `NSString` that `trimmingCharacters`
+    /// takes on every line.
+    var trimmingSpaces: String {
+        let isSpace = { (s: Unicode.Scalar) in s == "\t" || s == " " || (s.value >= 0x80 && s.properties.generalCategory == .spaceSeparator) }
+        let scalars = unicodeScalars
+        guard let first = scalars.first, let last = scalars.last, isSpace(first) || isSpace(last) else { return self }
+        guard let start = scalars.firstIndex(where: { !isSpace($0) }), let end = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(scalars[start...end])
+    }
+}

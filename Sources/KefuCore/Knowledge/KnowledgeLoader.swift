@@ -20,10 +20,10 @@ public enum KnowledgeLoader {
     }
 
     public static func load(from folder: String, features: FeatureSettings = .knowledgeBase,
-                            training: TrainingSettings = TrainingSettings()) throws -> KnowledgeBase {
+                            training: TrainingSettings = TrainingSettings(), limits: KnowledgeLimits = .standard) throws -> KnowledgeBase {
         let start = Measure.now()
         var problems: [LoadProblem] = []
-        let source = readSource(folder, problems: &problems)
+        let source = readSource(folder, problems: &problems, limits: limits)
         let errors = problems.filter { $0.severity == .error }
         guard errors.isEmpty, let source else {
             throw KnowledgeLoadError(problems: problems.filter { $0.severity == .error }.sorted())
@@ -68,7 +68,7 @@ public enum KnowledgeLoader {
         public var handoffExamples: [LabelledText] = []
     }
 
-    public static func readSource(_ folder: String, problems: inout [LoadProblem]) -> Source? {
+    public static func readSource(_ folder: String, problems: inout [LoadProblem], limits: KnowledgeLimits = .standard) -> Source? {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -80,6 +80,12 @@ public enum KnowledgeLoader {
         for (path, what) in [(intents, "Intents"), (faq, "FAQ")] where !fm.fileExists(atPath: path) {
             problems.append(LoadProblem(file: display(path, in: folder), line: 0, "no \(what)/ folder here; run from the repository root or pass --kb DIR"))
         }
+        if !problems.isEmpty { return nil }
+        // Sizes first: a file too large is never read at all.
+        let faqFiles = (fm.enumerator(atPath: faq)?.compactMap { $0 as? String } ?? []).filter { $0.hasSuffix(".md") }
+            .map { (faq as NSString).appendingPathComponent($0) }
+        let intentFiles = ((try? fm.contentsOfDirectory(atPath: intents)) ?? []).map { (intents as NSString).appendingPathComponent($0) }
+        problems += limits.check(files: (intentFiles + faqFiles).map { ($0, display($0, in: folder)) })
         if !problems.isEmpty { return nil }
         var source = Source()
         func sectioned(_ name: String, required: Bool = true) -> SectionedFile? {

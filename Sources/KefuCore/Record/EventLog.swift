@@ -10,6 +10,9 @@ public struct ServiceEvent: Sendable, Codable, Equatable {
         case agentAction = "agent_action"
         case rating
         case conversationEnd = "conversation_end"
+        /// Not an event but the lack of them: `count` events between `time` and `until` could
+        /// not be written (a full or read-only disk), so figures for that period are incomplete.
+        case unrecorded
     }
     public var kind: Kind
     public var time: Date
@@ -30,6 +33,9 @@ public struct ServiceEvent: Sendable, Codable, Equatable {
     public var score: Int?
     /// For `conversation_end`: whether a person took part.
     public var handedOff: Bool?
+    /// For `unrecorded`: how many events were lost, and until when (from `time`).
+    public var count: Int?
+    public var until: Date?
 
     public init(kind: Kind, time: Date) {
         self.kind = kind
@@ -49,6 +55,7 @@ extension ServiceEvent {
         w.add("channel", channel)
         w.add("confidence", confidence)
         w.add("conversation", conversation)
+        if let count { w.addLiteral("count", String(count)) }
         w.add("customer", customer)
         w.add("emotionLevel", emotionLevel)
         w.add("emotionScore", emotionScore)
@@ -62,6 +69,7 @@ extension ServiceEvent {
         w.add("ticket", ticket)
         w.add("time", Timestamp.format(time))
         w.add("topic", topic)
+        w.add("until", until.map(Timestamp.format))
         return w.finish()
     }
 
@@ -168,9 +176,11 @@ public final class EventLog: @unchecked Sendable {
     private var pending: [Data] = []
     private let lock = NSLock()
 
-    public init(folder: String) throws {
-        try POSIX.makeDirectory(folder)
-        journal = try Journal(path: (folder as NSString).appendingPathComponent("events.log"))
+    /// - Parameter readOnly: only to read; an empty log stands in for a missing file.
+    public init(folder: String, readOnly: Bool = false) throws {
+        let path = (folder as NSString).appendingPathComponent("events.log")
+        if !readOnly { try POSIX.makeDirectory(folder) }
+        journal = try Journal(path: readOnly && !FileManager.default.fileExists(atPath: path) ? "/dev/null" : path, readOnly: readOnly)
         try journal.catchUp { _, _ in }
     }
 
@@ -197,20 +207,42 @@ public final class EventLog: @unchecked Sendable {
 
     /// Writes events taken with `takePending`, in one write and one sync.
     public func write(_ batch: [Data]) throws {
+        if let fault = writeFault { try fault() }
         try journal.appendBatch(batch)
     }
+
+    /// Tests make writes fail through this, where no small disk can be mounted to fill.
+    var writeFault: (() throws -> Void)?
+
+    /// The record of a gap, for `write` once the disk takes writes again.
+    public static func gapRecord(count: Int, from: Date, until: Date) -> Data {
+        var event = ServiceEvent(kind: .unrecorded, time: from)
+        event.count = count
+        event.until = until
+        return Data(event.jsonBytes())
+    }
+
+    /// Where a gap goes when even the event log cannot take its record at shutdown: a small
+    /// file beside it, one JSON object per line, read back with the log.
+    public static func gapsPath(folder: String) -> String { (folder as NSString).appendingPathComponent("events.gaps") }
 
     /// Every event in a data folder's log, oldest first, and what was wrong with the file.
     public static func read(folder: String) throws -> (events: [ServiceEvent], notices: [Journal.Notice]) {
         let path = (folder as NSString).appendingPathComponent("events.log")
         guard FileManager.default.fileExists(atPath: path) else { return ([], []) }
-        let journal = try Journal(path: path)
+        let journal = try Journal(path: path, readOnly: true)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601WithFractions
         var events: [ServiceEvent] = []
         try journal.catchUp { payload, line in
             if let e = try? decoder.decode(ServiceEvent.self, from: payload) { events.append(e) }
             else { journal.report(line: line, "record has a valid checksum but is not a readable event; skipped") }
+        }
+        if let gaps = FileManager.default.contents(atPath: gapsPath(folder: folder)) {
+            for line in gaps.split(separator: 0x0A) {
+                if let e = try? decoder.decode(ServiceEvent.self, from: Data(line)) { events.append(e) }
+            }
+            events.sort { $0.time < $1.time }
         }
         return (events, journal.notices)
     }

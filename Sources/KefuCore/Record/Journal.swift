@@ -26,6 +26,9 @@ public final class Journal: @unchecked Sendable {
     }
 
     public let path: String
+    /// Opened only to read (`kefu stats`, `kefu agent list` …): works on a folder or disk the
+    /// process cannot write, never changes the file, and refuses to append.
+    public let readOnly: Bool
     private let fd: Int32
     private var offset = 0
     private var lineNumber = 0
@@ -35,9 +38,10 @@ public final class Journal: @unchecked Sendable {
     /// before it is discarded: what the owner can still read there (an id) must not be reused.
     public var salvage: ((ArraySlice<UInt8>) -> Void)?
 
-    public init(path: String) throws {
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
-        fd = try POSIX.open(path, flags: O_RDWR | O_CREAT | O_APPEND, mode: 0o600)
+        self.readOnly = readOnly
+        fd = try POSIX.open(path, flags: readOnly ? O_RDONLY : O_RDWR | O_CREAT | O_APPEND, mode: 0o600)
     }
 
     deinit { close(fd) }
@@ -53,7 +57,8 @@ public final class Journal: @unchecked Sendable {
     /// refuse (throw) or return the payload to write (nil writes nothing).
     @discardableResult
     public func append(catchUp apply: Apply, prepare: () throws -> Data?) throws -> Bool {
-        try withFileLock {
+        guard !readOnly else { throw SystemError(call: "append", path: path + " (opened read-only)", code: EROFS) }
+        return try withFileLock {
             try readNew(apply)
             guard let payload = try prepare() else { return false }
             var line = Self.checksumPrefix(payload)
@@ -70,6 +75,7 @@ public final class Journal: @unchecked Sendable {
     /// Writes several records with one write and one sync: the gateway's group commit.
     public func appendBatch(_ payloads: [Data]) throws {
         guard !payloads.isEmpty else { return }
+        guard !readOnly else { throw SystemError(call: "append", path: path + " (opened read-only)", code: EROFS) }
         try withFileLock {
             try readNew { _, _ in }
             var bytes: [UInt8] = []
@@ -88,6 +94,12 @@ public final class Journal: @unchecked Sendable {
     private func withFileLock<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
+        guard !readOnly else {
+            // A reader shares the lock: it waits for a writer to finish, never blocks another reader.
+            try POSIX.lockShared(fd, path: path)
+            defer { POSIX.unlock(fd) }
+            return try body()
+        }
         try POSIX.lockExclusive(fd, path: path)
         defer { POSIX.unlock(fd) }
         return try body()
@@ -110,6 +122,12 @@ public final class Journal: @unchecked Sendable {
                 // `offset` already counts every complete record before it.
                 let fragment = bytes[start...]
                 salvage?(fragment)
+                if readOnly {
+                    // Not ours to cut: the next writer will. It is not applied either way.
+                    notices.append(Notice(path: path, line: lineNumber + 1,
+                                          message: "incomplete last record from an interrupted write; it was never acknowledged and is not applied (\(fragment.count) bytes at offset \(offset); opened read-only, so left for the next writer to cut)"))
+                    return
+                }
                 notices.append(Notice(path: path, line: lineNumber + 1,
                                       message: "incomplete last record from an interrupted write; it was never acknowledged: cut \(fragment.count) bytes at offset \(offset)"))
                 try POSIX.truncate(fd, to: offset, path: path)

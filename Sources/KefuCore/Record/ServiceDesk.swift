@@ -12,10 +12,12 @@ public final class ServiceDesk: Sendable {
         return (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(".kefu")
     }
 
-    public init(folder: String) throws {
+    /// - Parameter readOnly: for commands that only read: nothing is created or changed, so
+    /// they work on a folder or disk this process cannot write.
+    public init(folder: String, readOnly: Bool = false) throws {
         self.folder = folder
-        tickets = try TicketStore(folder: folder)
-        events = try EventLog(folder: folder)
+        tickets = try TicketStore(folder: folder, readOnly: readOnly)
+        events = try EventLog(folder: folder, readOnly: readOnly)
     }
 
     /// What reading the files turned up (torn last records, damaged lines), for stderr.

@@ -15,9 +15,14 @@ public struct ServiceMetrics: Sendable {
     public var ratings: [Int: Int] = [:]
     public var satisfactionAverage: Double?
     public var topTopics: [(topic: String, count: Int)] = []
+    /// Events that could not be written in the period, and when: the figures miss them.
+    public var unrecordedEvents = 0
+    public var unrecordedFrom: Date?
+    public var unrecordedUntil: Date?
 
     public init(events: [ServiceEvent], since: Date? = nil) {
-        let events = since.map { s in events.filter { $0.time >= s } } ?? events
+        // A gap counts when any of it falls in the period.
+        let events = since.map { s in events.filter { $0.time >= s || ($0.until ?? .distantPast) >= s } } ?? events
         var conversations = Set<String>(), handedOff = Set<String>()
         var fallbacks = 0, clarifications = 0
         var topics: [String: Int] = [:]
@@ -44,6 +49,10 @@ public struct ServiceMetrics: Sendable {
                 if let s = e.score { ratings[s, default: 0] += 1 }
             case .conversationStart, .conversationEnd:
                 break
+            case .unrecorded:
+                unrecordedEvents += e.count ?? 0
+                unrecordedFrom = min(unrecordedFrom ?? e.time, e.time)
+                unrecordedUntil = max(unrecordedUntil ?? e.time, e.until ?? e.time)
             }
         }
         self.conversations = conversations.count
@@ -74,7 +83,16 @@ public struct ServiceMetrics: Sendable {
             "satisfaction_average": satisfactionAverage ?? NSNull(),
             "satisfaction_distribution": Dictionary(uniqueKeysWithValues: ratings.map { (String($0.key), $0.value) }),
             "top_topics": topTopics.map { ["topic": $0.topic, "messages": $0.count] },
+            "unrecorded_events": unrecordedEvents,
+            "unrecorded_from": unrecordedFrom.map(Timestamp.format) ?? NSNull(),
+            "unrecorded_until": unrecordedUntil.map(Timestamp.format) ?? NSNull(),
         ]
+    }
+
+    /// Says that the figures miss events, when they do.
+    public var gapLine: String? {
+        guard unrecordedEvents > 0, let from = unrecordedFrom, let until = unrecordedUntil else { return nil }
+        return "\(unrecordedEvents) events could not be recorded between \(Timestamp.format(from)) and \(Timestamp.format(until)); figures are incomplete"
     }
 }
 
@@ -84,7 +102,8 @@ extension ServiceMetrics {
     public func textLines(afterContainment: [String] = [], beforeTopics: [String] = []) -> [String] {
         func pct(_ v: Double) -> String { String(format: "%.1f%%", v * 100) }
         func duration(_ s: Double) -> String { TicketJSON.duration(s) }
-        var lines = ["conversations        \(conversations) (\(messages) customer messages)",
+        var lines = gapLine.map { ["warning: " + $0] } ?? []
+        lines += ["conversations        \(conversations) (\(messages) customer messages)",
                      "containment          \(pct(containmentRate)) closed without a person"]
         lines += afterContainment
         let reasons = handoffReasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }

@@ -39,9 +39,12 @@ public final class TicketStore: @unchecked Sendable {
 
     public var notices: [Journal.Notice] { journal.notices }
 
-    public init(folder: String) throws {
-        try POSIX.makeDirectory(folder)
-        journal = try Journal(path: (folder as NSString).appendingPathComponent("tickets.log"))
+    /// - Parameter readOnly: only to read (`kefu agent list`, `show`): works where the folder
+    /// cannot be written; changes are refused. A missing journal reads as an empty queue.
+    public init(folder: String, readOnly: Bool = false) throws {
+        let path = (folder as NSString).appendingPathComponent("tickets.log")
+        if !readOnly { try POSIX.makeDirectory(folder) }
+        journal = try Journal(path: readOnly && !FileManager.default.fileExists(atPath: path) ? "/dev/null" : path, readOnly: readOnly)
         journal.salvage = { [unowned self] bytes in self.noteNumbers(in: bytes) }
         try journal.catchUp { try self.apply($0, line: $1) }
     }

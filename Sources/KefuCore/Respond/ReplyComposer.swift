@@ -20,7 +20,9 @@ struct ReplyComposer: Sendable {
     /// same wording, so a conversation does not flip between forms at random).
     func phrase(_ key: String, _ extra: [String: String] = [:], variant: Int = 0) -> String {
         let text = (language == .en ? kb.filledPhrases[StandardPhrases.englishPrefix + key] : nil) ?? kb.filledPhrases[key] ?? ""
-        let forms = text.contains(" | ") ? text.components(separatedBy: " | ") : [text]
+        // Byte search: `String.contains(_: String)` goes through Foundation's `range(of:)`,
+        // and cost tens of thousands of instructions per phrase, per reply.
+        let forms = Self.hasAlternatives(text) ? text.components(separatedBy: " | ") : [text]
         let chosen = forms[abs(variant) % forms.count]
         return extra.isEmpty ? chosen : kb.company.fill(chosen, extra: extra)
     }
@@ -29,6 +31,16 @@ struct ReplyComposer: Sendable {
     func answer(_ entry: CompiledEntry, conversation: String) -> String {
         let answers = entry.filledAnswers
         return answers[Int(Self.hash(conversation) % UInt64(answers.count))]
+    }
+
+    /// Whether a phrase offers alternative wordings (` | ` between them).
+    static func hasAlternatives(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard bytes.count >= 3 else { return false }
+            for i in 1..<(bytes.count - 1) where bytes[i] == 0x7C && bytes[i - 1] == 0x20 && bytes[i + 1] == 0x20 { return true }
+            return false
+        }
     }
 
     static func hash(_ text: String) -> UInt64 {

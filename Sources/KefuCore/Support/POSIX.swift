@@ -55,6 +55,14 @@ enum POSIX {
         }
     }
 
+    /// Takes a shared advisory lock, for a reader that must not see a record half-written.
+    static func lockShared(_ fd: Int32, path: String) throws {
+        while flock(fd, LOCK_SH) != 0 {
+            if errno == EINTR { continue }
+            throw SystemError(call: "flock", path: path, code: errno)
+        }
+    }
+
     static func unlock(_ fd: Int32) {
         _ = flock(fd, LOCK_UN)
     }

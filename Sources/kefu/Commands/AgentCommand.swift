@@ -76,7 +76,8 @@ enum AgentCommand {
         if let address = args.value("--connect") {
             return try RemoteAgent.run(verb: verb, rest: rest, args: args, address: address)
         }
-        let desk = try DataOptions.open(args)
+        // Looking is not changing: list and show open the folder read-only.
+        let desk = try DataOptions.open(args, readOnly: verb == "list" || verb == "show")
         let store = desk.tickets
         let agent = args.value("--as") ?? ProcessInfo.processInfo.environment["KEFU_AGENT"] ?? ProcessInfo.processInfo.environment["USER"] ?? "agent"
         let now = Date()

@@ -7,7 +7,9 @@ enum ServeCommand {
     static let summary = "run the line-protocol gateway for customers and agents"
     static let help = """
     Usage: kefu serve [--kb DIR] [--data DIR] [--customer-listen ADDR:PORT] [--agent-listen ADDR:PORT]
-                      [--max-connections N] [--idle-timeout SECONDS] [--rate LINES_PER_SECOND]
+                      [--max-connections N] [--agent-slots N] [--idle-timeout SECONDS] [--line-timeout SECONDS]
+                      [--rate LINES_PER_SECOND] [--max-conversations N] [--conversation-idle SECONDS]
+                      [--max-sessions N]
 
     Serves customers (plain lines or JSON Lines, see docs/PROTOCOL.md) and agents (AUTH, LIST,
     CLAIM, REPLY …) over TCP. Binds to 127.0.0.1; port 0 picks a free port. Prints
@@ -30,16 +32,26 @@ enum ServeCommand {
       --data DIR                  queue and event log (default: $KEFU_DATA or ./.kefu)
       --customer-listen ADDR:PORT customer listener (default 127.0.0.1:8770)
       --agent-listen ADDR:PORT    agent listener (default 127.0.0.1:8771)
-      --max-connections N         customer and agent connections together (default 4096)
+      --max-connections N         customer connections (default 4096; never more than the descriptor
+                                  limit allows, printed at start)
+      --agent-slots N             agent connections beyond those, which customers never take (default 32)
       --idle-timeout SECONDS      close silent connections (default 600)
+      --line-timeout SECONDS      a line must be complete this long after its first byte (default 30)
       --rate N                    lines per second per connection before it is told to slow down (default 20)
+      --max-conversations N       conversations kept in memory; the least recently used beyond it
+                                  wait on disk until their customer writes again (default 5000)
+      --conversation-idle SECONDS a conversation silent this long ends and is recorded as ended (default 1800)
+      --max-sessions N            sessions one JSON Lines connection may hold at once (default 1000)
 
     Example:
       kefu serve --customer-listen 127.0.0.1:0 --agent-listen 127.0.0.1:0
     """
     static let options = [KnowledgeOptions.spec, DataOptions.spec, OptionSpec(name: "--customer-listen", takesValue: true),
                           OptionSpec(name: "--agent-listen", takesValue: true), OptionSpec(name: "--max-connections", takesValue: true),
-                          OptionSpec(name: "--idle-timeout", takesValue: true), OptionSpec(name: "--rate", takesValue: true)]
+                          OptionSpec(name: "--idle-timeout", takesValue: true), OptionSpec(name: "--rate", takesValue: true),
+                          OptionSpec(name: "--agent-slots", takesValue: true), OptionSpec(name: "--line-timeout", takesValue: true),
+                          OptionSpec(name: "--max-conversations", takesValue: true), OptionSpec(name: "--conversation-idle", takesValue: true),
+                          OptionSpec(name: "--max-sessions", takesValue: true)]
 
     static func run(_ arguments: [String]) throws -> Int32 {
         let args = try ParsedArguments.parse(arguments, options: options, command: name)
@@ -52,14 +64,23 @@ enum ServeCommand {
             }
             config[keyPath: keyPath] = address
         }
-        if let text = args.value("--max-connections") {
-            guard let n = Int(text), n > 0 else { throw UsageError(message: "--max-connections takes a positive number, not '\(text)'.", command: name) }
-            config.maxConnections = n
+        func count(_ option: String) throws -> Int? {
+            guard let text = args.value(option) else { return nil }
+            guard let n = Int(text), n > 0 else { throw UsageError(message: "\(option) takes a positive number, not '\(text)'.", command: name) }
+            return n
         }
-        if let text = args.value("--idle-timeout") {
-            guard let n = Double(text), n > 0 else { throw UsageError(message: "--idle-timeout takes seconds, not '\(text)'.", command: name) }
-            config.idleTimeout = n
+        func seconds(_ option: String) throws -> Double? {
+            guard let text = args.value(option) else { return nil }
+            guard let n = Double(text), n > 0 else { throw UsageError(message: "\(option) takes seconds, not '\(text)'.", command: name) }
+            return n
         }
+        if let n = try count("--max-connections") { config.maxConnections = n }
+        if let n = try count("--agent-slots") { config.agentSlots = n }
+        if let n = try count("--max-conversations") { config.conversations.maxLive = n }
+        if let n = try count("--max-sessions") { config.conversations.maxSessionsPerConnection = n }
+        if let n = try seconds("--idle-timeout") { config.idleTimeout = n }
+        if let n = try seconds("--line-timeout") { config.lineTimeout = n }
+        if let n = try seconds("--conversation-idle") { config.conversations.idleHorizon = n }
         if let text = args.value("--rate") {
             guard let n = Double(text), n > 0 else { throw UsageError(message: "--rate takes lines per second, not '\(text)'.", command: name) }
             config.linesPerSecond = n
@@ -70,9 +91,10 @@ enum ServeCommand {
         let desk = try DataOptions.open(args)
         warnAboutSharedToken(dataFolder: desk.folder)
         config.integrationToken = try integrationToken(dataFolder: desk.folder)
-        raiseFileLimit()
+        ConnectionBudget.raiseDescriptorLimit()
 
         let gateway = try Gateway(kb: kb, desk: desk, configuration: config)
+        printError("kefu serve: \(gateway.budget.description)")
         let bound: (customer: Socket.Address, agent: Socket.Address)
         do {
             bound = try gateway.bind()
@@ -104,14 +126,6 @@ enum ServeCommand {
     /// The secret an integration sends as `{"auth": …}` to name its customers.
     static func integrationToken(dataFolder: String) throws -> String {
         try ServerSecret.load(environment: "KEFU_INTEGRATION_TOKEN", file: "integration-token", dataFolder: dataFolder)
-    }
-
-    /// Thousands of connections need more than the usual 1,024 descriptors.
-    static func raiseFileLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// SIGTERM / SIGINT stop the gateway gracefully; SIGHUP and file edits reload.

@@ -1,0 +1,119 @@
+import Foundation
+import KefuCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kefu-bench memory`: the server's resident memory as customers come and go, with its
+/// default limits. Customers are an authenticated integration's (`int:` keys, which the
+/// server cannot drop when a connection closes: the worst case for memory), on JSON Lines
+/// connections of at most 1,000 customers each (the default per-connection limit).
+let memoryUsage = """
+Usage: kefu-bench memory [--customers N] [--messages M] [--one-message N] [--kb DIR] [--messages-file FILE]
+  --customers N     customers who write many messages (default 1000)
+  --messages M      messages each of them writes (default 60)
+  --one-message N   then this many new customers who write one message each (default 100000)
+"""
+
+func memoryBenchmark(_ arguments: [String]) {
+    let options = BenchOptions(arguments, defaults: ["--customers": "1000", "--messages": "60", "--one-message": "100000", "--kb": ".",
+                                                     "--messages-file": "Tests/Data/kb-eval.jsonl"], usage: memoryUsage)
+    let customers = Int(options["--customers"]!) ?? 1000
+    let messages = Int(options["--messages"]!) ?? 60
+    let oneMessage = Int(options["--one-message"]!) ?? 100_000
+    var limit = rlimit()
+    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    do {
+        let texts = try LabelledFile.read(options["--messages-file"]!, labelKey: "text").filter { $0.fields["route"] == "answer" }
+            .map(\.example.text).filter { !$0.contains("\n") && !$0.contains("\"") && !$0.contains("\\") }
+        let token = SecureRandomText.token()
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
+        // Default limits except the per-connection line rate, which a load generator exceeds by design.
+        let server = try ServerProcess(binary: binary, kb: options["--kb"]!, options: ["--rate", "100000"],
+                                       environment: ["KEFU_INTEGRATION_TOKEN": token])
+        defer { server.stop() }
+        func mib() -> String { String(format: "%.1f MiB", Double(server.residentKiB()) / 1024) }
+        print("memory: kefu serve with default limits; RSS at start \(mib())")
+        let start = Measure.now()
+        // Many messages: customers spread over connections of 100, every customer writing in turn.
+        let perConnection = 100
+        let busy = try (0..<((customers + perConnection - 1) / perConnection)).map { _ in try IntegrationClient(server.customer, token: token) }
+        for round in 0..<messages {
+            for (n, client) in busy.enumerated() {
+                let ids = (n * perConnection)..<min((n + 1) * perConnection, customers)
+                try client.converse(ids.map { ("m\($0)", texts[($0 * 7 + round) % texts.count]) })
+            }
+        }
+        print("after \(customers) customers × \(messages) messages: RSS \(mib()) (\(String(format: "%.0f", Double(Measure.now() - start) / 1e9)) s)")
+        // One message each: connections of 1,000 new customers, one after another, each kept open.
+        var open: [IntegrationClient] = []
+        var done = 0
+        while done < oneMessage {
+            let client = try IntegrationClient(server.customer, token: token)
+            let ids = done..<min(done + 1000, oneMessage)
+            try client.converse(ids.map { ("o\($0)", texts[$0 % texts.count]) })
+            open.append(client)
+            done = ids.upperBound
+            if done % 20_000 == 0 { print("  … \(done) one-message customers: RSS \(mib())") }
+        }
+        print("after \(oneMessage) more one-message customers: RSS \(mib()) (\(String(format: "%.0f", Double(Measure.now() - start) / 1e9)) s)")
+        withExtendedLifetime(open) {}
+    } catch {
+        FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
+enum SecureRandomText {
+    static func token() -> String { (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined() }
+}
+
+/// A blocking JSON Lines connection authenticated as the integration.
+final class IntegrationClient {
+    let fd: Int32
+    private var buffer: [UInt8] = []
+
+    init(_ address: Socket.Address, token: String) throws {
+        fd = try Socket.connect(address)
+        try send("{\"auth\":\"\(token)\"}\n")
+        _ = try lines(1)
+    }
+    deinit { close(fd) }
+
+    /// Sends one message per (customer, text) in chunks and waits for every reply.
+    func converse(_ messages: [(customer: String, text: String)]) throws {
+        for start in stride(from: 0, to: messages.count, by: 200) {
+            let chunk = messages[start..<min(start + 200, messages.count)]
+            try send(chunk.map { "{\"session\":\"\($0.customer)\",\"text\":\"\($0.text)\"}\n" }.joined())
+            _ = try lines(chunk.count)
+        }
+    }
+
+    private func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw SystemError(call: "send", path: "integration connection", code: errno) }
+            sent += n
+        }
+    }
+
+    private func lines(_ count: Int) throws -> Int {
+        var got = 0
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while got < count {
+            while let newline = buffer.firstIndex(of: 0x0A), got < count {
+                buffer.removeSubrange(...newline)
+                got += 1
+            }
+            if got == count { break }
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw SystemError(call: "recv", path: "integration connection", code: n == 0 ? ECONNRESET : errno) }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+        return got
+    }
+}
