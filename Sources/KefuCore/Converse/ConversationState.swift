@@ -43,6 +43,8 @@ public struct ConversationState: Sendable {
     public var askedForFacts = false
     /// Whether the customer has seen the request for a rating in this stage.
     public var ratingAsked = false
+    /// Whether the rating question was asked a second time (after 「没有了」 instead of a score).
+    public var ratingReminded = false
     /// What the last reply asked, so a bare 「不是」「没有」 can be read: after 「能解决您的问题吗？」
     /// it means not helped, after 「还有其他问题吗？」 it means done.
     public var awaiting: Awaiting?

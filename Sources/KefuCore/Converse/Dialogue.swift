@@ -147,6 +147,12 @@ public struct Dialogue: Sendable {
                              rule: "the agent resolved the case while the customer was away → ask for a rating")
             }
             if let acts, acts.has(.requestPerson) { state.stage = .open; return try handOff(.requested, understanding: nil, state: &state, now: now, rule: "request for a person (act)") }
+            if let acts, !state.ratingReminded, !acts.has(.goodbye), !acts.has(.deny), !acts.has(.cancel),
+               acts.only([.thanks, .nothingElse, .acknowledge, .affirm, .resolved]) {
+                // 「没有了」「好的」 at the rating question: still done, so ask once more, briefly.
+                state.ratingReminded = true
+                return Reply(lines: [composer.phrase("rating_again")], route: .answer, rule: "no rating yet (\(acts.phrases.joined(separator: " + "))) → ask once more")
+            }
             if let acts, acts.only([.thanks, .goodbye, .nothingElse, .acknowledge, .deny, .cancel, .affirm, .resolved]) {
                 try close(state: &state, now: now)
                 return Reply(lines: [composer.phrase("closing")], route: .answer, topic: "goodbye", rule: "no rating given (\(acts.phrases.joined(separator: " + "))) → close politely")
@@ -499,6 +505,16 @@ public struct Dialogue: Sendable {
             relayed.append("[人工客服 \(line.from.dropFirst("agent:".count))] \(line.text)")
         }
         if replies.count > ticket.deliveredReplies { try desk.tickets.markDelivered(id, count: replies.count, now: now) }
+        if ticket.state == .resolved, let message, message.acts == nil, kb.route(message.understanding()).route != .fallback {
+            // Back with a new question after the agent resolved the case: answer it; the
+            // rating is asked when the customer is done.
+            try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: message.n.original), turn: nil, now: now)
+            state.stage = .open
+            var reply = try serve(message.n, understanding: message.understanding(), state: &state, now: now)
+            reply.lines.insert(composer.phrase("person_resolved", ["ticket": id]), at: 0)
+            reply.relayed = relayed + reply.relayed
+            return reply
+        }
         if ticket.state == .resolved {
             if let message { try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: message.n.original), turn: nil, now: now) }
             state.stage = .rating(ticket: id)

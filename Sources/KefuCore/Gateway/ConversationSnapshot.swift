@@ -11,7 +11,7 @@ struct ConversationSnapshot: Codable {
     /// The `ConversationState` fields carried, by name (checked against the type by a test).
     static let fields: Set<String> = ["id", "customer", "channel", "started", "stage", "greeted", "misunderstandings", "lastCandidates",
                                       "tried", "answered", "transcript", "turns", "facts", "ticket", "topic", "askedForFacts",
-                                      "ratingAsked", "awaiting", "lastQuestion", "language", "turnCount", "awayNoticeGiven",
+                                      "ratingAsked", "ratingReminded", "awaiting", "lastQuestion", "language", "turnCount", "awayNoticeGiven",
                                       "offersResume"]
 
     /// `ConversationStage` flattened: the case name and its one payload.
@@ -42,6 +42,7 @@ struct ConversationSnapshot: Codable {
     var facts: [String]
     var ticket, topic: String?
     var askedForFacts, ratingAsked: Bool
+    var ratingReminded: Bool?
     var awaiting: String?
     var lastQuestion: String?
     var language: String
@@ -74,6 +75,7 @@ struct ConversationSnapshot: Codable {
         topic = s.topic
         askedForFacts = s.askedForFacts
         ratingAsked = s.ratingAsked
+        ratingReminded = s.ratingReminded
         awaiting = switch s.awaiting {
         case .confirmation: "confirmation"
         case .anythingElse: "anythingElse"
@@ -113,6 +115,7 @@ struct ConversationSnapshot: Codable {
         s.topic = topic
         s.askedForFacts = askedForFacts
         s.ratingAsked = ratingAsked
+        s.ratingReminded = ratingReminded ?? false
         s.awaiting = switch awaiting {
         case "confirmation": .confirmation
         case "anythingElse": .anythingElse
