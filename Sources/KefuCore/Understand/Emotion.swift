@@ -60,14 +60,8 @@ public struct EmotionReading: Sendable, Equatable {
     /// the lexicon knows, so the higher of the two counts.
     func raised(toModelAnger anger: Float) -> EmotionReading {
         guard anger > score else { return self }
-        let level: EmotionLevel
-        switch anger {
-        case EmotionDetector.levelBounds.high...: level = .high
-        case EmotionDetector.levelBounds.upset...: level = .upset
-        case EmotionDetector.levelBounds.concerned...: level = .concerned
-        default: level = .calm
-        }
-        return EmotionReading(score: (anger * 1000).rounded() / 1000, level: max(level, self.level), cues: cues, intensity: intensity, modelAnger: anger)
+        return EmotionReading(score: (anger * 1000).rounded() / 1000, level: max(EmotionDetector.level(of: anger), level),
+                              cues: cues, intensity: intensity, modelAnger: anger)
     }
 }
 
@@ -100,6 +94,16 @@ public struct EmotionDetector: Sendable {
     static let gappedCueReach = 6
 
     public static let levelBounds: (concerned: Float, upset: Float, high: Float) = (0.25, 0.45, 0.7)
+
+    /// The level a score reaches (`levelBounds`).
+    static func level(of score: Float) -> EmotionLevel {
+        switch score {
+        case levelBounds.high...: .high
+        case levelBounds.upset...: .upset
+        case levelBounds.concerned...: .concerned
+        default: .calm
+        }
+    }
 
     public init(lexicon: [(category: EmotionCategory, cue: String, weight: Float)]) {
         var table: [UInt32: [Cue]] = [:]
@@ -161,14 +165,7 @@ public struct EmotionDetector: Sendable {
         var score = 1 - calmness
         // A customer who says 不着急 / 慢慢来 is telling us the matter is not urgent.
         if calmCue { score *= 0.5 }
-        let level: EmotionLevel
-        switch score {
-        case Self.levelBounds.high...: level = .high
-        case Self.levelBounds.upset...: level = .upset
-        case Self.levelBounds.concerned...: level = .concerned
-        default: level = .calm
-        }
-        return EmotionReading(score: (score * 1000).rounded() / 1000, level: level, cues: cues, intensity: intensity)
+        return EmotionReading(score: (score * 1000).rounded() / 1000, level: Self.level(of: score), cues: cues, intensity: intensity)
     }
 
     private func longestCue(_ candidates: [Cue], in s: [UInt32], at start: Int) -> Cue? {
