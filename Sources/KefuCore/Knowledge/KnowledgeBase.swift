@@ -223,7 +223,7 @@ public struct KnowledgeBase: Sendable {
         }
         let handoff = handoffModel?.read(normalized)
         var reading = emotion.read(normalized)
-        if let handoff { reading = reading.raised(toModelAnger: handoff.anger) }
+        if let handoff { reading = reading.raised(toModelAnger: handoff.anger, from: thresholds.angerModel) }
         return Understanding(normalized: normalized, candidates: candidates, emotion: reading, ranking: ranking, handoff: handoff)
     }
 

@@ -318,7 +318,8 @@ public enum KnowledgeLoader {
                 case "handoff_model": t.handoffModel = v
                 case "safety_model": t.safetyModel = v
                 case "calm_veto": t.calmVeto = v
-                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage, handoff_model, safety_model, calm_veto or emotion_handoff"))
+                case "anger_model": t.angerModel = v
+                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage, handoff_model, safety_model, calm_veto, anger_model or emotion_handoff"))
                 }
             }
         }

@@ -58,8 +58,9 @@ public struct EmotionReading: Sendable, Equatable {
     /// This reading with its score raised to the handoff model's anger, when that is higher:
     /// the lexicon misses sarcasm and weariness it has no cue for; the model misses nothing
     /// the lexicon knows, so the higher of the two counts.
-    func raised(toModelAnger anger: Float) -> EmotionReading {
-        guard anger > score else { return self }
+    /// Only from `floor`: below it the model's anger is too often a sad or tired post.
+    func raised(toModelAnger anger: Float, from floor: Float) -> EmotionReading {
+        guard anger > score, anger >= floor else { return self }
         return EmotionReading(score: (anger * 1000).rounded() / 1000, level: max(EmotionDetector.level(of: anger), level),
                               cues: cues, intensity: intensity, modelAnger: anger)
     }
