@@ -183,7 +183,8 @@ public struct Dialogue: Sendable {
             if let acts, acts.has(.requestPerson) {
                 return try handOff(reason, understanding: nil, state: &state, now: now, rule: "complaint: the customer asks for a person instead of giving details")
             }
-            if let acts, acts.has(.cancel) || acts.only([.deny, .nothingElse]) {
+            let withdrawn = acts.map { $0.has(.cancel) || $0.only([.deny, .nothingElse]) } ?? (kb.acts.mentions(.cancel, in: n) != nil)
+            if withdrawn {
                 var event = messageEvent(understanding(), route: .answer, state: state, now: now)
                 event.topic = "complaint"
                 event.reason = "withdrawn"
@@ -562,21 +563,14 @@ public struct Dialogue: Sendable {
         let id = ticket.id
         let position = max(1, desk.tickets.position(of: id))
         let place = ["ticket": id, "position": String(position), "wait": composer.describeWait(Double(position) * desk.tickets.typicalWait())]
+        let mentionedCancel = message.acts == nil ? kb.acts.mentions(.cancel, in: message.n) : nil
+        if let phrase = mentionedCancel, kb.route(u).route != .handoff {
+            return try withdraw(ticket, message: message, state: &state, now: now, rule: "the customer withdrew the request (「\(phrase)」) while waiting")
+        }
         if let acts = message.acts {
             let said = acts.phrases.joined(separator: " + ")
             if acts.has(.cancel) && !acts.has(.requestPerson) {
-                try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: message.n.original), turn: nil, now: now)
-                try desk.tickets.withdraw(id, now: now)
-                var event = ServiceEvent(kind: .agentAction, time: now)
-                event.conversation = state.id
-                event.customer = state.customer
-                event.ticket = id
-                event.action = "withdrawn"
-                try desk.events.record(event)
-                state.stage = .open
-                state.ticket = nil
-                return Reply(lines: [composer.phrase("queue_withdrawn", ["ticket": id])], route: .answer,
-                             rule: "the customer withdrew the request (\(said)) while waiting → ticket \(id) leaves the queue")
+                return try withdraw(ticket, message: message, state: &state, now: now, rule: "the customer withdrew the request (\(said)) while waiting")
             }
             try passOn(message.n.original, u, to: id, state: state, now: now)
             if acts.has(.askPosition) || acts.has(.requestPerson) || acts.has(.notHelped) {
@@ -613,6 +607,24 @@ public struct Dialogue: Sendable {
             return composer.answer(kb.entries[entry.entryIndex], conversation: state.id)
         }
         return composer.speaking(state.language).phrase("safety_advice")
+    }
+
+    /// The customer no longer wants a person: the waiting ticket leaves the queue (agents see
+    /// it go; the report counts it), and the bot serves them again.
+    private func withdraw(_ ticket: Ticket, message: Message, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
+        let id = ticket.id
+        try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: message.n.original), turn: nil, now: now)
+        try desk.tickets.withdraw(id, now: now)
+        var event = ServiceEvent(kind: .agentAction, time: now)
+        event.conversation = state.id
+        event.customer = state.customer
+        event.ticket = id
+        event.action = "withdrawn"
+        try desk.events.record(event)
+        state.stage = .open
+        state.ticket = nil
+        return Reply(lines: [composer.speaking(state.language).phrase("queue_withdrawn", ["ticket": id])], route: .answer,
+                     rule: rule + " → ticket \(id) leaves the queue")
     }
 
     /// Opens a ticket (written and synced), then tells the customer its number.

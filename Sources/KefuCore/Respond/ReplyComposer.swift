@@ -56,10 +56,14 @@ struct ReplyComposer: Sendable {
         return [(language == .en ? "You may also want to know: " : "您可能还想了解：") + questions.map { "「\($0)」" }.joined(separator: "、")]
     }
 
-    /// Numbered choices: the topic's name and the entry's first phrasing.
+    /// Numbered choices: the topic's name and the entry's first phrasing; for an English
+    /// customer the entry's first English phrasing alone, when it has one.
     func choices(_ entryIDs: [String]) -> [String] {
         [phrase("choices")] + entryIDs.enumerated().map { i, id in
             let e = kb.entries[kb.entryIndex[id]!]
+            if language == .en, let english = e.entry.questions.first(where: { TextLanguage.of($0.text) == .en }) {
+                return "\(i + 1). \(english.text)"
+            }
             let topicName = kb.topics[e.topic]?.name ?? e.topic
             return "\(i + 1). \(topicName)：\(e.entry.questions.first?.text ?? id)"
         }

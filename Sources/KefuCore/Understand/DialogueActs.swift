@@ -62,6 +62,21 @@ public struct DialogueActLexicon: Sendable {
         folded.filter { CharacterClass.of($0) != .separator }
     }
 
+    /// Whether a phrasing of `act` occurs anywhere in a short message: 「想了想还是算了，不投诉了」
+    /// withdraws a complaint although it says more than the act. Only for steps where the act
+    /// is what the bot waits for (withdrawing a complaint or a place in the queue).
+    public func mentions(_ act: DialogueAct, in n: NormalizedText) -> String? {
+        let k = Self.key(n.folded)
+        guard k.count <= Self.maxLength * 2 else { return nil }
+        for i in k.indices {
+            for p in byFirst[k[i]] ?? [] where p.act == act && p.scalars.count >= 2 && i + p.scalars.count <= k.count
+                && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) {
+                return p.text
+            }
+        }
+        return nil
+    }
+
     /// The acts the whole message is made of, or nil when it is not only acts.
     public func read(_ n: NormalizedText) -> ActReading? {
         guard n.folded.count <= Self.maxLength * 2 else { return nil }
