@@ -3,6 +3,8 @@ public struct RoutedExample: Sendable {
     public let text: String
     public let topic: String
     public let route: Route?
+    /// The handoff reason expected (`safety`, `money` …), when the file gives one.
+    public var reason: HandoffReason? = nil
     public let line: Int
 }
 
@@ -25,6 +27,11 @@ public struct KnowledgeBaseEvaluation: Sendable {
     public let routineHandedOff: [Miss]
     public let topicMisses: [Miss]
     public let speed: SpeedFigures
+    /// Out-of-scope messages (topic `out_of_scope`) the bot fell back on, and how many there were.
+    public let outOfScopeCaught: Int
+    public let outOfScopeExpected: Int
+    /// Per expected handoff reason: how many were handed off, of how many.
+    public let handedOffByReason: [HandoffReason: (handedOff: Int, expected: Int)]
 
     /// The topic a message counts as: out of scope when the bot falls back.
     static func predictedTopic(_ u: Understanding, _ decision: RouteDecision) -> String {
@@ -62,6 +69,18 @@ public struct KnowledgeBaseEvaluation: Sendable {
             }
         }
         routeAccuracy = routeCount == 0 ? 0 : Double(routeCorrect) / Double(routeCount)
+        let outOfScope = examples.indices.filter { examples[$0].topic == KnowledgeBase.outOfScopeTopic }
+        outOfScopeExpected = outOfScope.count
+        outOfScopeCaught = outOfScope.filter { routes[$0] == .fallback }.count
+        var byReason: [HandoffReason: (handedOff: Int, expected: Int)] = [:]
+        for (i, e) in examples.enumerated() {
+            guard let reason = e.reason, e.route == .handoff else { continue }
+            var figure = byReason[reason] ?? (0, 0)
+            figure.expected += 1
+            if routes[i] == .handoff { figure.handedOff += 1 }
+            byReason[reason] = figure
+        }
+        handedOffByReason = byReason
         self.handoffExpected = handoffExpected
         self.handoffMissed = handoffMissed
         self.routineAnswerExpected = routineExpected
@@ -77,7 +96,8 @@ extension LabelledFile {
         var line = 0
         for (example, fields) in try read(path, labelKey: "topic", fallbackLabelKey: "label") {
             line += 1
-            result.append(RoutedExample(text: example.text, topic: example.label, route: fields["route"].flatMap(Route.init(rawValue:)), line: line))
+            result.append(RoutedExample(text: example.text, topic: example.label, route: fields["route"].flatMap(Route.init(rawValue:)),
+                                        reason: fields["reason"].flatMap(HandoffReason.init(rawValue:)), line: line))
         }
         return result
     }

@@ -21,6 +21,11 @@ enum KnowledgeBaseEval {
         print("route accuracy      \(pct(r.routeAccuracy))   (clarify counts as right for a routine question)")
         print("must hand off       \(r.handoffExpected - r.handoffMissed.count)/\(r.handoffExpected) handed off")
         print("calm routine        \(r.routineHandedOff.count)/\(r.routineAnswerExpected) wrongly handed off")
+        if r.outOfScopeExpected > 0 { print("out of scope        \(r.outOfScopeCaught)/\(r.outOfScopeExpected) caught (fell back)") }
+        if !r.handedOffByReason.isEmpty {
+            let parts = r.handedOffByReason.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value.handedOff)/\($0.value.expected)" }
+            print("handed off, by reason  \(parts.joined(separator: ", "))")
+        }
         print(String(format: "speed               %.0f messages/s, p50 %.1f µs, p99 %.1f µs", r.speed.messagesPerSecond, r.speed.p50Microseconds, r.speed.p99Microseconds))
         if showMisses {
             for m in r.handoffMissed { print("  missed handoff: \(m.example.text)  → \(m.route.rawValue) [\(m.rule)]") }
