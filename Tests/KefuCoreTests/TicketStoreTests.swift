@@ -120,11 +120,7 @@ struct TicketStoreTests {
 
     @Test("a damaged record in the middle is reported with its line and skipped")
     func damagedMiddleRecord() throws {
-        let folder = Self.folder()
-        let store = try TicketStore(folder: folder)
-        _ = try store.open(Self.draft("a", .requested), now: Self.t0)
-        _ = try store.open(Self.draft("b", .requested), now: Self.t0)
-        _ = try store.open(Self.draft("c", .requested), now: Self.t0)
+        let (folder, _, _) = try Self.queue(["a", "b", "c"])
         let log = folder + "/tickets.log"
         var lines = try String(contentsOfFile: log, encoding: .utf8).components(separatedBy: "\n")
         lines[1] = lines[1].replacingOccurrences(of: "\"b\"", with: "\"B\"")
@@ -132,6 +128,14 @@ struct TicketStoreTests {
         let reopened = try TicketStore(folder: folder)
         #expect(reopened.notices.map(\.line) == [2])
         #expect(reopened.queue().map(\.customer) == ["a", "c"])
+    }
+
+    /// A fresh data folder whose queue holds one waiting ticket per customer, in order.
+    static func queue(_ customers: [String]) throws -> (folder: String, store: TicketStore, ids: [String]) {
+        let folder = Self.folder()
+        let store = try TicketStore(folder: folder)
+        let ids = try customers.map { try store.open(Self.draft($0, .requested), now: Self.t0).id }
+        return (folder, store, ids)
     }
 
     /// A record line with a valid checksum over `payload`, as a process would have written it.
@@ -148,9 +152,7 @@ struct TicketStoreTests {
 
     @Test("a damaged early record never makes tickets share an id: three handoffs after a restart get new ids and none is overwritten")
     func damagedRecordDoesNotReuseIDs() throws {
-        let folder = Self.folder()
-        let store = try TicketStore(folder: folder)
-        let before = try ["a", "b", "c", "d"].map { try store.open(Self.draft($0, .requested), now: Self.t0).id }
+        let (folder, _, before) = try Self.queue(["a", "b", "c", "d"])
         try Self.rewrite(folder) { lines in
             // One byte changed in the first ticket's record: its checksum no longer matches.
             lines[0] = lines[0].replacingOccurrences(of: "\"a\"", with: "\"x\"")
@@ -166,10 +168,7 @@ struct TicketStoreTests {
 
     @Test("a record with a valid checksum that cannot be applied is reported with its line, and its ticket number stays used")
     func unreadableValidRecordIsReported() throws {
-        let folder = Self.folder()
-        let store = try TicketStore(folder: folder)
-        _ = try store.open(Self.draft("a", .requested), now: Self.t0)
-        _ = try store.open(Self.draft("b", .requested), now: Self.t0)
+        let (folder, _, _) = try Self.queue(["a", "b"])
         try Self.rewrite(folder) { lines in
             lines[1] = Self.record(#"{"op":"open","id":"T000002","at":"not a time"}"#)
             lines.insert(Self.record(#"{"op":"claim","id":"T000777","at":"2027-01-15T08:00:00.000Z","agent":"张三"}"#), at: 2)
@@ -183,9 +182,7 @@ struct TicketStoreTests {
 
     @Test("repairing a torn tail cuts exactly the unfinished record and says how many bytes it cut")
     func tornTailIsCutExactly() throws {
-        let folder = Self.folder()
-        let store = try TicketStore(folder: folder)
-        for customer in ["a", "b", "c"] { _ = try store.open(Self.draft(customer, .requested), now: Self.t0) }
+        let (folder, _, _) = try Self.queue(["a", "b", "c"])
         let log = folder + "/tickets.log"
         let whole = try Data(contentsOf: URL(fileURLWithPath: log))
         let lastStart = whole.dropLast().lastIndex(of: 0x0A)! + 1

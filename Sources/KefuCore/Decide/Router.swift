@@ -24,7 +24,12 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: .safety,
                                  rule: "safety cue under a negation \(cueList(emotion, .safety, negated: true)) and handoff model safety \(fmt(model.probability(HandoffReason.safety.rawValue))) ≥ \(fmt(t.safetyModel / 2)) → a person takes over at once")
         }
-        if let model = u.handoff, model.probability(HandoffReason.safety.rawValue) >= t.safetyModel {
+        // The model alone calls danger only when the knowledge base agrees (a safety entry is
+        // among the candidates) or it is sure: unigrams of an unfamiliar chat (「星座运势」)
+        // otherwise look like anything.
+        if let model = u.handoff, model.probability(HandoffReason.safety.rawValue) >= t.safetyModel,
+           model.probability(HandoffReason.safety.rawValue) >= 0.8
+            || u.candidates.prefix(3).contains(where: { kb.topics[$0.topic]?.handoffReason == .safety && $0.probability >= t.floor }) {
             return RouteDecision(route: .handoff, reason: .safety,
                                  rule: "handoff model: safety \(fmt(model.probability(HandoffReason.safety.rawValue))) ≥ \(fmt(t.safetyModel)) → a person takes over at once")
         }
@@ -60,12 +65,17 @@ public enum Router {
             return RouteDecision(route: .fallback, reason: nil,
                                  rule: "only \(Int(coverage * 100))% of the message's n-grams are known to the knowledge base (< \(Int(t.coverage * 100))%)")
         }
-        if vetoed, let top, kb.topics[top.topic]?.route == .handoff {
+        // The safety entries are many ways of saying "danger"; a message they win only on
+        // n-grams (「星座运势看下」) is not danger unless the handoff model sees some too.
+        let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true
+            && (u.handoff.map { $0.probability(HandoffReason.safety.rawValue) < t.safetyModel / 2 } ?? false)
+        if vetoed || unsafeTopicDoubted, let top, kb.topics[top.topic]?.route == .handoff {
             let others = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
             let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: nil)
             let decision = decide(calmer, in: kb)
+            let why = vetoed ? veto : " — but the handoff model sees no danger (safety \(fmt(u.handoff?.probability(HandoffReason.safety.rawValue) ?? 0)) < \(fmt(t.safetyModel / 2)))"
             return RouteDecision(route: decision.route, reason: decision.reason,
-                                 rule: "topic \(top.topic) would go to a person\(veto): \(decision.rule)")
+                                 rule: "topic \(top.topic) would go to a person\(why): \(decision.rule)")
         }
         if let top, top.probability >= t.floor, let topic = kb.topics[top.topic], topic.route == .handoff {
             // Unsure between a handoff topic and a close answerable one (投诉 vs 投诉进度):
