@@ -138,3 +138,9 @@ func fmt(_ v: Float) -> String {
     let whole = abs(cents) / 100, fraction = abs(cents) % 100
     return (cents < 0 ? "-" : "") + String(whole) + (fraction < 10 ? ".0" : ".") + String(fraction)
 }
+
+extension KnowledgeBase {
+    /// The route for `u` by this knowledge base's topics and thresholds (the `Router`). An
+    /// extension here so that compiling knowledge never depends on deciding.
+    public func route(_ u: Understanding) -> RouteDecision { Router.decide(u, in: self) }
+}

@@ -233,5 +233,4 @@ public struct KnowledgeBase: Sendable {
         return classifier.contributions(of: u.ranking, to: classIndex, limit: limit)
     }
 
-    public func route(_ u: Understanding) -> RouteDecision { Router.decide(u, in: self) }
 }
