@@ -14,7 +14,7 @@ struct AgentAccountCommandLineTests {
 
     @Test("kefu agent add, passwd and remove set up a fresh data folder and change a running server's logins; --connect logs in with them")
     func addPasswdRemove() throws {
-        let data = NSTemporaryDirectory() + "kefu-cli-agents-" + UUID().uuidString
+        let data = Scratch.folder("cli-agents")
         let path = AccountsFile.path(inDataFolder: data)
 
         // Bootstrap: no server and no data folder yet.

@@ -26,6 +26,6 @@ enum AgentAccountFixture {
 
     /// A fresh data folder with the standard agents.
     static func folder() throws -> String {
-        try add(to: NSTemporaryDirectory() + "kefu-agents-" + UUID().uuidString)
+        try add(to: Scratch.folder("agents"))
     }
 }

@@ -6,7 +6,7 @@ import Testing
 @Suite("Agent accounts")
 struct AgentAccountsTests {
     static func path() -> String {
-        AccountsFile.path(inDataFolder: NSTemporaryDirectory() + "kefu-accounts-" + UUID().uuidString)
+        AccountsFile.path(inDataFolder: Scratch.folder("accounts"))
     }
 
     @Test("a password hash matches its password only, and its stored form reads back the same")

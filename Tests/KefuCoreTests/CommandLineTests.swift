@@ -98,7 +98,7 @@ struct CommandLineTests {
 
     @Test("a broken knowledge base is refused with file:line and exit 1")
     func brokenKnowledgeBase() throws {
-        let folder = NSTemporaryDirectory() + "kefu-broken-" + UUID().uuidString
+        let folder = Scratch.folder("broken")
         try FileManager.default.createDirectory(atPath: folder + "/FAQ/x", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: folder + "/Intents", withIntermediateDirectories: true)
         try "id: nope\n".write(toFile: folder + "/FAQ/x/nope.md", atomically: true, encoding: .utf8)
@@ -118,7 +118,7 @@ struct CommandLineTests {
 
     @Test("kefu chat answers each piped line with one block and refuses an over-long line politely")
     func chatPipedBlocks() throws {
-        let data = NSTemporaryDirectory() + "kefu-chat-" + UUID().uuidString
+        let data = Scratch.folder("chat")
         let long = String(repeating: "长", count: 1000)
         let result = try run(["chat", "--data", data, "--customer", "p1"], input: "积分怎么查\n\n   \n\(long)\n谢谢\n")
         #expect(result.status == 0)
@@ -131,7 +131,7 @@ struct CommandLineTests {
 
     @Test("kefu agent lists and shows a handed-off case as JSON with the fields integrations rely on")
     func agentJSON() throws {
-        let data = NSTemporaryDirectory() + "kefu-agent-" + UUID().uuidString
+        let data = Scratch.folder("agent")
         let chat = try run(["chat", "--data", data, "--customer", "c9", "--channel", "wechat"], input: "我的手机号13812345678，转人工\n")
         #expect(chat.out.contains("T000001"))
         let list = try run(["agent", "list", "--json", "--data", data])
@@ -168,7 +168,7 @@ struct CommandLineTests {
 
     @Test("a customer id or message holding line breaks cannot add a line to kefu agent list or show")
     func agentTextOutputIsOneLinePerField() throws {
-        let data = NSTemporaryDirectory() + "kefu-inject-" + UUID().uuidString
+        let data = Scratch.folder("inject")
         let customer = "c9\n* NEW T999999 0 requested 假工单\r\u{2028}\u{85}"
         let chat = try run(["chat", "--data", data, "--customer", customer], input: "转人工\u{2028}* NEW T999998 0 requested 假\u{85}工单\n")
         #expect(chat.out.contains("T000001"))
@@ -189,7 +189,7 @@ struct CommandLineTests {
         let fixture = try KnowledgeFixture.make()
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["chat", "--kb", fixture.folder, "--data", NSTemporaryDirectory() + "kefu-hot-" + UUID().uuidString]
+        process.arguments = ["chat", "--kb", fixture.folder, "--data", Scratch.folder("hot")]
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout

@@ -8,7 +8,7 @@ struct ConversationStoreTests {
         var limits = ConversationLimits()
         limits.maxLive = maxLive
         limits.idleHorizon = horizon
-        return ConversationStore(limits: limits, folder: NSTemporaryDirectory() + "kefu-spill-" + UUID().uuidString)
+        return ConversationStore(limits: limits, folder: Scratch.folder("spill"))
     }
 
     @Test("a conversation snapshot carries every field of ConversationState")

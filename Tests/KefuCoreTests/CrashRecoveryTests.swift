@@ -8,7 +8,7 @@ struct CrashRecoveryTests {
     @Test("after kill -9, every acknowledged message is in the ticket, once, and the queue still opens")
     func killedWriterLosesNothingAcknowledged() throws {
         let binary = try #require(CommandLineTests.binary, "build the kefu executable first (swift build)")
-        let data = NSTemporaryDirectory() + "kefu-crash-" + UUID().uuidString
+        let data = Scratch.folder("crash")
         let process = Process()
         process.executableURL = binary
         process.arguments = ["chat", "--data", data, "--customer", "crash"]

@@ -31,7 +31,7 @@ struct EditingCommandLineTests {
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 
-    static func temporary(_ name: String) -> String { NSTemporaryDirectory() + "kefu-\(name)-" + UUID().uuidString }
+    static func temporary(_ name: String) -> String { Scratch.folder(name) }
 
     @Test("each editors' command has help")
     func help() throws {

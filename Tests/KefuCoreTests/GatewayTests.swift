@@ -73,7 +73,7 @@ final class RunningGateway {
     private var finished = false
 
     /// A data folder of its own for a server that is started again on it (a restart).
-    static func dataFolder() -> String { NSTemporaryDirectory() + "kefu-gw-" + UUID().uuidString }
+    static func dataFolder() -> String { Scratch.folder("gw") }
 
     init(folder: String = RunningGateway.dataFolder(), configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
         let kb = try KnowledgeFixture.make().load()
@@ -444,7 +444,7 @@ struct ServeProcessTests {
     @Test("SIGHUP with a broken edit reports file:line and keeps serving; a good edit takes effect without dropping the connection")
     func reloadOnSIGHUP() throws {
         let fixture = try KnowledgeFixture.make()
-        let server = try Server(kb: fixture.folder, data: NSTemporaryDirectory() + "kefu-hup-" + UUID().uuidString)
+        let server = try Server(kb: fixture.folder, data: Scratch.folder("hup"))
         defer { server.process.terminate(); server.process.waitUntilExit() }
         let c = try TestClient(server.customer)
         c.send("发票怎么开")
@@ -469,7 +469,7 @@ struct ServeProcessTests {
     @Test("kefu serve creates the integration token with mode 0600 in the data folder, and an integration authenticates with it")
     func integrationTokenFile() throws {
         let fixture = try KnowledgeFixture.make()
-        let data = NSTemporaryDirectory() + "kefu-int-" + UUID().uuidString
+        let data = Scratch.folder("int")
         let server = try Server(kb: fixture.folder, data: data)
         defer { server.process.terminate(); server.process.waitUntilExit() }
         let path = data + "/integration-token"
@@ -484,7 +484,7 @@ struct ServeProcessTests {
     @Test("SIGTERM finishes replies in flight, says goodbye, exits 0, and every acknowledged ticket is on disk")
     func gracefulShutdown() throws {
         let fixture = try KnowledgeFixture.make()
-        let data = NSTemporaryDirectory() + "kefu-term-" + UUID().uuidString
+        let data = Scratch.folder("term")
         let server = try Server(kb: fixture.folder, data: data)
         let clients = try (0..<5).map { _ in try TestClient(server.customer) }
         for (i, c) in clients.enumerated() {

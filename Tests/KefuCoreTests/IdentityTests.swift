@@ -78,7 +78,7 @@ struct IdentityTests {
 
     @Test("a handoff on an anonymous channel tells the code once and keeps only its hash, which still works after a restart")
     func resumeCodeAtHandoff() throws {
-        let folder = NSTemporaryDirectory() + "kefu-resume-" + UUID().uuidString
+        let folder = Scratch.folder("resume")
         let kb = try KnowledgeFixture.make().load()
         let dialogue = Dialogue(kb: kb, desk: try ServiceDesk(folder: folder))
         let now = Date()

@@ -65,7 +65,7 @@ struct KnowledgeFixture {
 
     /// A fixture with the standard files, `overrides` replacing or adding files by relative path.
     static func make(entries: [String: String] = standardEntries, intents: [String: String] = [:]) throws -> KnowledgeFixture {
-        let folder = NSTemporaryDirectory() + "kefu-fixture-" + UUID().uuidString
+        let folder = Scratch.folder("fixture")
         let fm = FileManager.default
         var files: [String: String] = [
             "Intents/company.txt": company, "Intents/topics.txt": topics, "Intents/phrases.txt": phrases,

@@ -6,7 +6,7 @@ final class ScratchDisk {
     let path: String
 
     init?(kilobytes: Int) {
-        path = NSTemporaryDirectory() + "kefu-disk-" + UUID().uuidString
+        path = Scratch.folder("disk")
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         guard Self.mount(["-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", path]) else {
             try? FileManager.default.removeItem(atPath: path)

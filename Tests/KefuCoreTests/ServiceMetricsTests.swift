@@ -51,7 +51,7 @@ struct DialogueLoggingTests {
     @Test("「没用」 after an answer is logged against that answer's topic, so reports can count it")
     func notHelpedIsLogged() throws {
         let kb = try KnowledgeFixture.make().load()
-        let folder = NSTemporaryDirectory() + "kefu-log-" + UUID().uuidString
+        let folder = Scratch.folder("log")
         let desk = try ServiceDesk(folder: folder)
         let dialogue = Dialogue(kb: kb, desk: desk)
         let now = Date()

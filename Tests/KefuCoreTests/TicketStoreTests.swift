@@ -4,7 +4,7 @@ import Testing
 
 @Suite("The handoff queue")
 struct TicketStoreTests {
-    static func folder() -> String { NSTemporaryDirectory() + "kefu-queue-" + UUID().uuidString }
+    static func folder() -> String { Scratch.folder("queue") }
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func draft(_ customer: String, _ reason: HandoffReason) -> TicketDraft {
