@@ -296,14 +296,24 @@ public struct Dialogue: Sendable {
         var decision = kb.route(u)
         var rule = decision.rule
         // A short follow-up is read together with the question that led to the last answer.
+        var readWithContext = false
         if let followUp = followUp(n, understanding: u, decision: decision, state: state) {
             u = followUp.understanding
             decision = followUp.decision
             rule = followUp.rule
+            readWithContext = true
         }
         if let reply = followUpAnswer(n, understanding: u, decision: decision, state: &state) {
             try record(u, decision: RouteDecision(route: .answer, reason: nil, rule: reply.rule ?? ""), state: &state, now: now)
             return reply
+        }
+        // Understood only together with the last answer, and leading back to it: the answer
+        // covers it. Say so in one line instead of a menu or the same answer again.
+        if readWithContext, decision.route == .answer, let top = u.top, top.entryID == state.answered.last {
+            try record(u, decision: decision, state: &state, now: now)
+            state.awaiting = .anythingElse
+            return Reply(lines: [composer.phrase("covered_above")], route: .answer, topic: top.topic,
+                         rule: rule + "; the last answer (\(top.entryID)) covers it → said so, not repeated")
         }
         try record(u, decision: decision, state: &state, now: now)
         if state.topic == nil, decision.route != .fallback { state.topic = u.topic }
