@@ -53,7 +53,8 @@ public struct Thresholds: Sendable, Equatable {
     /// The model's anger (emotion + threat) raises the emotion level only from this
     /// probability. Measured on SMP2020-EWECT valid (angry vs rest, level ≥ upset): from 0,
     /// precision 0.46 / recall 0.57 / F1 0.51; from 0.6, 0.52 / 0.48 / 0.50 (SnowNLP 0.38 /
-    /// 0.64 / 0.48 in the same run); the blind development file's handoffs did not change.
+    /// 0.64 / 0.48 in the same run, `Benchmarks/compare-snownlp.sh`); the blind development
+    /// file's handoffs did not change.
     public var angerModel: Float = 0.6
     public init() {}
 }
