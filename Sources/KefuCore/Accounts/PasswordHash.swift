@@ -20,7 +20,7 @@ public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
 
     /// Hashes `password` with a fresh random salt.
     public init(password: String, iterations: Int = PasswordHash.defaultIterations) {
-        self.init(password: password, salt: Self.randomBytes(Self.saltBytes), iterations: iterations)
+        self.init(password: password, salt: SecureRandom.bytes(Self.saltBytes), iterations: iterations)
     }
 
     init(password: String, salt: [UInt8], iterations: Int) {
@@ -32,18 +32,13 @@ public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
     /// Random salt and random "hash": checking a password against it costs the usual
     /// iterations and never succeeds. Stands in for the accounts of unknown names.
     static func unmatchable(iterations: Int) -> PasswordHash {
-        PasswordHash(iterations: iterations, salt: randomBytes(saltBytes), hash: randomBytes(hashBytes))
+        PasswordHash(iterations: iterations, salt: SecureRandom.bytes(saltBytes), hash: SecureRandom.bytes(hashBytes))
     }
 
     private init(iterations: Int, salt: [UInt8], hash: [UInt8]) {
         self.iterations = iterations
         self.salt = salt
         self.hash = hash
-    }
-
-    static func randomBytes(_ count: Int) -> [UInt8] {
-        var random = SystemRandomNumberGenerator()  // getrandom(2): the kernel's CSPRNG, as /dev/urandom
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &random) }
     }
 
     /// Reads the stored form; the error says what is wrong with it, for a `file:line` notice.

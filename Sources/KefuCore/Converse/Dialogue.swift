@@ -80,19 +80,11 @@ public struct Dialogue: Sendable {
         state.language = Self.language(of: text, previous: state.language)
         state.transcript.append(TranscriptLine(time: now, from: "customer", text: text))
         state.turnCount += 1
-        let acts = kb.acts.read(normalized)
-        // Understood at most once per message, and only when a step needs it: acts are not classified.
-        var understood: Understanding?
-        let understanding = { () -> Understanding in
-            if let u = understood { return u }
-            let u = kb.understand(normalized)
-            understood = u
-            return u
-        }
-        var reply = try reply(to: normalized, acts: acts, understanding: understanding, state: &state, now: now)
-        reply.acts = acts?.acts ?? []
-        reply.emotion = understood?.emotion.level
-        if reply.route == .answer, let top = understood?.top, top.topic == reply.topic { reply.entry = top.entryID }
+        let message = MessageReading(normalized, kb: kb)
+        var reply = try reply(to: message, state: &state, now: now)
+        reply.acts = message.acts?.acts ?? []
+        reply.emotion = message.understood?.emotion.level
+        if reply.route == .answer, let top = message.understood?.top, top.topic == reply.topic { reply.entry = top.entryID }
         if !state.greeted {
             state.greeted = true
             // One greeting per conversation: the short self-introduction replaces an answer's own 「您好，」.
@@ -121,23 +113,21 @@ public struct Dialogue: Sendable {
         return "您好，我是\(kb.company["company_name"].map { $0 + "的" } ?? "")智能客服。"
     }
 
-    private func reply(to n: NormalizedText, acts: ActReading?, understanding: () -> Understanding,
-                       state: inout ConversationState, now: Date) throws -> Reply {
+    private func reply(to message: MessageReading, state: inout ConversationState, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
+        let n = message.n, acts = message.acts
 
         // 1. Danger to a person, in any state.
         if acts == nil {
-            let decision = kb.route(understanding())
+            let decision = message.decision
             if decision.route == .handoff, decision.reason == .safety {
-                return try safety(understanding(), decision: decision, state: &state, now: now)
+                return try safety(message.understanding, decision: decision, state: &state, now: now)
             }
         }
 
         switch state.stage {
         case .withPerson(let id):
-            return try withoutActuallyEscaping(understanding) { understand in
-                try caseWithPerson(id, state: &state, message: (n, acts, understand), now: now)
-            }
+            return try caseWithPerson(id, state: &state, message: message, now: now)
         case .rating(let ticket):
             if let score = acts?.rating ?? ControlReplies.rating(n) { return try rate(score, ticket: ticket, state: &state, now: now) }
             if !state.ratingAsked, let ticket {
@@ -157,12 +147,12 @@ public struct Dialogue: Sendable {
                 try close(state: &state, now: now)
                 return Reply(lines: [composer.phrase("closing")], route: .answer, topic: "goodbye", rule: "no rating given (\(acts.phrases.joined(separator: " + "))) → close politely")
             }
-            if kb.route(understanding()).route == .fallback {
+            if message.decision.route == .fallback {
                 return Reply(lines: [composer.phrase("rating_again")], route: .answer, rule: "the rating step expects 1–5")
             }
             state.stage = .open  // a new question instead of a rating
         case .choosing(let offered):
-            if acts == nil || acts!.rating != nil, let picked = pick(n, among: offered, understanding: understanding) {
+            if acts == nil || acts!.rating != nil, let picked = pick(message, among: offered) {
                 state.stage = .open
                 return try answer(kb.entries[kb.entryIndex[picked]!], understanding: nil, state: &state, now: now, rule: "the customer chose \(picked)")
             }
@@ -185,7 +175,7 @@ public struct Dialogue: Sendable {
             }
             let withdrawn = acts.map { $0.has(.cancel) || $0.only([.deny, .nothingElse]) } ?? (kb.acts.mentions(.cancel, in: n) != nil)
             if withdrawn {
-                var event = messageEvent(understanding(), route: .answer, state: state, now: now)
+                var event = messageEvent(message.understanding, route: .answer, state: state, now: now)
                 event.topic = "complaint"
                 event.reason = "withdrawn"
                 try desk.events.record(event)
@@ -193,32 +183,32 @@ public struct Dialogue: Sendable {
                              rule: "the customer withdrew the complaint before giving details → nothing filed")
             }
             state.facts.append(PrivacyMask.mask(n.original))
-            let u = understanding()
+            let u = message.understanding
             try record(u, decision: RouteDecision(route: .handoff, reason: reason, rule: "facts for the complaint"), state: &state, now: now)
             return try handOff(reason, understanding: u, state: &state, now: now, rule: "complaint facts collected")
         case .open, .closed:
             break
         }
-        if let acts, let reply = try respondToActs(acts, n: n, understanding: understanding, state: &state, now: now) { return reply }
-        return try serve(n, understanding: understanding(), state: &state, now: now)
+        if let acts, let reply = try respondToActs(acts, message: message, state: &state, now: now) { return reply }
+        return try serve(message, state: &state, now: now)
     }
 
     /// The open stage's reading of dialogue acts, in order of precedence; nil when the acts
     /// mean nothing here (「在吗」 outside the queue is a greeting for the classifier).
-    private func respondToActs(_ acts: ActReading, n: NormalizedText, understanding: () -> Understanding,
-                               state: inout ConversationState, now: Date) throws -> Reply? {
+    private func respondToActs(_ acts: ActReading, message: MessageReading, state: inout ConversationState, now: Date) throws -> Reply? {
+        let n = message.n
         let composer = composer.speaking(state.language)
         let said = acts.phrases.joined(separator: " + ")
         let awaiting = state.awaiting
         state.awaiting = nil
         if acts.has(.requestPerson) {
-            return try handOff(.requested, understanding: understanding(), state: &state, now: now, rule: "request for a person (\(said)) wins over everything else")
+            return try handOff(.requested, understanding: message.understanding, state: &state, now: now, rule: "request for a person (\(said)) wins over everything else")
         }
         if acts.has(.notHelped) || (awaiting == .confirmation && acts.only([.deny])) {
             if !state.lastCandidates.isEmpty || !state.answered.isEmpty {
                 let previousTopic = state.lastCandidates.first?.topic
                 let reply = try notHelped(state: &state, now: now)
-                var event = messageEvent(understanding(), route: reply.route ?? .clarify, state: state, now: now)
+                var event = messageEvent(message.understanding, route: reply.route ?? .clarify, state: state, now: now)
                 event.topic = previousTopic
                 event.reason = HandoffReason.notHelped.rawValue
                 try desk.events.record(event)
@@ -230,12 +220,12 @@ public struct Dialogue: Sendable {
         let closing: Set<DialogueAct> = [.thanks, .goodbye, .nothingElse, .acknowledge, .resolved, .affirm, .cancel, .deny]
         if acts.only(closing) && !state.answered.isEmpty
             && (acts.has(.thanks) || acts.has(.goodbye) || acts.has(.nothingElse) || acts.has(.cancel) || (awaiting == .anythingElse && acts.has(.deny))) {
-            try logControl(understanding(), topic: acts.has(.goodbye) ? "goodbye" : "thanks", state: state, now: now)
+            try logControl(message.understanding, topic: acts.has(.goodbye) ? "goodbye" : "thanks", state: state, now: now)
             return askForRating(opening: acts.has(.thanks) ? "thanks_reply" : "nothing_else_reply", state: &state,
                                 rule: "the customer is done (\(said)) → ask for a rating")
         }
         if acts.only([.acknowledge, .resolved, .affirm]) {
-            try logControl(understanding(), topic: "thanks", state: state, now: now)
+            try logControl(message.understanding, topic: "thanks", state: state, now: now)
             if state.answered.isEmpty {
                 return Reply(lines: [composer.phrase("ack_open")], route: .answer, rule: "acknowledgement (\(said)) with nothing answered yet")
             }
@@ -289,15 +279,16 @@ public struct Dialogue: Sendable {
     }
 
     /// A message in the open stage: understand it, route it, act.
-    private func serve(_ n: NormalizedText, understanding first: Understanding, state: inout ConversationState, now: Date) throws -> Reply {
+    private func serve(_ message: MessageReading, state: inout ConversationState, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
+        let n = message.n
         state.awaiting = nil
-        var u = first
-        var decision = kb.route(u)
+        var u = message.understanding
+        var decision = message.decision
         var rule = decision.rule
         // A short follow-up is read together with the question that led to the last answer.
         var readWithContext = false
-        if let followUp = followUp(n, understanding: u, decision: decision, state: state) {
+        if let followUp = readWithPreviousQuestion(n, understanding: u, decision: decision, state: state) {
             u = followUp.understanding
             decision = followUp.decision
             rule = followUp.rule
@@ -394,8 +385,8 @@ public struct Dialogue: Sendable {
     /// the question that led to that answer: 「要多久？」 after a card replacement answer asks how
     /// long the replacement takes. Used only when the combined reading stays with the last
     /// answer's topic or its related entries.
-    private func followUp(_ n: NormalizedText, understanding u: Understanding, decision: RouteDecision,
-                          state: ConversationState) -> (understanding: Understanding, decision: RouteDecision, rule: String)? {
+    private func readWithPreviousQuestion(_ n: NormalizedText, understanding u: Understanding, decision: RouteDecision,
+                                          state: ConversationState) -> (understanding: Understanding, decision: RouteDecision, rule: String)? {
         guard let previous = state.lastQuestion, let lastID = state.answered.last, let lastIndex = kb.entryIndex[lastID],
               n.scalars.count <= 16, decision.route != .handoff else { return nil }
         let last = kb.entries[lastIndex]
@@ -497,13 +488,11 @@ public struct Dialogue: Sendable {
         state.stage = .closed
     }
 
-    typealias Message = (n: NormalizedText, acts: ActReading?, understanding: () -> Understanding)
-
     /// A message while the case is with a person. Waiting in the queue, the customer can
     /// withdraw, ask where they stand, or ask a routine question (answered; the ticket keeps
     /// its place and the agent sees the exchange). With an agent on the case, the bot stays
     /// quiet: the agent answers, and the customer hears once if the agent has been silent a while.
-    private func caseWithPerson(_ id: String, state: inout ConversationState, message: Message?, now: Date) throws -> Reply {
+    private func caseWithPerson(_ id: String, state: inout ConversationState, message: MessageReading?, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
         try desk.tickets.refresh()
         guard let ticket = desk.tickets.ticket(id) else {
@@ -516,12 +505,12 @@ public struct Dialogue: Sendable {
             relayed.append("[人工客服 \(line.from.dropFirst("agent:".count))] \(line.text)")
         }
         if replies.count > ticket.deliveredReplies { try desk.tickets.markDelivered(id, count: replies.count, now: now) }
-        if ticket.state == .resolved, let message, message.acts == nil, kb.route(message.understanding()).route != .fallback {
+        if ticket.state == .resolved, let message, message.acts == nil, message.decision.route != .fallback {
             // Back with a new question after the agent resolved the case: answer it; the
             // rating is asked when the customer is done.
             try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: message.n.original), turn: nil, now: now)
             state.stage = .open
-            var reply = try serve(message.n, understanding: message.understanding(), state: &state, now: now)
+            var reply = try serve(message, state: &state, now: now)
             reply.lines.insert(composer.phrase("person_resolved", ["ticket": id]), at: 0)
             reply.relayed = relayed + reply.relayed
             return reply
@@ -541,7 +530,7 @@ public struct Dialogue: Sendable {
             reply.relayed = relayed
             return reply
         }
-        let u = message.understanding()
+        let u = message.understanding
         var reply: Reply
         if ticket.state == .claimed {
             try passOn(message.n.original, u, to: id, state: state, now: now)
@@ -553,7 +542,7 @@ public struct Dialogue: Sendable {
                 reply = Reply(lines: [], route: .handoff, rule: "an agent has the case: the bot stays quiet and passes the message on")
             }
         } else {
-            reply = try whileQueued(ticket, message: message, understanding: u, state: &state, now: now)
+            reply = try whileQueued(ticket, message: message, state: &state, now: now)
         }
         reply.relayed = relayed + reply.relayed
         return reply
@@ -568,13 +557,14 @@ public struct Dialogue: Sendable {
         try desk.events.record(event)
     }
 
-    private func whileQueued(_ ticket: Ticket, message: Message, understanding u: Understanding, state: inout ConversationState, now: Date) throws -> Reply {
+    private func whileQueued(_ ticket: Ticket, message: MessageReading, state: inout ConversationState, now: Date) throws -> Reply {
+        let u = message.understanding
         let composer = composer.speaking(state.language)
         let id = ticket.id
         let position = max(1, desk.tickets.position(of: id))
         let place = ["ticket": id, "position": String(position), "wait": composer.describeWait(Double(position) * desk.tickets.typicalWait())]
         let mentionedCancel = message.acts == nil ? kb.acts.mentions(.cancel, in: message.n) : nil
-        if let phrase = mentionedCancel, kb.route(u).route != .handoff {
+        if let phrase = mentionedCancel, message.decision.route != .handoff {
             return try withdraw(ticket, message: message, state: &state, now: now, rule: "the customer withdrew the request (「\(phrase)」) while waiting")
         }
         if let acts = message.acts {
@@ -591,7 +581,7 @@ public struct Dialogue: Sendable {
             }
             return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, rule: "waiting: \(said)")
         }
-        let decision = kb.route(u)
+        let decision = message.decision
         if decision.route == .answer, let top = u.top, !["greeting", "thanks", "goodbye"].contains(top.topic) {
             // A routine question while waiting: answered, and the exchange is in the ticket.
             try passOn(message.n.original, u, to: id, state: state, now: now)
@@ -621,7 +611,7 @@ public struct Dialogue: Sendable {
 
     /// The customer no longer wants a person: the waiting ticket leaves the queue (agents see
     /// it go; the report counts it), and the bot serves them again.
-    private func withdraw(_ ticket: Ticket, message: Message, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
+    private func withdraw(_ ticket: Ticket, message: MessageReading, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
         let id = ticket.id
         try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: message.n.original), turn: nil, now: now)
         try desk.tickets.withdraw(id, now: now)
@@ -706,11 +696,12 @@ public struct Dialogue: Sendable {
     }
 
     /// A choice among offered entries: a number, or words that fit one of them best.
-    private func pick(_ n: NormalizedText, among offered: [String], understanding: () -> Understanding) -> String? {
+    private func pick(_ message: MessageReading, among offered: [String]) -> String? {
+        let n = message.n
         if let number = ControlReplies.choice(n, count: offered.count) { return offered[number - 1] }
         if kb.acts.read(n) != nil { return nil }
         guard n.scalars.count <= 12 else { return nil }
-        let u = understanding()
+        let u = message.understanding
         let best = u.ranking.allClasses.first { offered.contains(kb.classifier.labels[$0.classIndex]) }
         guard let best, best.probability >= 0.05 else { return nil }
         return kb.classifier.labels[best.classIndex]

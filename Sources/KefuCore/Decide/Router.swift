@@ -15,50 +15,46 @@ public enum Router {
         let t = kb.thresholds
         let top = u.candidates.first
         let emotion = u.emotion
+        // The learned handoff model's reading (all zero without `Intents/handoff/`).
+        let hasModel = u.handoff != nil
+        let safety = u.handoff?.probability(HandoffReason.safety.rawValue) ?? 0
+        let calm = u.handoff?.probability(HandoffModel.calmLabel) ?? 0
         if emotion.has(.safety) {
             return RouteDecision(route: .handoff, reason: .safety, rule: "safety cue \(cueList(emotion, .safety)) → a person takes over at once")
         }
         // A danger cue under a negation (「我没想自杀，就是撑不下去了」) still goes to a person
         // unless the model is sure the message is about something calm (「热水器打不着火」).
-        if emotion.hasNegated(.safety), let model = u.handoff, model.probability(HandoffReason.safety.rawValue) >= t.safetyModel / 2 {
+        if emotion.hasNegated(.safety), hasModel, safety >= t.safetyModel / 2 {
             return RouteDecision(route: .handoff, reason: .safety,
-                                 rule: "safety cue under a negation \(cueList(emotion, .safety, negated: true)) and handoff model safety \(fmt(model.probability(HandoffReason.safety.rawValue))) ≥ \(fmt(t.safetyModel / 2)) → a person takes over at once")
+                                 rule: "safety cue under a negation \(cueList(emotion, .safety, negated: true)) and handoff model safety \(fmt(safety)) ≥ \(fmt(t.safetyModel / 2)) → a person takes over at once")
         }
         // The model alone calls danger only when the knowledge base agrees (a safety entry is
         // among the candidates) or it is sure: unigrams of an unfamiliar chat (「星座运势」)
         // otherwise look like anything.
-        if let model = u.handoff, model.probability(HandoffReason.safety.rawValue) >= t.safetyModel,
-           model.probability(HandoffReason.safety.rawValue) >= 0.8
-            || u.candidates.prefix(3).contains(where: { kb.topics[$0.topic]?.handoffReason == .safety && $0.probability >= t.floor }) {
+        if safety >= t.safetyModel,
+           safety >= Self.sureOfDanger || u.candidates.prefix(3).contains(where: { kb.topics[$0.topic]?.handoffReason == .safety && $0.probability >= t.floor }) {
             return RouteDecision(route: .handoff, reason: .safety,
-                                 rule: "handoff model: safety \(fmt(model.probability(HandoffReason.safety.rawValue))) ≥ \(fmt(t.safetyModel)) → a person takes over at once")
+                                 rule: "handoff model: safety \(fmt(safety)) ≥ \(fmt(t.safetyModel)) → a person takes over at once")
         }
-        // The lexicon's threat cues, anger without intensity and the handoff topics (投诉) are
-        // words with calm uses: 「我不打算去12315」, 「不是投诉，就问下…」. When the model is
-        // sure the message is calm, they do not hand off.
-        let calm = u.handoff.map { $0.probability(HandoffModel.calmLabel) } ?? 0
-        let vetoed = calm >= t.calmVeto
-        let veto = vetoed ? " — but the handoff model reads it as calm (\(fmt(calm)) ≥ \(fmt(t.calmVeto)))" : ""
-        // Money already lost is never vetoed: its cues say that it happened (被盗刷, 被骗了).
+        // Money already lost always goes to a person: its cues say that it happened (被盗刷, 被骗了).
         if emotion.has(.money) {
             return RouteDecision(route: .handoff, reason: .money, rule: "money-loss cue \(cueList(emotion, .money)) → a person takes over")
         }
-        if !vetoed {
-            if emotion.has(.threat) {
-                return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
-            }
+        // Threat cues, anger without intensity and the handoff topics (投诉) are words with calm
+        // uses: 「我不打算去12315」, 「不是投诉，就问下…」. When the model is sure the message is
+        // calm, they do not hand off.
+        let vetoed = calm >= t.calmVeto
+        if emotion.has(.threat), !vetoed {
+            return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
         }
-        // Anger the lexicon reads with its intensity (「！！！」) is never vetoed.
-        if emotion.level >= t.emotionHandoff && (!vetoed || emotion.modelAnger == nil && !emotion.intensity.isEmpty || emotion.score >= 0.9) {
+        if emotion.level >= t.emotionHandoff, !vetoed || Self.angerOutweighsCalm(emotion) {
             return RouteDecision(route: .handoff, reason: .emotion,
                                  rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
         }
-        if !vetoed {
-            if let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
-               kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint {
-                return RouteDecision(route: .handoff, reason: likeliest.reason,
-                                     rule: "handoff model: \(likeliest.reason.rawValue) \(fmt(likeliest.probability)) ≥ \(fmt(t.handoffModel)) (calm \(fmt(model.probability(HandoffModel.calmLabel)))) → a person takes over")
-            }
+        if !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
+           kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint {
+            return RouteDecision(route: .handoff, reason: likeliest.reason,
+                                 rule: "handoff model: \(likeliest.reason.rawValue) \(fmt(likeliest.probability)) ≥ \(fmt(t.handoffModel)) (calm \(fmt(calm))) → a person takes over")
         }
         let coverage = u.ranking.knownFeatureShare
         if coverage < t.coverage {
@@ -67,13 +63,13 @@ public enum Router {
         }
         // The safety entries are many ways of saying "danger"; a message they win only on
         // n-grams (「星座运势看下」) is not danger unless the handoff model sees some too.
-        let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true
-            && (u.handoff.map { $0.probability(HandoffReason.safety.rawValue) < t.safetyModel / 2 } ?? false)
+        let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true && hasModel && safety < t.safetyModel / 2
         if vetoed || unsafeTopicDoubted, let top, kb.topics[top.topic]?.route == .handoff {
             let others = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
             let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: nil)
             let decision = decide(calmer, in: kb)
-            let why = vetoed ? veto : " — but the handoff model sees no danger (safety \(fmt(u.handoff?.probability(HandoffReason.safety.rawValue) ?? 0)) < \(fmt(t.safetyModel / 2)))"
+            let why = vetoed ? " — but the handoff model reads it as calm (\(fmt(calm)) ≥ \(fmt(t.calmVeto)))"
+                             : " — but the handoff model sees no danger (safety \(fmt(safety)) < \(fmt(t.safetyModel / 2)))"
             return RouteDecision(route: decision.route, reason: decision.reason,
                                  rule: "topic \(top.topic) would go to a person\(why): \(decision.rule)")
         }
@@ -124,6 +120,14 @@ public enum Router {
     }
 
     static let smallTalk: Set<String> = ["greeting", "thanks", "goodbye"]
+    /// The model's safety probability at which it calls danger without a safety entry agreeing.
+    static let sureOfDanger: Float = 0.8
+
+    /// Anger the lexicon reads with intensity (「！！！」), or that is unmistakable, is never
+    /// talked down by a calm reading of the model.
+    static func angerOutweighsCalm(_ e: EmotionReading) -> Bool {
+        e.modelAnger == nil && !e.intensity.isEmpty || e.score >= 0.9
+    }
 
     private static func cueList(_ e: EmotionReading, _ category: EmotionCategory, negated: Bool = false) -> String {
         e.cues.filter { $0.category == category && $0.negated == negated }.map { "「\($0.cue)」" }.joined(separator: " ")

@@ -110,6 +110,8 @@ public struct KnowledgeBase: Sendable {
 
     /// Standard phrases with company values filled in, once, at compile time.
     public let filledPhrases: [String: String]
+    /// The same phrases split into their variants (`a | b | c`), once, so a reply only picks one.
+    let phraseForms: [String: [String]]
     /// The entry of each classifier class.
     let entryOfClass: [Int]
     /// Every keyword of every entry, in entry order (boost, then require, then exclude), the
@@ -146,6 +148,7 @@ public struct KnowledgeBase: Sendable {
         self.warnings = warnings
         self.compileSeconds = compileSeconds
         filledPhrases = phrases.values.mapValues { company.fill($0) }
+        phraseForms = filledPhrases.mapValues { $0.components(separatedBy: " | ") }
         entryOfClass = classifier.labels.map { entryIndex[$0]! }
         var all: [KeywordMatcher.Keyword] = []
         var roles: [KeywordRole] = []

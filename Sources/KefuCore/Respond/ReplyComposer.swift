@@ -19,10 +19,7 @@ struct ReplyComposer: Sendable {
     /// written as `a | b | c` has variants; `variant` picks one (the same number gives the
     /// same wording, so a conversation does not flip between forms at random).
     func phrase(_ key: String, _ extra: [String: String] = [:], variant: Int = 0) -> String {
-        let text = (language == .en ? kb.filledPhrases[StandardPhrases.englishPrefix + key] : nil) ?? kb.filledPhrases[key] ?? ""
-        // Byte search: `String.contains(_: String)` goes through Foundation's `range(of:)`,
-        // and cost tens of thousands of instructions per phrase, per reply.
-        let forms = Self.hasAlternatives(text) ? text.components(separatedBy: " | ") : [text]
+        let forms = (language == .en ? kb.phraseForms[StandardPhrases.englishPrefix + key] : nil) ?? kb.phraseForms[key] ?? [""]
         let chosen = forms[abs(variant) % forms.count]
         return extra.isEmpty ? chosen : kb.company.fill(chosen, extra: extra)
     }
@@ -31,16 +28,6 @@ struct ReplyComposer: Sendable {
     func answer(_ entry: CompiledEntry, conversation: String) -> String {
         let answers = entry.filledAnswers
         return answers[Int(Self.hash(conversation) % UInt64(answers.count))]
-    }
-
-    /// Whether a phrase offers alternative wordings (` | ` between them).
-    static func hasAlternatives(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { bytes in
-            guard bytes.count >= 3 else { return false }
-            for i in 1..<(bytes.count - 1) where bytes[i] == 0x7C && bytes[i - 1] == 0x20 && bytes[i + 1] == 0x20 { return true }
-            return false
-        }
     }
 
     static func hash(_ text: String) -> UInt64 {
@@ -78,12 +65,7 @@ struct ReplyComposer: Sendable {
     /// "Around N minutes" for a wait in seconds.
     func describeWait(_ seconds: TimeInterval) -> String {
         let minutes = max(1, Int((seconds / 60).rounded()))
-        return language == .en ? "about \(minutes) minute\(minutes == 1 ? "" : "s")" : Self.describeWait(seconds)
-    }
-
-    static func describeWait(_ seconds: TimeInterval) -> String {
-        let minutes = max(1, Int((seconds / 60).rounded()))
-        return "约\(minutes)分钟"
+        return language == .en ? "about \(minutes) minute\(minutes == 1 ? "" : "s")" : "约\(minutes)分钟"
     }
 }
 

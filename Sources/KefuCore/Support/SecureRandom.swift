@@ -12,10 +12,5 @@ public enum SecureRandom {
     public static func hex(bytes count: Int) -> String { hex(bytes(count)) }
 
     /// Bytes as lowercase hex, two digits each.
-    public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes { out += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]] }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 { Hex.encode(Array(bytes)) }
 }

@@ -68,14 +68,13 @@ enum EvalCommand {
         if let extra = args.positionals.first {
             throw UsageError(message: "unexpected argument '\(extra)'.", command: name)
         }
-        if let kb = args.value("--kb"), let positive = args.value("--emotion") {
+        if args.value("--kb") != nil, let positive = args.value("--emotion") {
             let knowledge = try KnowledgeOptions.load(args)
             let e = EmotionEvaluation(kb: knowledge, examples: try readExamples(testPath), positive: positive)
             print("\(e.total) messages, \(e.positives) labelled \(positive); predicted \(positive) = emotion level ≥ \(e.level.rawValue)")
             for (name, f) in [("lexicon", e.lexicon), ("lexicon + handoff model", e.combined)] {
                 print(name.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "precision %.3f  recall %.3f  F1 %.3f", f.precision, f.recall, f.f1))
             }
-            _ = kb
             return 0
         }
         if let kb = args.value("--kb") {
