@@ -4,60 +4,33 @@ import Testing
 
 /// A blocking test client: send a line, read a reply block (ends with an empty line) or a line.
 final class TestClient {
-    let fd: Int32
-    private var buffer: [UInt8] = []
+    /// The one line client (`kefu agent --connect` and the benchmarks use it too), with a
+    /// timeout short enough for a failing test to end soon.
+    let client: LineClient
 
     init(_ address: Socket.Address) throws {
-        fd = try Socket.connect(address)
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        client = try LineClient(address, timeout: 5)
     }
-    deinit { close(fd) }
 
-    func send(_ text: String) { sendBytes(Array((text + "\n").utf8)) }
+    // Sends and reads do not throw here: a test expects on what it read, and nil (a timeout,
+    // a closed connection) fails the expectation with the line it was compared to.
+    func send(_ text: String) { try? client.send(text) }
     /// One JSON Lines object as a line.
     func send(json object: [String: Any]) {
         send(String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
     }
-    func sendBytes(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+    func sendBytes(_ bytes: [UInt8]) { try? client.send(bytes: bytes) }
 
     /// Lines up to the next empty line (a plain-mode reply block), or nil on timeout/close.
-    func block() -> String? { read(until: [0x0A, 0x0A]) }
-    func line() -> String? { read(until: [0x0A]) }
+    func block() -> String? { try? client.block() }
+    func line() -> String? { try? client.line() }
     /// The next line as a JSON object, or nil on timeout, close or a line that is not one.
     func object() -> [String: Any]? {
         line().flatMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
     }
 
-    private func read(until marker: [UInt8]) -> String? {
-        while true {
-            if let end = find(marker) {
-                let text = String(decoding: buffer[..<end], as: UTF8.self)
-                buffer.removeFirst(end + marker.count)
-                return text
-            }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { return nil }
-            buffer.append(contentsOf: chunk[0..<n])
-        }
-    }
-
-    private func find(_ marker: [UInt8]) -> Int? {
-        guard buffer.count >= marker.count else { return nil }
-        for i in 0...(buffer.count - marker.count) where Array(buffer[i..<(i + marker.count)]) == marker { return i }
-        return nil
-    }
-
     /// Whether the server closed the connection (reads end-of-file within the timeout).
-    func isClosed() -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 { return true }
-            if n < 0 { return false }
-        }
-    }
+    func isClosed() -> Bool { client.isClosed() }
 }
 
 /// A gateway on ephemeral loopback ports, with a fixture knowledge base and its own data

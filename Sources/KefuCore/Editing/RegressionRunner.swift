@@ -151,11 +151,12 @@ public struct RegressionRunner: Sendable {
                     continue
                 }
                 now = now.addingTimeInterval(60)
+                let work = AgentDesk(desk: desk, agent: name, role: .agent)
                 do {
                     switch action {
-                    case "claim": try desk.tickets.claim(id, agent: name, now: now)
-                    case "reply": try desk.tickets.reply(id, agent: name, text: text, now: now)
-                    default: try desk.tickets.resolve(id, agent: name, note: nil, now: now)
+                    case "claim": try work.claim(id, now: now)
+                    case "reply": try work.reply(id, text: text, now: now)
+                    default: try work.resolve(id, note: nil, now: now)
                     }
                 } catch let error as TicketError {
                     failures.append("line \(at): \(action) failed: \(error.description)")

@@ -380,29 +380,28 @@ final class ServiceEngine: @unchecked Sendable {
                                        address: agentAddresses[connection] ?? "unknown"))
             return
         }
+        // The desk changes the ticket and records the action; here it is only parsed,
+        // answered in the protocol's words, and told to whoever else is concerned.
         let agent = session.name
-        let store = desk.tickets
+        let work = AgentDesk(desk: desk, agent: agent, role: session.role)
         do {
-            try store.refresh()
             switch verb {
             case "AUTH":
                 answer("ERR already authenticated as \(agent)")
             case "LIST":
-                let queue = store.queue()
+                let queue = try work.list()
                 var text = "OK \(queue.count)\n"
                 for t in queue { text += Self.json(TicketJSON.listing(t, now: now)) + "\n" }
                 answer(text + ".")
             case "SHOW":
-                guard let t = store.ticket(rest.trimmingCharacters(in: .whitespaces)) else { throw TicketError.unknown(rest) }
-                answer("OK\n" + Self.json(TicketJSON.full(t, now: now, unmasked: t.assignee == agent)) + "\n.")
+                guard let t = try work.show(rest.trimmingCharacters(in: .whitespaces)) else { throw TicketError.unknown(rest) }
+                answer("OK\n" + Self.json(TicketJSON.full(t, now: now, unmasked: work.seesUnmasked(t))) + "\n.")
             case "CLAIM":
-                let t = try store.claim(rest.trimmingCharacters(in: .whitespaces), agent: agent, now: now)
-                try agentEvent("claim", ticket: t, agent: agent, now: now)
+                let t = try work.claim(rest.trimmingCharacters(in: .whitespaces), now: now)
                 answer("OK \(t.id) claimed")
                 personJoined(t, agent: agent)
             case "NEXT":
-                if let t = try store.claimNext(agent: agent, now: now) {
-                    try agentEvent("next", ticket: t, agent: agent, now: now)
+                if let t = try work.next(now: now) {
                     answer("OK \(t.id) claimed \(t.reason.rawValue) \(oneLine(t.summary))")
                     personJoined(t, agent: agent)
                 } else {
@@ -411,42 +410,37 @@ final class ServiceEngine: @unchecked Sendable {
             case "REPLY":
                 let (id, text) = split(rest)
                 guard !text.isEmpty else { answer("ERR usage: REPLY <id> <text>"); return }
-                try store.reply(id, agent: agent, text: text, now: now)
-                let t = store.ticket(id)!
-                try agentEvent("reply", ticket: t, agent: agent, now: now)
+                let t = try work.reply(id, text: text, now: now)
                 if reach[t.customer] != nil {
                     send(to: t.customer, ["[人工客服 \(agent)] \(text)"], route: nil, topic: nil, ticket: id, received: nil, push: "agent_reply", agent: agent)
-                    try store.markDelivered(id, count: t.agentReplies.count, now: now)
+                    try desk.tickets.markDelivered(id, count: t.agentReplies.count, now: now)
                     answer("OK delivered")
                 } else {
                     answer("OK recorded; the customer is not connected and sees it on return")
                 }
             case "NOTE":
                 let (id, text) = split(rest)
-                try store.note(id, agent: agent, text: text, now: now)
+                try work.note(id, text: text, now: now)
                 answer("OK")
             case "TRANSFER":
                 let (id, to) = split(rest)
                 guard !to.isEmpty else { answer("ERR usage: TRANSFER <id> <agent>"); return }
-                let holder = store.ticket(id)?.assignee
-                try store.transfer(id, from: agent, to: to, supervisor: session.role == .supervisor, now: now)
+                let moved = try work.transfer(id, to: to, now: now)
                 notifyAgent(named: to, "* TRANSFERRED \(id) from \(agent)")
-                if let holder, holder != agent, holder != to { notifyAgent(named: holder, "* TRANSFERRED \(id) to \(to) by \(agent)") }
+                if let holder = moved.holderToTell { notifyAgent(named: holder, "* TRANSFERRED \(id) to \(to) by \(agent)") }
                 answer("OK \(id) transferred to \(to)")
             case "RELEASE":
                 let id = rest.trimmingCharacters(in: .whitespaces)
-                let holder = store.ticket(id)?.assignee
-                try store.release(id, agent: agent, supervisor: session.role == .supervisor, now: now)
-                if let holder, holder != agent { notifyAgent(named: holder, "* RELEASED \(id) by \(agent)") }
+                let released = try work.release(id, now: now)
+                if let holder = released.holderToTell { notifyAgent(named: holder, "* RELEASED \(id) by \(agent)") }
                 answer("OK")
             case "RESOLVE":
                 let (id, note) = split(rest)
-                try store.resolve(id, agent: agent, note: note.isEmpty ? nil : note, now: now)
-                let t = store.ticket(id)!
-                try agentEvent("resolve", ticket: t, agent: agent, now: now)
+                let t = try work.resolve(id, note: note.isEmpty ? nil : note, now: now)
                 answer("OK \(id) resolved")
                 handBackToBot(t)
             case "STATS":
+                try desk.tickets.refresh()  // the queue as `kefu agent` in other processes left it
                 answer("OK " + Self.json(stats()))
             default:
                 answer("ERR unknown command '\(verb.prefix(20))'; commands: AUTH LIST SHOW CLAIM NEXT REPLY NOTE TRANSFER RELEASE RESOLVE STATS QUIT")
@@ -501,17 +495,6 @@ final class ServiceEngine: @unchecked Sendable {
         let phrases = ReplyComposer(kb: dialogue.kb)
         send(to: t.customer, [phrases.phrase("person_resolved", ["ticket": t.id]), phrases.phrase("rating")],
              route: nil, topic: nil, ticket: t.id, received: nil, push: "resolved")
-    }
-
-    private func agentEvent(_ action: String, ticket: Ticket, agent: String, now: Date) throws {
-        var event = ServiceEvent(kind: .agentAction, time: now)
-        event.action = action
-        event.agent = agent
-        event.ticket = ticket.id
-        event.conversation = ticket.conversation
-        event.customer = ticket.customer
-        event.reason = ticket.reason.rawValue
-        try desk.events.record(event)
     }
 
     private func notifyAgents(_ line: String) {

@@ -172,23 +172,32 @@ public final class TicketStore: @unchecked Sendable {
 
     /// Puts a claimed ticket back in the queue. Only the agent holding it may, or a
     /// supervisor (`supervisor: true`, the caller's role, checked where the caller logged in).
-    public func release(_ id: String, agent: String, supervisor: Bool = false, now: Date) throws {
+    /// Returns who held it, as read under the journal's lock (whom a channel may tell).
+    @discardableResult
+    public func release(_ id: String, agent: String, supervisor: Bool = false, now: Date) throws -> String {
+        var held = ""
         try write(now: now) {
             let t = try self.open(id)
             guard t.state == .claimed, let holder = t.assignee else { throw TicketError.notClaimed(id) }
             if holder != agent && !supervisor { throw TicketError.heldByOther(id, agent: holder) }
+            held = holder
             return Record(op: "release", id: t.id, at: now, agent: agent)
         }
+        return held
     }
 
     /// Hands a ticket to `other`: a waiting one by anyone, a claimed one by the agent holding
-    /// it or by a supervisor.
-    public func transfer(_ id: String, from agent: String, to other: String, supervisor: Bool = false, now: Date) throws {
+    /// it or by a supervisor. Returns who held it before, if anyone, as read under the lock.
+    @discardableResult
+    public func transfer(_ id: String, from agent: String, to other: String, supervisor: Bool = false, now: Date) throws -> String? {
+        var held: String?
         try write(now: now) {
             let t = try self.open(id)
             if let holder = t.assignee, holder != agent, !supervisor { throw TicketError.heldByOther(id, agent: holder) }
+            held = t.assignee
             return Record(op: "transfer", id: id, at: now, agent: agent, to: other)
         }
+        return held
     }
 
     public func note(_ id: String, agent: String, text: String, now: Date) throws {

@@ -50,7 +50,7 @@ enum AgentCommand {
       KEFU_AGENT_PASSWORD=… kefu agent next --connect 127.0.0.1:8771 --as 张三
       kefu agent next --as 张三 && kefu agent reply T000001 "您好，我来帮您处理" --as 张三
     """
-    static let verbs = ["list", "show", "claim", "next", "reply", "note", "transfer", "release", "resolve"] + AgentAccountsCommand.verbs
+    static let verbs = ["list", "show"] + AgentDesk.Action.allCases.map(\.rawValue) + AgentAccountsCommand.verbs
     static let options = [DataOptions.spec, OptionSpec(name: "--as", takesValue: true), OptionSpec(name: "--to", takesValue: true),
                           OptionSpec(name: "--connect", takesValue: true), OptionSpec(name: "--password-file", takesValue: true),
                           OptionSpec(name: "--role", takesValue: true), OptionSpec(name: "--token", takesValue: true),
@@ -78,10 +78,10 @@ enum AgentCommand {
         }
         // Looking is not changing: list and show open the folder read-only.
         let desk = try DataOptions.open(args, readOnly: verb == "list" || verb == "show")
-        let store = desk.tickets
         let agent = args.value("--as") ?? ProcessInfo.processInfo.environment["KEFU_AGENT"] ?? ProcessInfo.processInfo.environment["USER"] ?? "agent"
+        // The same desk as the server's agent port: the same checks, the same events.
+        let work = AgentDesk(desk: desk, agent: agent, role: AgentDesk.role(of: agent, inDataFolder: desk.folder))
         let now = Date()
-        var acted = rest.first  // the ticket an action was about, for the event log
         func id(_ usage: String) throws -> String {
             guard let id = rest.first else { throw UsageError(message: "usage: kefu agent \(usage)", command: name) }
             return id
@@ -93,7 +93,7 @@ enum AgentCommand {
         do {
             switch verb {
             case "list":
-                let queue = store.queue()
+                let queue = try work.list()
                 if args.has("--json") {
                     print(jsonLine(queue.map { TicketJSON.listing($0, now: now) }))
                 } else if queue.isEmpty {
@@ -107,43 +107,43 @@ enum AgentCommand {
                 }
             case "show":
                 let ticketID = try id("show ID")
-                guard let t = store.ticket(ticketID) else { throw TicketError.unknown(ticketID) }
-                let unmasked = args.value("--as") != nil && t.assignee == agent
+                guard let t = try work.show(ticketID) else { throw TicketError.unknown(ticketID) }
+                // Without --as the name is only a guess ($KEFU_AGENT, $USER): numbers stay masked.
+                let unmasked = args.value("--as") != nil && work.seesUnmasked(t)
                 if args.has("--json") {
                     print(jsonLine(TicketJSON.full(t, now: now, unmasked: unmasked)))
                 } else {
                     print(TicketJSON.text(t, now: now, unmasked: unmasked))
                 }
             case "claim":
-                let t = try store.claim(try id("claim ID --as NAME"), agent: agent, now: now)
+                let t = try work.claim(try id("claim ID --as NAME"), now: now)
                 print(LineSanitizer.clean("OK \(t.id) claimed by \(agent). \(t.summary)"))
             case "next":
-                guard let t = try store.claimNext(agent: agent, now: now) else {
+                guard let t = try work.next(now: now) else {
                     print("No ticket is waiting.")
                     return 0
                 }
-                acted = t.id
                 print(LineSanitizer.clean("OK \(t.id) claimed by \(agent) (\(t.reason.rawValue), priority \(t.priority)). \(t.summary)"))
             case "reply":
                 let ticketID = try id("reply ID \"text\" --as NAME")
-                try store.reply(ticketID, agent: agent, text: try text("reply ID \"text\" --as NAME"), now: now)
+                try work.reply(ticketID, text: try text("reply ID \"text\" --as NAME"), now: now)
                 print("OK reply recorded on \(ticketID); the customer sees it when connected.")
             case "note":
                 let ticketID = try id("note ID \"text\" --as NAME")
-                try store.note(ticketID, agent: agent, text: try text("note ID \"text\" --as NAME"), now: now)
+                try work.note(ticketID, text: try text("note ID \"text\" --as NAME"), now: now)
                 print("OK note added to \(ticketID).")
             case "transfer":
                 let ticketID = try id("transfer ID --to NAME --as NAME")
                 guard let to = args.value("--to") else { throw UsageError(message: "transfer needs --to NAME.", command: name) }
-                try store.transfer(ticketID, from: agent, to: to, supervisor: isSupervisor(agent, args), now: now)
+                try work.transfer(ticketID, to: to, now: now)
                 print("OK \(ticketID) transferred to \(to).")
             case "release":
                 let ticketID = try id("release ID --as NAME")
-                try store.release(ticketID, agent: agent, supervisor: isSupervisor(agent, args), now: now)
+                try work.release(ticketID, now: now)
                 print("OK \(ticketID) is waiting again.")
             case "resolve":
                 let ticketID = try id("resolve ID [--note \"…\"] --as NAME")
-                try store.resolve(ticketID, agent: agent, note: args.value("--note"), now: now)
+                try work.resolve(ticketID, note: args.value("--note"), now: now)
                 print("OK \(ticketID) resolved; the customer will be asked for a rating.")
             default:
                 break
@@ -151,28 +151,7 @@ enum AgentCommand {
         } catch let error as TicketError {
             throw CommandFailure(message: error.description)
         }
-        if verb != "list" && verb != "show" { try recordAction(verb, id: acted, agent: agent, desk: desk, now: now) }
         return 0
-    }
-
-    /// Whether the accounts file makes `agent` a supervisor (working on the data folder
-    /// directly, the role is looked up, not proven).
-    static func isSupervisor(_ agent: String, _ args: ParsedArguments) -> Bool {
-        let path = AccountsFile.path(inDataFolder: DataOptions.folder(args))
-        return (try? AccountsFile.read(path: path))?.account(named: agent)?.role == .supervisor
-    }
-
-    static func recordAction(_ verb: String, id: String?, agent: String, desk: ServiceDesk, now: Date) throws {
-        var event = ServiceEvent(kind: .agentAction, time: now)
-        event.agent = agent
-        event.action = verb
-        event.ticket = id
-        if let t = event.ticket.flatMap(desk.tickets.ticket) {
-            event.conversation = t.conversation
-            event.customer = t.customer
-            event.reason = t.reason.rawValue
-        }
-        try desk.events.record(event)
     }
 }
 
@@ -245,50 +224,5 @@ extension RemoteAgent {
         }
         if let password = ProcessInfo.processInfo.environment["KEFU_AGENT_PASSWORD"], !password.isEmpty { return password }
         throw CommandFailure(message: "no password for \(agent): pass --password-file FILE or set KEFU_AGENT_PASSWORD (an administrator creates accounts with `kefu agent add NAME`)")
-    }
-}
-
-/// A blocking line client for the agent protocol: send a line, read the answer.
-final class LineClient {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
-
-    init(_ address: Socket.Address) throws {
-        fd = try Socket.connect(address)
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    func close() { _ = Glibc.close(fd) }
-
-    /// Sends `line` and returns the answer's lines; pushed `*` lines are skipped. A multi-line
-    /// answer ends with a line holding a single ".".
-    func request(_ line: String, multiline: Bool = false) throws -> [String] {
-        let bytes = Array((line + "\n").utf8)
-        guard bytes.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else {
-            throw CommandFailure(message: "the connection to the server closed")
-        }
-        var lines: [String] = []
-        while true {
-            let next = try readLine()
-            if next.hasPrefix("* ") { continue }
-            if lines.isEmpty && (next.hasPrefix("ERR") || !multiline) { return [next] }
-            if next == "." { return lines }
-            lines.append(next)
-        }
-    }
-
-    private func readLine() throws -> String {
-        while true {
-            if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
-                buffer.removeFirst(newline + 1)
-                return line
-            }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { throw CommandFailure(message: "the server did not answer (timeout or closed connection)") }
-            buffer.append(contentsOf: chunk[0..<n])
-        }
     }
 }
