@@ -219,7 +219,10 @@ struct HTTPRequestParser {
         let version = String(decoding: parts[2], as: UTF8.self)
         if version != "HTTP/1.1" && version != "HTTP/1.0" {
             // Versions are checked first so the HTTP/2 preface (`PRI * HTTP/2.0`) gets 505.
-            throw version.hasPrefix("HTTP/") ? .versionNotSupported : .badRequest("bad request line (unknown protocol)")
+            let v = Array(version.utf8)
+            let isDigit = { (b: UInt8) in b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+            let wellFormed = v.count == 8 && version.hasPrefix("HTTP/") && isDigit(v[5]) && v[6] == UInt8(ascii: ".") && isDigit(v[7])
+            throw wellFormed ? .versionNotSupported : .badRequest("bad request line (expected HTTP/1.1 as the version)")
         }
         guard parts[0].allSatisfy(isTokenByte) else { throw .badRequest("bad request line (method is not a token)") }
         let method = String(decoding: parts[0], as: UTF8.self)

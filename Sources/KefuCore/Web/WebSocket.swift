@@ -8,7 +8,8 @@ enum WebSocket {
     static let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     /// base64(SHA-1(key + GUID)), the `Sec-WebSocket-Accept` that proves to the client the
-    /// server understood the handshake (RFC 6455 §4.2.2).
+    /// server understood the handshake (RFC 6455 §4.2.2). RFC 6455 §1.3's example: key
+    /// `dGhlIHNhbXBsZSBub25jZQ==` gives `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`.
     static func acceptValue(forKey key: String) -> String {
         Base64.encode(SHA1.hash(Array((key + guid).utf8)))
     }

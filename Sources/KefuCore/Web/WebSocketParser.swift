@@ -97,21 +97,16 @@ struct WebSocketParser {
             if opcode.isControl && second & 0x7F > 125 { throw .protocolError("control frame longer than 125 bytes") }
         }
         let lengthBytes = switch second & 0x7F { case 126: 2; case 127: 8; default: 0 }
+        guard header.count >= 2 + lengthBytes else { return }
+        var length = UInt64(second & 0x7F)
+        if lengthBytes > 0 { length = header[2..<(2 + lengthBytes)].reduce(0) { $0 << 8 | UInt64($1) } }
+        if header.count == 2 + lengthBytes {
+            // Judged the moment the length is known, before the mask and any payload arrive.
+            try checkLength(length, opcode: opcode)
+        }
         guard header.count == 2 + lengthBytes + 4 else { return }
-
-        var length: UInt64 = UInt64(second & 0x7F)
-        if lengthBytes > 0 {
-            length = header[2..<(2 + lengthBytes)].reduce(0) { $0 << 8 | UInt64($1) }
-            if length >> 63 != 0 { throw .protocolError("frame length has its most significant bit set") }
-        }
-        if length > UInt64(limits.maxFrameBytes) {
-            throw .tooBig("frame larger than \(limits.maxFrameBytes) bytes; split the message")
-        }
         let size = Int(length)
         if !opcode.isControl {
-            if message.count + size > limits.maxMessageBytes {
-                throw .tooBig("message larger than \(limits.maxMessageBytes) bytes")
-            }
             messageInProgress = true
             message.reserveCapacity(message.count + size)
         }
@@ -120,6 +115,17 @@ struct WebSocketParser {
         frame = Frame(fin: fin, opcode: opcode, length: size, mask: (m[start], m[start + 1], m[start + 2], m[start + 3]))
         header.removeAll(keepingCapacity: true)
         if size == 0 { try frameComplete(into: &events) }
+    }
+
+    /// Refuses a length the limits do not allow, so nothing is ever stored for it.
+    private func checkLength(_ length: UInt64, opcode: WebSocket.Opcode) throws(WebSocketError) {
+        if length >> 63 != 0 { throw .protocolError("frame length has its most significant bit set") }
+        if length > UInt64(limits.maxFrameBytes) {
+            throw .tooBig("frame larger than \(limits.maxFrameBytes) bytes; split the message")
+        }
+        if !opcode.isControl && message.count + Int(length) > limits.maxMessageBytes {
+            throw .tooBig("message larger than \(limits.maxMessageBytes) bytes")
+        }
     }
 
     /// Appends payload bytes, unmasked, to the message or the control frame.
