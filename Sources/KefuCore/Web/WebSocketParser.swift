@@ -131,15 +131,15 @@ struct WebSocketParser {
     /// Appends payload bytes, unmasked, to the message or the control frame.
     private mutating func unmaskAndStore(_ bytes: ArraySlice<UInt8>) {
         guard var f = frame else { return }
-        let mask = [f.mask.0, f.mask.1, f.mask.2, f.mask.3]
-        var offset = f.received
-        let toControl = f.opcode.isControl
-        for b in bytes {
-            let clear = b ^ mask[offset & 3]
-            if toControl { control.append(clear) } else { message.append(clear) }
-            offset += 1
+        let start = f.received
+        withUnsafeBytes(of: f.mask) { mask in
+            if f.opcode.isControl {
+                for (k, b) in bytes.enumerated() { control.append(b ^ mask[(start + k) & 3]) }
+            } else {
+                for (k, b) in bytes.enumerated() { message.append(b ^ mask[(start + k) & 3]) }
+            }
         }
-        f.received = offset
+        f.received += bytes.count
         frame = f
     }
 
