@@ -1,0 +1,2 @@
+/// Placeholder until the agent console lands.
+enum AgentConsolePage { static let html = "<!doctype html><title>Kefu agents</title>" }
