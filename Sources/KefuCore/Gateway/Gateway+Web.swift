@@ -48,6 +48,11 @@ extension Gateway {
                 }
                 handle(c, request, into: &inputs)
             }
+            // A client may send its first frames right behind the handshake.
+            if web.isSocket {
+                let early = web.parser.takeUnconsumedBytes()
+                if !early.isEmpty { webBytes(c, early[...], into: &inputs) }
+            }
         }
     }
 
