@@ -95,6 +95,8 @@ extension Gateway {
             openCustomerSocket(c, request, into: &inputs)
         case .agentSocket:
             openAgentSocket(c, request, into: &inputs)
+        case .canned:
+            respond(c, .json(200, cannedReplies))
         }
     }
 

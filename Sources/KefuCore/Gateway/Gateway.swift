@@ -68,6 +68,8 @@ public final class Gateway: @unchecked Sendable {
     /// The web conversations' items and subscribers (loop thread).
     let webFeeds = WebFeeds()
     let webTokens: WebConversationTokens
+    /// `GET /v1/agent/canned`: the knowledge base's canned replies as JSON (loop thread).
+    var cannedReplies: [UInt8] = []
     /// Other threads hand work to the loop here and wake it through a pipe.
     private let tasksLock = NSLock()
     private var tasks: [() -> Void] = []
@@ -145,6 +147,7 @@ public final class Gateway: @unchecked Sendable {
     public init(kb: KnowledgeBase, desk: ServiceDesk, configuration: GatewayConfiguration) throws {
         config = configuration
         webTokens = WebConversationTokens(secret: configuration.webSecret ?? SecureRandom.hex(bytes: 32))
+        cannedReplies = Self.cannedJSON(kb)
         budget = ConnectionBudget(maxConnections: configuration.maxConnections, agentSlots: configuration.agentSlots,
                                   descriptors: ConnectionBudget.descriptorLimit())
         spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
@@ -201,6 +204,14 @@ public final class Gateway: @unchecked Sendable {
     /// Swaps in a new knowledge base for the next message; connections stay open.
     public func reload(_ kb: KnowledgeBase) {
         engine.submit([.reload(kb)])
+        let canned = Self.cannedJSON(kb)
+        perform { [weak self] in self?.cannedReplies = canned }
+    }
+
+    /// `{"canned": [{"title", "text", "language"}]}`: not secret (the centre's standard
+    /// wording), so served without a login.
+    static func cannedJSON(_ kb: KnowledgeBase) -> [UInt8] {
+        Array(ServiceEngine.json(["canned": kb.canned.map { ["title": $0.title, "text": $0.text, "language": $0.language] }]).utf8)
     }
 
     // MARK: The loop

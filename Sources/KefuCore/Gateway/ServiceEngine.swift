@@ -308,7 +308,9 @@ final class ServiceEngine: @unchecked Sendable {
         var state = conversation(customer, channel: speaker.channel, now: now)
         let opening = (try? dialogue.opening(&state, now: now)) ?? nil
         conversations.put(customer, state, now: now)
-        send(to: customer, (notice.map { [$0] } ?? []) + (opening?.shown ?? []), route: nil, topic: nil, ticket: state.ticket, received: received)
+        let extra = reach[customer]?.web == true && opening != nil ? webState(state, reply: opening!) : [:]
+        send(to: customer, (notice.map { [$0] } ?? []) + (opening?.shown ?? []), route: nil, topic: nil, ticket: state.ticket, received: received,
+             extra: extra)
     }
 
     /// The ticket a resume code (by its hash) leads to, after reading what other processes

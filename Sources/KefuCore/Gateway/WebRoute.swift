@@ -4,7 +4,7 @@ enum WebRoute: Equatable {
     case newConversation, messages
     case history(conversation: String)
     case events(conversation: String)
-    case customerSocket, agentSocket
+    case customerSocket, agentSocket, canned
 
     /// The route of `segments` (empty ones, from a trailing slash, ignored) and the method it
     /// takes, or nil for a path that does not exist (404).
@@ -23,6 +23,7 @@ enum WebRoute: Equatable {
             default: return nil
             }
         case 3 where s[0] == "v1" && s[1] == "agent" && s[2] == "ws": return (.agentSocket, "GET")
+        case 3 where s[0] == "v1" && s[1] == "agent" && s[2] == "canned": return (.canned, "GET")
         case 4 where s[0] == "v1" && s[1] == "conversations":
             switch s[3] {
             case "messages": return (.history(conversation: s[2]), "GET")

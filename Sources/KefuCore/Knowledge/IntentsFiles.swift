@@ -56,6 +56,16 @@ public struct CompanyProfile: Sendable, Equatable {
     }
 }
 
+/// A reply an agent can pick in the console instead of typing it (`Intents/canned.txt`):
+/// the centre's standard wording for the moments every case has.
+public struct CannedReply: Sendable, Equatable {
+    public let title: String
+    /// With the company profile's values filled in.
+    public let text: String
+    /// `zh` or `en`: the section it came from.
+    public let language: String
+}
+
 /// The centre's standard phrases, by key (greeting, apology, closing …).
 public struct StandardPhrases: Sendable, Equatable {
     public let values: [String: String]

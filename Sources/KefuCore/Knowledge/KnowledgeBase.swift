@@ -97,6 +97,8 @@ public struct KnowledgeBase: Sendable {
     public let topicOrder: [String]
     public let company: CompanyProfile
     public let phrases: StandardPhrases
+    /// Agents' canned replies, for the console.
+    public let canned: [CannedReply]
     public let thresholds: Thresholds
     public let classifier: IntentClassifier
     public let emotion: EmotionDetector
@@ -132,8 +134,9 @@ public struct KnowledgeBase: Sendable {
     init(folder: String, entries: [CompiledEntry], entryIndex: [String: Int], topics: [String: Topic], topicOrder: [String],
          company: CompanyProfile, phrases: StandardPhrases, thresholds: Thresholds, classifier: IntentClassifier,
          emotion: EmotionDetector, warnings: [LoadProblem], compileSeconds: Double, acts: DialogueActLexicon = .empty,
-         handoffModel: HandoffModel? = nil) {
+         handoffModel: HandoffModel? = nil, canned: [CannedReply] = []) {
         self.folder = folder
+        self.canned = canned
         self.acts = acts
         self.handoffModel = handoffModel
         self.entries = entries

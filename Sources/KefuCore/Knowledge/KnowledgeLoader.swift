@@ -49,7 +49,8 @@ public enum KnowledgeLoader {
                              company: source.company, phrases: source.phrases, thresholds: source.thresholds,
                              classifier: classifier, emotion: EmotionDetector(lexicon: source.lexicon),
                              warnings: problems.filter { $0.severity == .warning }.sorted(),
-                             compileSeconds: Double(Measure.now() - start) / 1e9, acts: source.acts, handoffModel: handoffModel)
+                             compileSeconds: Double(Measure.now() - start) / 1e9, acts: source.acts, handoffModel: handoffModel,
+                             canned: source.canned)
     }
 
     /// The knowledge files as read, before compiling; `kefu lint` works on this too.
@@ -66,6 +67,8 @@ public enum KnowledgeLoader {
         public var acts = DialogueActLexicon.empty
         /// Labelled messages for the handoff model (`Intents/handoff/<label>.txt`).
         public var handoffExamples: [LabelledText] = []
+        /// Agents' canned replies (`Intents/canned.txt`, optional).
+        public var canned: [CannedReply] = []
     }
 
     public static func readSource(_ folder: String, problems: inout [LoadProblem], limits: KnowledgeLimits = .standard) -> Source? {
@@ -106,6 +109,7 @@ public enum KnowledgeLoader {
         if let file = sectioned("phrases.txt") { source.phrases = readPhrases(file, company: source.company, problems: &problems) }
         if let file = sectioned("thresholds.txt", required: false) { source.thresholds = readThresholds(file, problems: &problems) }
         if let file = sectioned("acts.txt") { source.acts = readActs(file, problems: &problems) }
+        if let file = sectioned("canned.txt", required: false) { source.canned = readCanned(file, company: source.company, problems: &problems) }
         source.handoffExamples = readHandoffExamples((intents as NSString).appendingPathComponent("handoff"), folder: folder, problems: &problems)
         source.entries = readEntries(faq, folder: folder, problems: &problems)
         checkEntries(source, problems: &problems)
@@ -294,6 +298,28 @@ public enum KnowledgeLoader {
             problems.append(LoadProblem(file: file.path, line: 1, "missing standard phrase '\(key)'"))
         }
         return StandardPhrases(values: values)
+    }
+
+    /// `[canned]` (Chinese) and `[canned.en]`: `title: text` lines, with company placeholders.
+    private static func readCanned(_ file: SectionedFile, company: CompanyProfile, problems: inout [LoadProblem]) -> [CannedReply] {
+        var replies: [CannedReply] = []
+        for section in file.sections {
+            guard section.name == "canned" || section.name == "canned.en" else {
+                problems.append(LoadProblem(file: file.path, line: 1, "unknown section [\(section.name)]: use [canned] or [canned.en]"))
+                continue
+            }
+            for item in section.items {
+                guard let title = item.key, !item.value.isEmpty else {
+                    problems.append(LoadProblem(file: file.path, line: item.line, "write a canned reply as `title: text`"))
+                    continue
+                }
+                for placeholder in CompanyProfile.placeholders(in: item.value) where company[placeholder] == nil {
+                    problems.append(LoadProblem(file: file.path, line: item.line, "unknown placeholder {\(placeholder)}: add it to Intents/company.txt"))
+                }
+                replies.append(CannedReply(title: title, text: company.fill(item.value), language: section.name == "canned.en" ? "en" : "zh"))
+            }
+        }
+        return replies
     }
 
     private static func readThresholds(_ file: SectionedFile, problems: inout [LoadProblem]) -> Thresholds {
