@@ -16,6 +16,7 @@ public enum AgentConsolePage {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>客服工作台 · Kefu agent console</title>
 <style>
 :root { --ink: #1b1f24; --muted: #5b6570; --line: #d8dde3; --brand: #1f3a5f; --accent: #1f6feb; --ok: #237a3b;
@@ -53,8 +54,8 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
 #console { display: none; height: calc(100vh - 80px); grid-template-columns: minmax(320px, 420px) 1fr; gap: 12px; padding: 12px; }
 #console.on { display: grid; }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; min-height: 0; display: flex; flex-direction: column; }
-.panel > h2 { font-size: 14px; margin: 0; padding: 8px 12px; border-bottom: 1px solid var(--line); display: flex; align-items: center; gap: 8px; }
-.panel > h2 .grow { flex: 1; }
+.panel h2 { font-size: 14px; margin: 0; padding: 8px 12px; border-bottom: 1px solid var(--line); display: flex; align-items: center; gap: 8px; }
+.panel h2 .grow { flex: 1; }
 .count { display: inline-block; min-width: 20px; padding: 0 6px; border-radius: 10px; background: #eaeef2; color: var(--muted); font-size: 12px; text-align: center; }
 #queue-list { overflow-y: auto; flex: 1; }
 .ticket { padding: 8px 12px; border-bottom: 1px solid #eceff2; display: grid; grid-template-columns: 1fr auto; gap: 2px 8px; }
@@ -96,17 +97,17 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
 .line.customer { align-self: flex-start; background: #fff; border: 1px solid var(--line); }
 .line.bot { align-self: flex-start; background: #f1f3f5; border: 1px dashed #c9d0d7; color: #3d4650; }
 .line.agent { align-self: flex-end; background: #e7f6ec; border: 1px solid #9fd3ae; }
-.line.live { box-shadow: 0 0 0 2px #ffe08a inset; }
 #case-actions { border-top: 1px solid var(--line); padding: 8px 12px; display: flex; flex-direction: column; gap: 6px; }
 #case-actions .row { display: flex; gap: 6px; align-items: flex-end; flex-wrap: wrap; }
 #reply { flex: 1; min-width: 200px; min-height: 56px; max-height: 160px; resize: vertical; }
 #canned { display: flex; flex-wrap: wrap; gap: 4px; }
 #canned[hidden] { display: none; }
 #canned button { font-size: 12px; min-height: 26px; padding: 2px 8px; }
-#note, #resolve-note { flex: 1; min-width: 140px; }
-#transfer-to { width: 120px; }
-#claim-row { display: none; }
-#claim-row.on { display: flex; }
+#note { flex: 1; min-width: 140px; }
+#side-actions .row { display: flex; gap: 6px; margin-bottom: 6px; }
+#side-actions input { flex: 1; min-width: 0; }
+#side-actions { padding-bottom: 4px; border-bottom: 1px solid var(--line); margin-bottom: 8px; }
+#case-actions #claim-row:not(.on) { display: none; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 900px) {
   #console { grid-template-columns: 1fr; height: auto; }
@@ -162,22 +163,27 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
               </div>
               <div class="row" style="margin-top:6px">
                 <label class="sr" for="note">内部备注 Note</label>
-                <input id="note" placeholder="内部备注（客户看不到）">
+                <input id="note" placeholder="内部备注（客户看不到，Enter 添加）">
                 <button id="note-add" type="button">添加备注</button>
-                <label class="sr" for="transfer-to">转给 Transfer to</label>
-                <input id="transfer-to" placeholder="转给坐席">
-                <button id="transfer" type="button">转交</button>
-                <button id="release" type="button">放回队列</button>
-              </div>
-              <div class="row" style="margin-top:6px">
-                <label class="sr" for="resolve-note">结单备注 Resolve note</label>
-                <input id="resolve-note" placeholder="结单备注（可选）">
-                <button id="resolve" class="danger" type="button">结单</button>
               </div>
             </div>
           </div>
         </div>
         <aside id="case-side">
+          <div id="side-actions">
+            <h3>处理 Actions</h3>
+            <div class="row">
+              <label class="sr" for="resolve-note">结单备注 Resolve note</label>
+              <input id="resolve-note" placeholder="结单备注（可选）">
+              <button id="resolve" class="danger" type="button">结单</button>
+            </div>
+            <div class="row">
+              <label class="sr" for="transfer-to">转给 Transfer to</label>
+              <input id="transfer-to" placeholder="转给坐席（账号）">
+              <button id="transfer" type="button">转交</button>
+            </div>
+            <div class="row"><button id="release" type="button">放回队列 Release</button></div>
+          </div>
           <h3>概况 Case</h3>
           <div id="case-meta"></div>
           <h3>摘要 Summary</h3>
@@ -216,7 +222,7 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
   function clock(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return String(iso || '');
-    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   }
   var REASONS = { requested: '客户要求', low_confidence: '机器人没把握', repeated_failure: '多次未解决', emotion: '情绪激动',
                   danger: '危险', complaint: '投诉', sensitive: '敏感事项' };
@@ -384,7 +390,7 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
       refreshList();
     } else if ((m = /^MESSAGE (\S+) ?([\s\S]*)$/.exec(text))) {
       var c = caseFor(m[1]);
-      c.live.push({ from: 'customer', text: m[2], time: null });
+      c.live.push({ from: 'customer', text: m[2], time: new Date().toISOString(), live: true });
       if (S.open.indexOf(m[1]) < 0) refreshList();
       if (S.selected === m[1]) { renderTranscript(true); } else { c.unread++; renderTabs(); }
     } else if ((m = /^TRANSFERRED (\S+) from (.*)$/.exec(text))) {
@@ -576,9 +582,9 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
     if (!c) return;
     transcriptLines(c).forEach(function (l) {
       var f = fromLabel(l.from);
-      var line = el('div', 'line ' + f.cls + (l.time ? '' : ' live'));
+      var line = el('div', 'line ' + f.cls + (l.live ? ' live' : ''));
       line.setAttribute('data-from', f.cls);
-      line.appendChild(el('span', 'meta', f.label + (l.time ? ' · ' + clock(l.time) : ' · 刚刚')));
+      line.appendChild(el('span', 'meta', f.label + (l.time ? ' · ' + clock(l.time) : '')));
       line.appendChild(document.createTextNode(String(l.text)));
       box.appendChild(line);
     });
@@ -599,6 +605,7 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
     $('case-state').textContent = st === 'claimed' ? '处理中 ' + (listed.assignee || t.assignee || '') : st === 'waiting' ? '排队中' : st === 'resolved' ? '已结单' : st;
     $('claim-row').classList.toggle('on', st === 'waiting');
     $('work').style.display = mine ? '' : 'none';
+    $('side-actions').style.display = mine ? '' : 'none';
 
     var meta = $('case-meta');
     clear(meta);
@@ -659,7 +666,7 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
       $('reply-send').disabled = false;
       if (!a.ok) return;     // the text stays in the box to send again
       if (box.value && oneLine(box.value) === text) box.value = '';
-      caseFor(id).live.push({ from: 'agent:' + S.name, text: text, time: null });
+      caseFor(id).live.push({ from: 'agent:' + S.name, text: text, time: new Date().toISOString(), live: true });
       if (S.selected === id) renderTranscript(true);
       status(a.head);
       box.focus();

@@ -14,6 +14,7 @@ public enum ChatPage {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>在线客服</title>
 <style>
 :root { --ink: #1b1f24; --muted: #5b6570; --line: #d8dde3; --brand: #1f3a5f; --me: #1f6feb;
