@@ -47,15 +47,25 @@ class Server:
     """`kefu serve` on free ports; `http` is HOST:PORT from its `listening http` line."""
 
     def __init__(self, kefu, kb, data, log_path):
-        self.log = open(log_path, "wb")
+        self.command = [kefu, "serve", "--kb", kb, "--data", data, "--customer-listen", "127.0.0.1:0",
+                        "--agent-listen", "127.0.0.1:0"]
+        self.log = open(log_path, "ab")
+        self.start("127.0.0.1:0")
+
+    def start(self, http):
         self.lines = []
-        self.process = subprocess.Popen(
-            [kefu, "serve", "--kb", kb, "--data", data, "--customer-listen", "127.0.0.1:0",
-             "--agent-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
         self.ready = threading.Event()
         self.http = None
+        self.process = subprocess.Popen(self.command + ["--http-listen", http],
+                                        stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.DEVNULL)
         threading.Thread(target=self._read, daemon=True).start()
+
+    def restart(self):
+        """Stops the server and starts it again on the same HTTP port (the pages reconnect)."""
+        http = self.http
+        self.stop(close_log=False)
+        self.start(http)
+        self.wait_ready()
 
     def _read(self):
         for raw in self.process.stdout:
@@ -73,7 +83,7 @@ class Server:
                              % (seconds, self.process.poll(), self.lines[-5:]))
         return "http://" + self.http
 
-    def stop(self):
+    def stop(self, close_log=True):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -81,7 +91,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        self.log.close()
+        if close_log and not self.log.closed:
+            self.log.close()
 
 
 def browser(width, height, chromium, chromedriver):
@@ -164,7 +175,7 @@ class Test:
         box.send_keys(text)
         box.send_keys(Keys.ENTER)
 
-    def run(self, base):
+    def run(self, base, server=None):
         args = self.args
         self.drivers["customer"] = browser(375, 812, args.chromium, args.chromedriver)
         self.drivers["agent"] = browser(1280, 900, args.chromium, args.chromedriver)
@@ -259,6 +270,24 @@ class Test:
         self.no_horizontal_scroll("customer", "agent reply")
         self.screenshot("customer", "customer-agent-reply")
 
+        if server is not None:
+            self.step("the server restarts; both pages reconnect by themselves")
+            logins = self.js(agent, "return Number(document.body.dataset.logins)")
+            connects = self.js(customer, "return Number(document.body.dataset.connects)")
+            server.restart()
+            self.wait("agent", lambda d: self.js(d, "return Number(document.body.dataset.logins)") > logins,
+                      "the console to log in again by itself", 40)
+            self.wait("agent", lambda d: self.visible("agent", '#tabs button[data-id="%s"]' % ticket), "the open case's tab after re-login")
+            self.wait("agent", lambda d: any(AGENT_REPLY in t for t in self.texts("agent", "#transcript .line.agent")),
+                      "the transcript shown again after re-login")
+            lines = self.texts("agent", "#transcript .line")
+            if len(lines) != len(set(lines)):
+                raise StepFailed("the transcript shows a line twice after re-login: %r" % lines)
+            self.wait("customer", lambda d: self.js(d, "return Number(document.body.dataset.connects)") > connects
+                      and not self.visible("customer", "#banner"), "the chat page to reconnect by itself", 40)
+            self.check_items_once_in_order("after the restart")
+            self.screenshot("agent", "agent-after-restart")
+
         self.step("the customer answers and the agent sees it")
         self.send_customer(CUSTOMER_ANSWER)
         self.wait("agent", lambda d: any(CUSTOMER_ANSWER in t for t in self.texts("agent", "#transcript .line.customer")),
@@ -319,6 +348,7 @@ def main():
     parser.add_argument("--chromedriver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
     parser.add_argument("--base", help="test a server already running at this URL (with --password) instead of starting one")
     parser.add_argument("--password", help="the password of agent %s on the server given with --base" % AGENT)
+    parser.add_argument("--no-restart", action="store_true", help="skip restarting the server in the middle")
     args = parser.parse_args()
 
     started = time.monotonic()
@@ -337,9 +367,10 @@ def main():
             raise StepFailed("kefu agent add failed (%d): %s" % (added.returncode, added.stderr.strip()))
         args.password = added.stdout.strip().splitlines()[-1]
         server = Server(args.kefu, args.kb, data, os.path.join(folder, "serve.log"))
+        print("kefu serve: %s" % " ".join(server.command[1:]), flush=True)
         base = server.wait_ready()
         print("server at %s" % base, flush=True)
-        test.run(base)
+        test.run(base, None if args.no_restart else server)
     except (StepFailed, WebDriverException) as failure:
         print("\nFAIL (%s): %s" % (test.step_name, str(failure).strip().splitlines()[0] if str(failure).strip() else repr(failure)),
               file=sys.stderr)

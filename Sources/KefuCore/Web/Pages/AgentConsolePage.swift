@@ -346,6 +346,7 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
 
   function loggedIn(again) {
     S.online = true;
+    document.body.setAttribute('data-logins', String(Number(document.body.getAttribute('data-logins') || 0) + 1));
     S.attempt = 0;
     setConn('up');
     $('me-name').textContent = S.name;
@@ -416,9 +417,14 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
     return S.cases[id];
   }
 
-  var listing = null;
+  var listing = null, relisting = null;
   function refreshList() {
-    if (listing) return listing;
+    // One LIST at a time; asked for meanwhile, one more after it (the first was sent before
+    // whatever changed the queue, so its answer does not show that change).
+    if (listing) {
+      if (!relisting) relisting = listing.then(function () { relisting = null; return refreshList(); });
+      return relisting;
+    }
     listing = send('LIST').then(function (a) {
       listing = null;
       if (!a.ok) return;

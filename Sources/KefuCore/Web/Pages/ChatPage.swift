@@ -129,7 +129,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
       placeholder: '请输入您的问题（Enter 发送，Shift+Enter 换行）', bot: '智能客服', agent: '人工客服', you: '我',
       agentNamed: '人工客服 {agent}', connecting: '正在连接…', reconnecting: '连接中断，正在重新连接…',
       queued: '正在为您转接人工客服：当前排在第 {position} 位，预计等待 {wait}。', queuedShort: '正在为您转接人工客服，请稍候。',
-      withPerson: '人工客服 {agent} 正在为您服务。', withPersonShort: '人工客服正在为您服务。', ticket: '服务单 {ticket}',
+      withPerson: '人工客服 {agent} 正在为您服务。', withPersonShort: '人工客服正在为您服务。', ticket: '（服务单 {ticket}）',
       ratingState: '请为本次服务打分（1–5 星）。', star: '{n} 星', sending: '发送中…', failed: '未发送，点此重试',
       lost: '较早的消息已无法显示。', restarted: '对话已重新开始。', error: '出错了：{text}', startFailed: '暂时无法连接客服，正在重试…'
     },
@@ -138,7 +138,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
       placeholder: '請輸入您的問題（Enter 發送，Shift+Enter 換行）', bot: '智能客服', agent: '真人客服', you: '我',
       agentNamed: '真人客服 {agent}', connecting: '正在連線…', reconnecting: '連線中斷，正在重新連線…',
       queued: '正在為您轉接真人客服：目前排在第 {position} 位，預計等待 {wait}。', queuedShort: '正在為您轉接真人客服，請稍候。',
-      withPerson: '真人客服 {agent} 正在為您服務。', withPersonShort: '真人客服正在為您服務。', ticket: '服務單 {ticket}',
+      withPerson: '真人客服 {agent} 正在為您服務。', withPersonShort: '真人客服正在為您服務。', ticket: '（服務單 {ticket}）',
       ratingState: '請為本次服務評分（1–5 星）。', star: '{n} 星', sending: '傳送中…', failed: '未送出，點此重試',
       lost: '較早的訊息已無法顯示。', restarted: '對話已重新開始。', error: '發生錯誤：{text}', startFailed: '暫時無法連線客服，正在重試…'
     },
@@ -147,7 +147,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
       placeholder: 'Type your question (Enter sends, Shift+Enter for a new line)', bot: 'Assistant', agent: 'Agent', you: 'You',
       agentNamed: 'Agent {agent}', connecting: 'Connecting…', reconnecting: 'Connection lost, reconnecting…',
       queued: 'Connecting you to an agent: you are number {position} in the queue, expected wait {wait}.', queuedShort: 'Connecting you to an agent, please wait.',
-      withPerson: '{agent} is with you now.', withPersonShort: 'An agent is with you now.', ticket: 'case {ticket}',
+      withPerson: '{agent} is with you now.', withPersonShort: 'An agent is with you now.', ticket: ' (case {ticket})',
       ratingState: 'Please rate this service (1–5 stars).', star: '{n} stars', sending: 'Sending…', failed: 'Not sent, tap to retry',
       lost: 'Earlier messages can no longer be shown.', restarted: 'The conversation started again.', error: 'Error: {text}', startFailed: 'Cannot reach customer service yet, retrying…'
     }
@@ -365,7 +365,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
     } else if (s === 'rating') {
       text = t('ratingState');
     }
-    if (text && current.ticket && s !== 'rating') text += '（' + t('ticket', { ticket: current.ticket }) + '）';
+    if (text && current.ticket && s !== 'rating') text += t('ticket', { ticket: current.ticket });
     stateBar.textContent = text;
     stateBar.classList.toggle('on', !!text && s !== 'rating');
     rating.classList.toggle('on', s === 'rating');
@@ -555,6 +555,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
 
   function goneLive() {
     live = true;
+    document.body.setAttribute('data-connects', String(Number(document.body.getAttribute('data-connects') || 0) + 1));
     attempt = 0;
     showBanner(null);
     flushOutbox();
