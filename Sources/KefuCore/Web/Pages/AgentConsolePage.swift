@@ -667,6 +667,7 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
     var id = S.selected, box = $('reply');
     var text = oneLine(box.value);
     if (!id || !text) return;
+    if (new TextEncoder().encode('REPLY ' + id + ' ' + text).length > 4000) { status('回复太长，请分几条发送 (reply too long)', 'error'); return; }
     $('reply-send').disabled = true;
     send('REPLY ' + id + ' ' + text).then(function (a) {
       $('reply-send').disabled = false;

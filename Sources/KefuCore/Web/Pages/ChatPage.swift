@@ -131,7 +131,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
       queued: '正在为您转接人工客服：当前排在第 {position} 位，预计等待 {wait}。', queuedShort: '正在为您转接人工客服，请稍候。',
       withPerson: '人工客服 {agent} 正在为您服务。', withPersonShort: '人工客服正在为您服务。', ticket: '（服务单 {ticket}）',
       ratingState: '请为本次服务打分（1–5 星）。', star: '{n} 星', sending: '发送中…', failed: '未发送，点此重试',
-      lost: '较早的消息已无法显示。', restarted: '对话已重新开始。', error: '出错了：{text}', startFailed: '暂时无法连接客服，正在重试…'
+      lost: '较早的消息已无法显示。', restarted: '对话已重新开始。', error: '出错了：{text}', startFailed: '暂时无法连接客服，正在重试…', tooLong: '消息太长，请分几条发送。'
     },
     'zh-Hant': {
       title: '線上客服', language: '語言', newChat: '新對話', send: '發送', rate: '請為本次服務評分',
@@ -140,7 +140,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
       queued: '正在為您轉接真人客服：目前排在第 {position} 位，預計等待 {wait}。', queuedShort: '正在為您轉接真人客服，請稍候。',
       withPerson: '真人客服 {agent} 正在為您服務。', withPersonShort: '真人客服正在為您服務。', ticket: '（服務單 {ticket}）',
       ratingState: '請為本次服務評分（1–5 星）。', star: '{n} 星', sending: '傳送中…', failed: '未送出，點此重試',
-      lost: '較早的訊息已無法顯示。', restarted: '對話已重新開始。', error: '發生錯誤：{text}', startFailed: '暫時無法連線客服，正在重試…'
+      lost: '較早的訊息已無法顯示。', restarted: '對話已重新開始。', error: '發生錯誤：{text}', startFailed: '暫時無法連線客服，正在重試…', tooLong: '訊息太長，請分幾則傳送。'
     },
     'en': {
       title: 'Customer service', language: 'Language', newChat: 'New chat', send: 'Send', rate: 'Please rate this service',
@@ -149,7 +149,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
       queued: 'Connecting you to an agent: you are number {position} in the queue, expected wait {wait}.', queuedShort: 'Connecting you to an agent, please wait.',
       withPerson: '{agent} is with you now.', withPersonShort: 'An agent is with you now.', ticket: ' (case {ticket})',
       ratingState: 'Please rate this service (1–5 stars).', star: '{n} stars', sending: 'Sending…', failed: 'Not sent, tap to retry',
-      lost: 'Earlier messages can no longer be shown.', restarted: 'The conversation started again.', error: 'Error: {text}', startFailed: 'Cannot reach customer service yet, retrying…'
+      lost: 'Earlier messages can no longer be shown.', restarted: 'The conversation started again.', error: 'Error: {text}', startFailed: 'Cannot reach customer service yet, retrying…', tooLong: 'The message is too long; please send it in parts.'
     }
   };
   var STORE = 'kefu.chat', LANG_STORE = 'kefu.chat.lang';
@@ -646,6 +646,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
     e.preventDefault();
     var text = input.value;
     if (!text.replace(/\s+/g, '')) return;
+    if (new TextEncoder().encode(text.trim()).length > 4096) { showError(t('tooLong')); return; }
     input.value = '';
     autosize();
     sendText(text);
