@@ -29,6 +29,9 @@ struct CustomerDirectory {
             if let key = connections[connection]?.resumed[session] { return key }
             if trusted { return CustomerKey.integration(customer) }
             return CustomerKey.scoped(to: scope(of: connection), name: customer)
+        case .web(let key, _, _):
+            // The HTTP channel checked the caller's token before naming the key.
+            return key
         }
     }
 
@@ -45,6 +48,7 @@ struct CustomerDirectory {
         switch speaker {
         case .plain: connections[connection, default: Connection()].plain = key
         case .session(let session, _, _): connections[connection, default: Connection()].resumed[session] = key
+        case .web: break  // a web conversation is opened by its token, never by a resume code
         }
     }
 

@@ -11,6 +11,8 @@
 /// - `conn:<32 hex>:<name>`: a customer or session named on a JSON Lines connection that has
 ///   not authenticated; the random part is that connection's.
 /// - `int:<name>`: a customer named by an authenticated integration, which vouches for it.
+/// - `web:<32 hex>`: a browser's conversation on the HTTP channel; the id is random and
+///   server-made, and only its conversation token opens it.
 ///
 /// Names typed into `kefu chat --customer` have no prefix: that tool runs with the data
 /// folder's own permissions, and nothing a network client sends reaches those names.
@@ -22,6 +24,10 @@ enum CustomerKey {
     static func scoped(to scope: String, name: String) -> String { "conn:\(scope):\(name)" }
 
     static func integration(_ name: String) -> String { "int:" + name }
+
+    /// A browser's conversation on the HTTP channel: the id is the server's own random one,
+    /// which only the conversation token (`WebConversationTokens`) opens.
+    static func web(conversation: String) -> String { "web:" + conversation }
 
     /// A new random scope for one unauthenticated JSON Lines connection.
     static func newScope() -> String { SecureRandom.hex(bytes: 16) }

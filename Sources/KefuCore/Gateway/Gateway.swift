@@ -38,6 +38,12 @@ public struct GatewayConfiguration: Sendable {
     public var integrationToken: String?
     /// How many conversations stay in memory, how long an idle one lasts, sessions per connection.
     public var conversations = ConversationLimits()
+    /// The HTTP and WebSocket listener (docs/HTTP.md); nil: none.
+    public var httpAddress: Socket.Address?
+    /// The key of browsers' conversation tokens (the data folder's `web-secret`); nil: a new
+    /// one for this run, so tokens die with the process.
+    public var webSecret: String?
+    var httpLimits = HTTPLimits()
 
     public init() {}
 }
@@ -52,12 +58,16 @@ public struct GatewayConfiguration: Sendable {
 /// tasks on the loop. A slow or flooding client costs only its own buffer and its own share
 /// of the engine, never another customer's reply.
 public final class Gateway: @unchecked Sendable {
-    private let config: GatewayConfiguration
-    private let counters = GatewayCounters()
-    private var engine: ServiceEngine!
+    let config: GatewayConfiguration
+    let counters = GatewayCounters()
+    private(set) var engine: ServiceEngine!
     private var customerListener: Int32 = -1
     private var agentListener: Int32 = -1
-    private let poller: Epoll
+    private var httpListener: Int32 = -1
+    let poller: Epoll
+    /// The web conversations' items and subscribers (loop thread).
+    let webFeeds = WebFeeds()
+    let webTokens: WebConversationTokens
     /// Other threads hand work to the loop here and wake it through a pipe.
     private let tasksLock = NSLock()
     private var tasks: [() -> Void] = []
@@ -67,7 +77,7 @@ public final class Gateway: @unchecked Sendable {
     private let loopDone = DispatchSemaphore(value: 0)
     /// Everything below is touched only on the loop thread.
     private var loopRunning = true
-    private var connections: [Int: Connection] = [:]
+    private(set) var connections: [Int: Connection] = [:]
     private var pausedUntil: [Int: UInt64] = [:]
     private var nextIdleCheck: UInt64 = 0
     private var nextID = Gateway.firstConnectionToken
@@ -84,12 +94,14 @@ public final class Gateway: @unchecked Sendable {
     private var listenersPausedUntil: UInt64 = 0
 
     /// Epoll tokens: the wake pipe, the two listeners, then connection ids.
-    private static let wakeToken: UInt64 = 0, customerListenerToken: UInt64 = 1, agentListenerToken: UInt64 = 2
+    private static let wakeToken: UInt64 = 0, customerListenerToken: UInt64 = 1, agentListenerToken: UInt64 = 2, httpListenerToken: UInt64 = 3
     private static let firstConnectionToken = 16
 
     /// Touched only on the loop thread.
     final class Connection {
-        enum Kind { case customer, agent }
+        /// `http`: the HTTP listener's; a customer for the connection limits, whatever it
+        /// becomes (a request, an event stream, a customer's or an agent's WebSocket).
+        enum Kind { case customer, agent, http }
         enum Mode { case unknown, plain, json }
         let id: Int
         let fd: Int32
@@ -117,6 +129,8 @@ public final class Gateway: @unchecked Sendable {
         /// What epoll watches the descriptor for now.
         var interest: Epoll.Interest = .read
         var pendingBytes: Int { out.count - outStart }
+        /// HTTP: the request parser and what the connection has become.
+        var web: WebConnection?
 
         init(id: Int, fd: Int32, kind: Kind, now: UInt64, burst: Double) {
             self.id = id
@@ -130,6 +144,7 @@ public final class Gateway: @unchecked Sendable {
 
     public init(kb: KnowledgeBase, desk: ServiceDesk, configuration: GatewayConfiguration) throws {
         config = configuration
+        webTokens = WebConversationTokens(secret: configuration.webSecret ?? SecureRandom.hex(bytes: 32))
         budget = ConnectionBudget(maxConnections: configuration.maxConnections, agentSlots: configuration.agentSlots,
                                   descriptors: ConnectionBudget.descriptorLimit())
         spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
@@ -147,6 +162,7 @@ public final class Gateway: @unchecked Sendable {
     }
 
     /// Opens both listeners; returns the addresses actually bound (port 0 → a free port).
+    /// The HTTP listener, when configured, is opened too (its address in `httpBound`).
     public func bind() throws -> (customer: Socket.Address, agent: Socket.Address) {
         let customer = try Socket.listen(config.customerAddress)
         let agent = try Socket.listen(config.agentAddress)
@@ -154,8 +170,17 @@ public final class Gateway: @unchecked Sendable {
         agentListener = agent.fd
         try poller.register(customer.fd, token: Self.customerListenerToken, for: .read)
         try poller.register(agent.fd, token: Self.agentListenerToken, for: .read)
+        if let address = config.httpAddress {
+            let http = try Socket.listen(address)
+            httpListener = http.fd
+            httpBound = http.bound
+            try poller.register(http.fd, token: Self.httpListenerToken, for: .read)
+        }
         return (customer.bound, agent.bound)
     }
+
+    /// The HTTP listener's address once bound.
+    public private(set) var httpBound: Socket.Address?
 
     /// Serves until `shutdown()`; then stops accepting, finishes replies in flight, commits,
     /// says goodbye to every connection and returns.
@@ -191,6 +216,7 @@ public final class Gateway: @unchecked Sendable {
                 case Self.wakeToken: runTasks()
                 case Self.customerListenerToken: acceptAll(customerListener, kind: .customer)
                 case Self.agentListenerToken: acceptAll(agentListener, kind: .agent)
+                case Self.httpListenerToken: acceptAll(httpListener, kind: .http)
                 default:
                     guard let c = connections[Int(event.token)] else { continue }  // dropped earlier in this batch
                     if event.failed && c.paused {
@@ -256,6 +282,7 @@ public final class Gateway: @unchecked Sendable {
             listenersPausedUntil = 0
             try? poller.change(customerListener, token: Self.customerListenerToken, to: .read)
             try? poller.change(agentListener, token: Self.agentListenerToken, to: .read)
+            if httpListener >= 0 { try? poller.change(httpListener, token: Self.httpListenerToken, to: .read) }
         }
         for (id, until) in pausedUntil where until <= now {
             pausedUntil[id] = nil
@@ -266,12 +293,13 @@ public final class Gateway: @unchecked Sendable {
         if now >= nextIdleCheck {
             nextIdleCheck = now + 1_000_000_000
             closeIdle(now: now)
+            keepWebStreamsAlive(now: now)
             engine.submit([.tick])
         }
     }
 
     /// Watches the descriptor for reading unless paused, and for writing while output waits.
-    private func updateInterest(_ c: Connection) {
+    func updateInterest(_ c: Connection) {
         guard !c.dropped else { return }
         var wanted: Epoll.Interest = c.paused ? [] : .read
         if c.pendingBytes > 0 { wanted.insert(.write) }
@@ -299,6 +327,7 @@ public final class Gateway: @unchecked Sendable {
             var sendBuffer = config.socketSendBufferBytes
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer, socklen_t(MemoryLayout<Int32>.size))
             let c = Connection(id: nextID, fd: fd, kind: kind, now: Measure.now(), burst: config.burst)
+            if kind == .http { c.web = WebConnection(limits: config.httpLimits) }
             do {
                 try poller.register(fd, token: UInt64(c.id), for: .read)
             } catch {
@@ -331,13 +360,18 @@ public final class Gateway: @unchecked Sendable {
         listenersPausedUntil = now + 100_000_000
         try? poller.change(customerListener, token: Self.customerListenerToken, to: [])
         try? poller.change(agentListener, token: Self.agentListenerToken, to: [])
+        if httpListener >= 0 { try? poller.change(httpListener, token: Self.httpListenerToken, to: []) }
     }
 
     /// Tells a client the server cannot take it now, and closes it.
     private func refuseBusy(_ fd: Int32, kind: Connection.Kind, why: String?) {
         let reason = why.map { "server busy: \($0), retry later" } ?? "server busy, retry later"
-        let busy = kind == .customer ? "抱歉，当前咨询人数较多，请稍后再试。(\(reason))\n\n" : "ERR \(reason)\n"
-        _ = Array(busy.utf8).withUnsafeBytes { Socket.write(fd, $0) }
+        let busy: [UInt8] = switch kind {
+        case .customer: Array("抱歉，当前咨询人数较多，请稍后再试。(\(reason))\n\n".utf8)
+        case .agent: Array("ERR \(reason)\n".utf8)
+        case .http: HTTPResponse.error(503, reason).serialized(keepAlive: false)
+        }
+        _ = busy.withUnsafeBytes { Socket.write(fd, $0) }
         close(fd)
     }
 
@@ -348,7 +382,11 @@ public final class Gateway: @unchecked Sendable {
             switch result {
             case .data(let n):
                 c.lastActive = Measure.now()
-                frame(c, bytes: readBuffer[0..<n], into: &inputs)
+                if c.kind == .http {
+                    webBytes(c, readBuffer[0..<n], into: &inputs)
+                } else {
+                    frame(c, bytes: readBuffer[0..<n], into: &inputs)
+                }
                 if n < readBuffer.count { return }
             case .wouldBlock:
                 return
@@ -503,7 +541,7 @@ public final class Gateway: @unchecked Sendable {
     }
 
     /// Token bucket: refills `linesPerSecond`, holds at most `burst`.
-    private func allowed(_ c: Connection) -> Bool {
+    func allowed(_ c: Connection, warn: Bool = true) -> Bool {
         let now = Measure.now()
         c.tokens = min(config.burst, c.tokens + Double(now - c.lastRefill) / 1e9 * config.linesPerSecond)
         c.lastRefill = now
@@ -511,7 +549,7 @@ public final class Gateway: @unchecked Sendable {
             c.tokens -= 1
             return true
         }
-        if now - c.lastWarning > 1_000_000_000 {
+        if warn && now - c.lastWarning > 1_000_000_000 {
             c.lastWarning = now
             refuse(c, .tooFast)
         }
@@ -567,15 +605,25 @@ public final class Gateway: @unchecked Sendable {
 
     private func deliver(_ outputs: [GatewayOutput]) {
         let now = Measure.now()
+        var answered = WebAnswers()
         for output in outputs {
             if let received = output.received { counters.recordReply(latencyMicroseconds: Double(now - received) / 1000) }
+            if let key = output.feed {
+                publish(output, to: key, now: now, answered: &answered)
+                continue
+            }
             guard let c = connections[output.connection] else { continue }
+            if c.web?.isSocket == true {
+                sendToSocket(c, output.bytes, close: output.close)
+                continue
+            }
             if output.close { c.closeAfterWrite = true }
             enqueue(c, output.bytes)
         }
+        answer(answered)
     }
 
-    private func enqueue(_ c: Connection, _ bytes: [UInt8]) {
+    func enqueue(_ c: Connection, _ bytes: [UInt8]) {
         guard !c.dropped else { return }
         if c.pendingBytes + bytes.count > config.maxPendingWriteBytes {
             // A client that stops reading must not hold memory for everyone else.
@@ -603,7 +651,7 @@ public final class Gateway: @unchecked Sendable {
         updateInterest(c)
     }
 
-    private func drop(_ c: Connection) {
+    func drop(_ c: Connection) {
         guard !c.dropped else { return }
         c.dropped = true
         connections.removeValue(forKey: c.id)
@@ -611,11 +659,13 @@ public final class Gateway: @unchecked Sendable {
         poller.unregister(c.fd)
         close(c.fd)
         countConnection(c, by: -1)
-        engine.submit([c.kind == .customer ? .customerGone(connection: c.id) : .agentGone(connection: c.id)])
+        if let key = c.web?.subscription { webFeeds.unsubscribe(c.id, from: key) }
+        let agent = c.kind == .agent || c.web?.isAgentSocket == true
+        engine.submit([agent ? .agentGone(connection: c.id) : .customerGone(connection: c.id)])
     }
 
     private func countConnection(_ c: Connection, by change: Int) {
-        if c.kind == .customer { customerCount += change } else { agentCount += change }
+        if c.kind == .agent { agentCount += change } else { customerCount += change }
         counters.connections(customer: customerCount, agent: agentCount)
     }
 
@@ -627,10 +677,18 @@ public final class Gateway: @unchecked Sendable {
             let notice = c.kind == .agent ? "* BYE line not finished within \(seconds) seconds\n"
                 : (c.mode == .json ? ServiceEngine.json(["type": "goodbye", "reason": "line not finished within \(seconds) seconds"]) + "\n"
                    : "您的消息在 \(seconds) 秒内没有发送完整，连接已关闭，请重新连接。(line not finished within \(seconds) seconds)\n\n")
+            if c.kind == .http {
+                sayGoodbye(c, status: 408, reason: "request not finished within \(seconds) seconds")
+                continue
+            }
             c.closeAfterWrite = true
             enqueue(c, Array(notice.utf8))
         }
         for c in Array(connections.values) where now - c.lastActive > limit && !c.closeAfterWrite {
+            if c.kind == .http {
+                sayGoodbye(c, status: nil, reason: "idle timeout")
+                continue
+            }
             let goodbye = c.kind == .agent ? "* BYE idle timeout\n" : (c.mode == .json ? ServiceEngine.json(["type": "goodbye", "reason": "idle timeout"]) + "\n" : "您已长时间未发送消息，连接已关闭，欢迎随时回来。(idle timeout)\n\n")
             c.closeAfterWrite = true
             enqueue(c, Array(goodbye.utf8))
@@ -640,7 +698,7 @@ public final class Gateway: @unchecked Sendable {
     /// Graceful stop: no new connections, finish the engine's work, send it, say goodbye.
     private func drainAndClose() {
         performAndWait { [self] in
-            for listener in [customerListener, agentListener] {
+            for listener in [customerListener, agentListener, httpListener] where listener >= 0 {
                 poller.unregister(listener)
                 close(listener)
             }
@@ -648,6 +706,10 @@ public final class Gateway: @unchecked Sendable {
         engine.drain()
         performAndWait { [self] in
             for c in Array(connections.values) {
+                if c.kind == .http {
+                    sayGoodbye(c, status: 503, reason: "server shutting down")
+                    continue
+                }
                 let goodbye = c.kind == .agent ? "* BYE server shutting down\n" : (c.mode == .json ? ServiceEngine.json(["type": "goodbye", "reason": "server shutting down"]) + "\n" : "服务即将维护，连接将关闭，请稍后重新连接。(server shutting down)\n\n")
                 c.closeAfterWrite = true
                 enqueue(c, Array(goodbye.utf8))

@@ -8,11 +8,18 @@ enum Speaker: Sendable {
     /// A session on a JSON Lines connection, for the customer the line names (the session
     /// when it names none); `trusted` once the connection authenticated as the integration.
     case session(String, customer: String, trusted: Bool)
+    /// A conversation on the HTTP channel, whose customer key the channel settled from the
+    /// caller's token (`CustomerKey.web` or `.integration`); `conversation` and `customer` are
+    /// the names the client uses, echoed in its items.
+    case web(key: String, conversation: String, customer: String?)
 
     /// The channel recorded with the conversation.
     var channel: String {
-        if case .plain = self { return "tcp" }
-        return "json"
+        switch self {
+        case .plain: "tcp"
+        case .session: "json"
+        case .web: "web"
+        }
     }
 }
 
@@ -20,6 +27,10 @@ enum Speaker: Sendable {
 enum GatewayInput: Sendable {
     /// A customer's message.
     case customer(connection: Int, speaker: Speaker, text: String, received: UInt64)
+    /// A customer's message on the HTTP channel (a request or a WebSocket message on
+    /// `connection`): the same as `customer`, and the message itself becomes an item of the
+    /// conversation, with the client's id for it.
+    case webMessage(connection: Int, speaker: Speaker, text: String, clientMessageID: String, received: UInt64)
     /// A customer says who they are without a message (plain `/id LABEL`, or a JSON line without text).
     case identify(connection: Int, speaker: Speaker, received: UInt64)
     /// A customer comes back with the resume code they were given at handoff.
@@ -45,6 +56,14 @@ struct GatewayOutput: Sendable {
     var close = false
     /// When the line this answers arrived (monotonic ns), for reply latency; nil for pushes.
     var received: UInt64?
+    /// An item of a web conversation (a JSON object without `seq`) for the feed of this
+    /// customer key: the gateway numbers it, keeps it for catching up, sends it to the
+    /// conversation's subscribers and, when `connection` is a request waiting for its
+    /// reply, answers the request with it. Never written to `connection` as it is.
+    var feed: String?
+    /// The client's id of the web message this item answers (the customer's own item and the
+    /// reply to it), so a retried request gets the same items.
+    var answers: String?
 }
 
 /// What the gateway tells a customer about their identity, in the plain protocol's words

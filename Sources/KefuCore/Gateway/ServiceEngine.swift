@@ -162,35 +162,25 @@ final class ServiceEngine: @unchecked Sendable {
         let connection: Int
         let session: String?
         let name: String?
+        /// A web conversation: replies are items of its feed (see `GatewayOutput.feed`).
+        var web = false
     }
+
+    /// The connection of a push to a web conversation, which answers no request.
+    static let noConnection = -1
+    /// The connection whose request the engine is answering now, for a web conversation's
+    /// reply (its place has no connection of its own).
+    private var replyingTo: Int?
+    /// The client's id of the web message being answered.
+    private var replyingToMessage: String?
 
     private func handle(_ input: GatewayInput) {
         let now = Date()
         switch input {
         case .customer(let connection, let speaker, let text, let received):
-            counters.countMessage()
-            let customer = directory.key(for: speaker, on: connection)
-            guard admits(customer, on: connection, as: speaker, received: received) else { return }
-            place(customer, on: connection, as: speaker)
-            var state = conversation(customer, channel: speaker.channel, now: now)
-            let before = state.stage
-            do {
-                let reply = try dialogue.respond(to: text, in: &state, now: now)
-                conversations.put(customer, state, now: now)
-                send(to: customer, reply.shown, route: reply.route, topic: reply.topic, ticket: reply.ticket?.id, received: received,
-                     resumeCode: reply.resumeCode, extra: ReplyJSON.fields(reply))
-                if let ticket = reply.ticket {
-                    handoffCount += 1
-                    notifyAgents("* NEW \(ticket.id) \(ticket.priority) \(ticket.reason.rawValue) \(oneLine(ticket.summary))")
-                } else if case .withPerson(let id) = before, let holder = desk.tickets.ticket(id)?.assignee {
-                    notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))")
-                }
-            } catch {
-                // What the dialogue changed before it failed stays: the customer's place in it.
-                conversations.put(customer, state, now: now)
-                FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: \(error)") + "\n").utf8))
-                send(to: customer, ["抱歉，系统暂时无法记录您的消息，请稍后再试。"], route: nil, topic: nil, ticket: nil, received: received)
-            }
+            customerMessage(text, on: connection, as: speaker, clientMessageID: nil, received: received, now: now)
+        case .webMessage(let connection, let speaker, let text, let clientMessageID, let received):
+            customerMessage(text, on: connection, as: speaker, clientMessageID: clientMessageID, received: received, now: now)
         case .identify(let connection, let speaker, let received):
             let customer = directory.key(for: speaker, on: connection)
             guard admits(customer, on: connection, as: speaker, received: received) else { return }
@@ -235,6 +225,45 @@ final class ServiceEngine: @unchecked Sendable {
             releaseFreeMemory()
         case .tick:
             if now.timeIntervalSince(lastExpiry) >= 1 { endIdleConversations(now: now) }
+        }
+    }
+
+    /// A customer's message: the dialogue's reply to wherever the customer is, the new case
+    /// to the agents, or the message to the agent who has the case. On the web channel the
+    /// message itself is an item of the conversation too, ahead of the reply.
+    private func customerMessage(_ text: String, on connection: Int, as speaker: Speaker, clientMessageID: String?,
+                                 received: UInt64, now: Date) {
+        counters.countMessage()
+        let customer = directory.key(for: speaker, on: connection)
+        guard admits(customer, on: connection, as: speaker, received: received) else { return }
+        place(customer, on: connection, as: speaker)
+        replyingTo = connection
+        replyingToMessage = clientMessageID
+        defer { replyingTo = nil; replyingToMessage = nil }
+        if let clientMessageID {
+            sendItem(to: customer, from: "customer", type: "message", text: text, received: nil,
+                     fields: ["client_message_id": clientMessageID])
+        }
+        var state = conversation(customer, channel: speaker.channel, now: now)
+        let before = state.stage
+        do {
+            let reply = try dialogue.respond(to: text, in: &state, now: now)
+            conversations.put(customer, state, now: now)
+            var extra = ReplyJSON.fields(reply)
+            if reach[customer]?.web == true { extra.merge(webState(state, reply: reply)) { $1 } }
+            send(to: customer, reply.shown, route: reply.route, topic: reply.topic, ticket: reply.ticket?.id, received: received,
+                 resumeCode: reply.resumeCode, extra: extra)
+            if let ticket = reply.ticket {
+                handoffCount += 1
+                notifyAgents("* NEW \(ticket.id) \(ticket.priority) \(ticket.reason.rawValue) \(oneLine(ticket.summary))")
+            } else if case .withPerson(let id) = before, let holder = desk.tickets.ticket(id)?.assignee {
+                notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))")
+            }
+        } catch {
+            // What the dialogue changed before it failed stays: the customer's place in it.
+            conversations.put(customer, state, now: now)
+            FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: \(error)") + "\n").utf8))
+            send(to: customer, ["抱歉，系统暂时无法记录您的消息，请稍后再试。"], route: nil, topic: nil, ticket: nil, received: received)
         }
     }
 
@@ -293,6 +322,11 @@ final class ServiceEngine: @unchecked Sendable {
         switch speaker {
         case .plain: reach[customer] = Place(connection: connection, session: nil, name: nil)
         case .session(let session, let name, _): reach[customer] = Place(connection: connection, session: session, name: name)
+        case .web(_, let conversation, let name):
+            // A web conversation is reached through its feed, whichever request or socket
+            // is open: it belongs to no connection.
+            reach[customer] = Place(connection: Self.noConnection, session: conversation, name: name, web: true)
+            return
         }
         customersOn[connection, default: []].insert(customer)
     }
@@ -315,6 +349,19 @@ final class ServiceEngine: @unchecked Sendable {
                       extra: [String: Any] = [:]) {
         guard let place = reach[customer] else { return }
         let lines = lines.isEmpty ? [] : LineSanitizer.lines(lines.joined(separator: "\n"))  // an agent's text or name holds anything
+        if place.web {
+            // Quiet while an agent has the case: the request is answered with the customer's item alone.
+            guard !lines.isEmpty || error != nil else { return }
+            var fields = extra
+            fields["route"] = route?.rawValue
+            fields["topic"] = topic
+            fields["ticket"] = ticket
+            fields["agent"] = agent.map(LineSanitizer.clean)
+            let type = push ?? (error == nil ? "reply" : "notice")
+            sendItem(to: customer, from: push == "agent_reply" ? "agent" : "bot", type: type,
+                     text: error ?? lines.joined(separator: "\n"), received: received, fields: fields)
+            return
+        }
         let bytes: [UInt8]
         if lines.isEmpty && error == nil && resumeCode == nil {
             // The bot stays quiet while an agent has the case: a plain client still gets the
@@ -346,6 +393,60 @@ final class ServiceEngine: @unchecked Sendable {
             bytes = Array((shown.joined(separator: "\n") + "\n\n").utf8)
         }
         outputs.append(GatewayOutput(connection: place.connection, bytes: bytes, received: received))
+    }
+
+    /// One item of a web conversation, to its feed (the gateway numbers it); the reply to the
+    /// request being answered when there is one.
+    private func sendItem(to customer: String, from: String, type: String, text: String, received: UInt64?, fields: [String: Any]) {
+        var object = fields
+        object["from"] = from
+        object["type"] = type
+        object["text"] = text
+        if object["state"] == nil {
+            switch type {
+            case "agent_joined", "agent_reply": object["state"] = "with_person"
+            case "resolved": object["state"] = "rating"
+            default: break
+            }
+        }
+        let connection = replyingTo ?? Self.noConnection
+        outputs.append(GatewayOutput(connection: connection, bytes: Array(Self.json(object).utf8), received: received,
+                                     feed: customer, answers: replyingToMessage))
+    }
+
+    /// Where a web conversation stands after a reply, for the chat page: the bot serves,
+    /// the customer waits in the queue (with position and wait), a person has the case, or a
+    /// rating is asked; and the labels of numbered choices, so they can be buttons.
+    private func webState(_ state: ConversationState, reply: Reply) -> [String: Any] {
+        var fields: [String: Any] = [:]
+        switch state.stage {
+        case .withPerson(let id):
+            if let ticket = desk.tickets.ticket(id), ticket.state == .waiting {
+                let position = max(1, desk.tickets.position(of: id))
+                fields["state"] = "queued"
+                fields["position"] = position
+                fields["wait"] = ReplyComposer(kb: dialogue.kb).speaking(state.language)
+                    .describeWait(Double(position) * desk.tickets.typicalWait())
+            } else {
+                fields["state"] = "with_person"
+            }
+        case .rating: fields["state"] = "rating"
+        case .choosing:
+            fields["state"] = "bot"
+            let choices = reply.lines.compactMap(Self.choiceLabel)
+            if !choices.isEmpty { fields["choices"] = choices }
+        default: fields["state"] = "bot"
+        }
+        return fields
+    }
+
+    /// 「2. 信用卡：怎么激活」 → 「信用卡：怎么激活」; nil for a line that is not a numbered choice.
+    static func choiceLabel(_ line: String) -> String? {
+        let digits = line.prefix(while: \.isNumber)
+        guard !digits.isEmpty, digits.count <= 2 else { return nil }
+        let rest = line.dropFirst(digits.count)
+        guard rest.hasPrefix(". ") else { return nil }
+        return String(rest.dropFirst(2))
     }
 
     // MARK: Agents

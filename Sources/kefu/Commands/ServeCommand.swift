@@ -4,9 +4,10 @@ import KefuCore
 /// `kefu serve`: the TCP gateway for customers and agents.
 enum ServeCommand {
     static let name = "serve"
-    static let summary = "run the line-protocol gateway for customers and agents"
+    static let summary = "run the gateway for customers and agents: line protocols, and HTTP/WebSocket with the chat page and the agent console"
     static let help = """
     Usage: kefu serve [--kb DIR] [--data DIR] [--customer-listen ADDR:PORT] [--agent-listen ADDR:PORT]
+                      [--http-listen ADDR:PORT]
                       [--max-connections N] [--agent-slots N] [--idle-timeout SECONDS] [--line-timeout SECONDS]
                       [--rate LINES_PER_SECOND] [--max-conversations N] [--conversation-idle SECONDS]
                       [--max-sessions N]
@@ -14,6 +15,10 @@ enum ServeCommand {
     Serves customers (plain lines or JSON Lines, see docs/PROTOCOL.md) and agents (AUTH, LIST,
     CLAIM, REPLY …) over TCP. Binds to 127.0.0.1; port 0 picks a free port. Prints
     `listening customer HOST:PORT` and `listening agent HOST:PORT` once both are open.
+    With --http-listen it also serves HTTP and WebSocket (docs/HTTP.md): the customer chat
+    page at /chat/, the agent console at /agent/, and the integrator API under /v1/, and
+    prints `listening http HOST:PORT`. Browsers' conversation tokens are signed with the
+    file web-secret in the data folder ($KEFU_WEB_SECRET when set), created on first use.
     SIGTERM or SIGINT: stop accepting, finish replies in flight, sync, say goodbye, exit 0.
     SIGHUP, or a saved edit under FAQ/ or Intents/ (checked every 2 s): reload the knowledge
     base; a broken edit is reported as file:line and the old knowledge base keeps serving.
@@ -32,6 +37,7 @@ enum ServeCommand {
       --data DIR                  queue and event log (default: $KEFU_DATA or ./.kefu)
       --customer-listen ADDR:PORT customer listener (default 127.0.0.1:8770)
       --agent-listen ADDR:PORT    agent listener (default 127.0.0.1:8771)
+      --http-listen ADDR:PORT     HTTP and WebSocket listener (default: none)
       --max-connections N         customer connections (default 4096; never more than the descriptor
                                   limit allows, printed at start)
       --agent-slots N             agent connections beyond those, which customers never take (default 32)
@@ -47,7 +53,7 @@ enum ServeCommand {
       kefu serve --customer-listen 127.0.0.1:0 --agent-listen 127.0.0.1:0
     """
     static let options = [KnowledgeOptions.spec, DataOptions.spec, OptionSpec(name: "--customer-listen", takesValue: true),
-                          OptionSpec(name: "--agent-listen", takesValue: true), OptionSpec(name: "--max-connections", takesValue: true),
+                          OptionSpec(name: "--agent-listen", takesValue: true), OptionSpec(name: "--http-listen", takesValue: true), OptionSpec(name: "--max-connections", takesValue: true),
                           OptionSpec(name: "--idle-timeout", takesValue: true), OptionSpec(name: "--rate", takesValue: true),
                           OptionSpec(name: "--agent-slots", takesValue: true), OptionSpec(name: "--line-timeout", takesValue: true),
                           OptionSpec(name: "--max-conversations", takesValue: true), OptionSpec(name: "--conversation-idle", takesValue: true),
@@ -57,13 +63,16 @@ enum ServeCommand {
         let args = try ParsedArguments.parse(arguments, options: options, command: name)
         if let extra = args.positionals.first { throw UsageError(message: "unexpected argument '\(extra)'.", command: name) }
         var config = GatewayConfiguration()
-        for (option, keyPath) in [("--customer-listen", \GatewayConfiguration.customerAddress), ("--agent-listen", \GatewayConfiguration.agentAddress)] {
-            guard let text = args.value(option) else { continue }
+        func address(_ option: String) throws -> Socket.Address? {
+            guard let text = args.value(option) else { return nil }
             guard let address = Socket.Address(text) else {
                 throw UsageError(message: "\(option) takes HOST:PORT such as 127.0.0.1:8770, not '\(text)'.", command: name)
             }
-            config[keyPath: keyPath] = address
+            return address
         }
+        if let a = try address("--customer-listen") { config.customerAddress = a }
+        if let a = try address("--agent-listen") { config.agentAddress = a }
+        config.httpAddress = try address("--http-listen")
         func count(_ option: String) throws -> Int? {
             guard let text = args.value(option) else { return nil }
             guard let n = Int(text), n > 0 else { throw UsageError(message: "\(option) takes a positive number, not '\(text)'.", command: name) }
@@ -91,6 +100,9 @@ enum ServeCommand {
         let desk = try DataOptions.open(args)
         warnAboutSharedToken(dataFolder: desk.folder)
         config.integrationToken = try integrationToken(dataFolder: desk.folder)
+        if config.httpAddress != nil {
+            config.webSecret = try ServerSecret.load(environment: "KEFU_WEB_SECRET", file: "web-secret", dataFolder: desk.folder)
+        }
         ConnectionBudget.raiseDescriptorLimit()
 
         let gateway = try Gateway(kb: kb, desk: desk, configuration: config)
@@ -99,11 +111,12 @@ enum ServeCommand {
         do {
             bound = try gateway.bind()
         } catch {
-            throw CommandFailure(message: "cannot listen: \(error). Is another kefu serve running? Pick other ports with --customer-listen / --agent-listen.")
+            throw CommandFailure(message: "cannot listen: \(error). Is another kefu serve running? Pick other ports with --customer-listen / --agent-listen / --http-listen.")
         }
         let signals = installSignalHandlers(gateway: gateway, kbFolder: kbFolder)
         print("listening customer \(bound.customer)")
         print("listening agent \(bound.agent)")
+        if let http = gateway.httpBound { print("listening http \(http)") }
         flushStandardOutput()
         gateway.run()
         withExtendedLifetime(signals) {}
