@@ -13,6 +13,7 @@ artifacts folder. Exits non-zero with the failing step's name; always stops the 
 removes the temporary folder.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -315,6 +316,8 @@ class Test:
                   "the bot's thanks for the rating")
         self.wait("customer", lambda d: not self.visible("customer", "#rating"), "the rating stars to go away")
         items = self.check_items_once_in_order("after the rating")
+        with open(os.path.join(self.artifacts, "customer-items.json"), "w") as f:
+            json.dump(items, f, ensure_ascii=False, indent=1)
         self.screenshot("customer", "customer-rated")
 
         self.step("a reload shows the same conversation, each item once")

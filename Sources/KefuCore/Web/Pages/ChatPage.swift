@@ -126,30 +126,30 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
   var T = {
     'zh-Hans': {
       title: '在线客服', language: '语言', newChat: '新对话', send: '发送', rate: '请为本次服务评分',
-      placeholder: '请输入您的问题（Enter 发送，Shift+Enter 换行）', bot: '智能客服', agent: '人工客服', you: '我',
+      placeholder: '输入消息，Enter 发送', bot: '智能客服', agent: '人工客服', you: '我',
       agentNamed: '人工客服 {agent}', connecting: '正在连接…', reconnecting: '连接中断，正在重新连接…',
       queued: '正在为您转接人工客服：当前排在第 {position} 位，预计等待 {wait}。', queuedShort: '正在为您转接人工客服，请稍候。',
       withPerson: '人工客服 {agent} 正在为您服务。', withPersonShort: '人工客服正在为您服务。', ticket: '（服务单 {ticket}）',
       ratingState: '请为本次服务打分（1–5 星）。', star: '{n} 星', sending: '发送中…', failed: '未发送，点此重试',
-      lost: '较早的消息已无法显示。', restarted: '对话已重新开始。', error: '出错了：{text}', startFailed: '暂时无法连接客服，正在重试…', tooLong: '消息太长，请分几条发送。'
+      lost: '较早的消息已无法显示。', restarted: '已重新连接。', error: '出错了：{text}', startFailed: '暂时无法连接客服，正在重试…', tooLong: '消息太长，请分几条发送。'
     },
     'zh-Hant': {
       title: '線上客服', language: '語言', newChat: '新對話', send: '發送', rate: '請為本次服務評分',
-      placeholder: '請輸入您的問題（Enter 發送，Shift+Enter 換行）', bot: '智能客服', agent: '真人客服', you: '我',
+      placeholder: '輸入訊息，Enter 傳送', bot: '智能客服', agent: '真人客服', you: '我',
       agentNamed: '真人客服 {agent}', connecting: '正在連線…', reconnecting: '連線中斷，正在重新連線…',
       queued: '正在為您轉接真人客服：目前排在第 {position} 位，預計等待 {wait}。', queuedShort: '正在為您轉接真人客服，請稍候。',
       withPerson: '真人客服 {agent} 正在為您服務。', withPersonShort: '真人客服正在為您服務。', ticket: '（服務單 {ticket}）',
       ratingState: '請為本次服務評分（1–5 星）。', star: '{n} 星', sending: '傳送中…', failed: '未送出，點此重試',
-      lost: '較早的訊息已無法顯示。', restarted: '對話已重新開始。', error: '發生錯誤：{text}', startFailed: '暫時無法連線客服，正在重試…', tooLong: '訊息太長，請分幾則傳送。'
+      lost: '較早的訊息已無法顯示。', restarted: '已重新連線。', error: '發生錯誤：{text}', startFailed: '暫時無法連線客服，正在重試…', tooLong: '訊息太長，請分幾則傳送。'
     },
     'en': {
       title: 'Customer service', language: 'Language', newChat: 'New chat', send: 'Send', rate: 'Please rate this service',
-      placeholder: 'Type your question (Enter sends, Shift+Enter for a new line)', bot: 'Assistant', agent: 'Agent', you: 'You',
+      placeholder: 'Type a message, Enter sends', bot: 'Assistant', agent: 'Agent', you: 'You',
       agentNamed: 'Agent {agent}', connecting: 'Connecting…', reconnecting: 'Connection lost, reconnecting…',
       queued: 'Connecting you to an agent: you are number {position} in the queue, expected wait {wait}.', queuedShort: 'Connecting you to an agent, please wait.',
       withPerson: '{agent} is with you now.', withPersonShort: 'An agent is with you now.', ticket: ' (case {ticket})',
       ratingState: 'Please rate this service (1–5 stars).', star: '{n} stars', sending: 'Sending…', failed: 'Not sent, tap to retry',
-      lost: 'Earlier messages can no longer be shown.', restarted: 'The conversation started again.', error: 'Error: {text}', startFailed: 'Cannot reach customer service yet, retrying…', tooLong: 'The message is too long; please send it in parts.'
+      lost: 'Earlier messages can no longer be shown.', restarted: 'Reconnected.', error: 'Error: {text}', startFailed: 'Cannot reach customer service yet, retrying…', tooLong: 'The message is too long; please send it in parts.'
     }
   };
   var STORE = 'kefu.chat', LANG_STORE = 'kefu.chat.lang';
@@ -228,6 +228,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
   var lastCustomerSeq = 0;
   var outbox = [];            // messages not yet confirmed by an item: {id, text, node, state, tries, timer}
   var ws = null, es = null, transport = 'ws', wsFailures = 0, sseFailures = 0, attempt = 0, reconnectTimer = null, live = false;
+  var catchUpFailures = 0;
   var generation = 0;         // bumped by "new chat": late answers of an old conversation are ignored
   var current = { state: 'bot', position: null, wait: null, agent: null, ticket: null, seq: 0 };
 
@@ -294,10 +295,12 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
   }
 
   function insertBySeq(node, seq) {
+    // After the items with smaller numbers, and after those shown before the server numbered
+    // afresh and the notices (no number); before messages not yet confirmed, which stay last.
     var children = log.children;
     for (var i = 0; i < children.length; i++) {
       var c = children[i], s = c.getAttribute('data-seq');
-      if (s === null || Number(s) > seq) { log.insertBefore(node, c); return; }   // pending messages stay last
+      if (c.hasAttribute('data-client-id') || (s !== null && Number(s) > seq)) { log.insertBefore(node, c); return; }
     }
     log.appendChild(node);
   }
@@ -311,10 +314,17 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
     }
   }
 
+  function signature(o) { return String(o.from) + '\u0000' + String(o.type) + '\u0000' + String(o.text); }
+
   function addItem(o, gen) {
     if (gen !== undefined && gen !== generation) return;
-    if (!o || typeof o.seq !== 'number' || seen[o.seq]) return;
-    seen[o.seq] = true;
+    if (!o || typeof o.seq !== 'number') return;
+    if (seen[o.seq] !== undefined) {
+      // Shown already; the same number on another item means the server numbers afresh.
+      if (seen[o.seq] !== signature(o)) renumbered();
+      return;
+    }
+    seen[o.seq] = signature(o);
     var stick = nearBottom();
     if (o.from === 'customer') {
       lastCustomerSeq = Math.max(lastCustomerSeq, o.seq);
@@ -460,29 +470,56 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
   // ---- history and live items ---------------------------------------------------------------
   function authHeaders() { return { 'Authorization': 'Bearer ' + conv.token }; }
 
-  // Fetches what came after maxSeq; 'ok', 'invalid' (the token no longer opens it) or 'error'.
+  // After a restart the server numbers a conversation's items from 1 again (docs/HTTP.md):
+  // what is shown stays, without numbers, and the new numbers are followed from 0.
+  var numbering = 0, renumbering = false;
+  function forgetNumbers() {
+    numbering++;
+    var shown = log.querySelectorAll('[data-seq]');
+    for (var i = 0; i < shown.length; i++) shown[i].removeAttribute('data-seq');
+    seen = {}; maxSeq = 0; lastCustomerSeq = 0; current.seq = 0;
+    if (conv) conv.lastSeq = 0;
+    if (shown.length) addNotice(t('restarted'));
+    save();
+    refreshChoices();
+  }
+  function renumbered() {
+    if (renumbering || !conv) return;
+    renumbering = true;
+    closeTransports();
+    forgetNumbers();
+    var gen = generation;
+    catchUp(true).then(function (result) {
+      renumbering = false;
+      if (gen !== generation) return;
+      if (result === 'invalid') { startNew(); return; }
+      connect();
+    });
+  }
+
+  // Fetches what came after what is shown, from the last item shown on, so that an item
+  // numbered afresh is noticed: 'ok', 'renumbered' (renumbered() carries on), 'invalid' (the
+  // token no longer opens the conversation) or 'error'.
   function catchUp(again) {
-    var gen = generation, after = maxSeq;
+    var gen = generation, epoch = numbering, after = Math.max(0, maxSeq - 1);
     return fetch('/v1/conversations/' + encodeURIComponent(conv.conversation) + '/messages?after=' + after, { headers: authHeaders() })
       .then(function (r) {
         if (r.status === 401 || r.status === 403 || r.status === 404) return 'invalid';
         if (!r.ok) return 'error';
         return r.json().then(function (body) {
-          if (gen !== generation) return 'ok';
+          if (gen !== generation || epoch !== numbering) return 'renumbered';
           var remembered = Math.max(maxSeq, conv.lastSeq || 0);
           if (!again && typeof body.last_seq === 'number' && body.last_seq < remembered) {
-            // The server's history started again (a restart): a new run of seq numbers.
-            var shown = log.querySelectorAll('[data-seq]');
-            for (var i = 0; i < shown.length; i++) shown[i].removeAttribute('data-seq');
-            seen = {}; maxSeq = 0; lastCustomerSeq = 0; conv.lastSeq = 0; current.seq = 0;
-            if (shown.length) addNotice(t('restarted'));
-            save();
+            forgetNumbers();
             return catchUp(true);
           }
           var items = body.items || [];
-          if (typeof body.first_seq === 'number' && body.first_seq > after + 1 && items.length) addNotice(t('lost'));
-          items.forEach(function (o) { addItem(o, gen); });
-          return 'ok';
+          if (typeof body.first_seq === 'number' && body.first_seq > maxSeq + 1 && items.length) addNotice(t('lost'));
+          for (var i = 0; i < items.length; i++) {
+            if (epoch !== numbering) return 'renumbered';
+            addItem(items[i], gen);
+          }
+          return epoch === numbering ? 'ok' : 'renumbered';
         });
       })
       .catch(function () { return 'error'; });
@@ -555,6 +592,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
 
   function goneLive() {
     live = true;
+    catchUpFailures = 0;
     document.body.setAttribute('data-connects', String(Number(document.body.getAttribute('data-connects') || 0) + 1));
     attempt = 0;
     showBanner(null);
@@ -574,8 +612,12 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
     reconnectTimer = setTimeout(function () {
       if (gen !== generation) return;
       catchUp().then(function (result) {
-        if (gen !== generation) return;
+        if (gen !== generation || result === 'renumbered') return;
         if (result === 'invalid') { startNew(); return; }
+        // A server that cannot answer for the history yet (starting, stopping) is tried
+        // again later; after a few tries the live stream is opened all the same.
+        if (result === 'error' && ++catchUpFailures < 3) { connectionLost(); return; }
+        catchUpFailures = 0;
         connect();
       });
     }, delay);
@@ -629,12 +671,13 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
 
   function start() {
     applyLang();
+    autosize();
     conv = load();
     if (!conv) { createConversation(); return; }
     showBanner('connecting');
     var gen = generation;
     catchUp().then(function (result) {
-      if (gen !== generation) return;
+      if (gen !== generation || result === 'renumbered') return;
       if (result === 'invalid') { startNew(); return; }
       if (result === 'ok') showBanner(null);
       connect();
