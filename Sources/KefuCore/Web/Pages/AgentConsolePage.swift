@@ -224,8 +224,8 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
     if (isNaN(d.getTime())) return String(iso || '');
     return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   }
-  var REASONS = { requested: '客户要求', low_confidence: '机器人没把握', repeated_failure: '多次未解决', emotion: '情绪激动',
-                  danger: '危险', complaint: '投诉', sensitive: '敏感事项' };
+  var REASONS = { requested: '客户要求', complaint: '投诉', emotion: '情绪激动', threat: '威胁', safety: '人身安全',
+                  money: '资金风险', repeated_failure: '多次未解决', not_helped: '未能解决' };
   function reasonLabel(r) { return REASONS[r] ? REASONS[r] + ' (' + r + ')' : String(r || ''); }
 
   // ---- state --------------------------------------------------------------------------------
@@ -606,7 +606,9 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
     var t = (c && c.show) || ticketOf(id) || { id: id };
     var listed = ticketOf(id) || {};
     var mine = (listed.assignee || t.assignee) === S.name && (listed.state || t.state) === 'claimed';
-    $('case-title').textContent = id + (t.customer ? ' · ' + t.customer : '');
+    var who = String(t.customer || '');
+    $('case-title').textContent = id + (who ? ' · ' + (who.length > 28 ? who.slice(0, 27) + '…' : who) : '');
+    $('case-title').title = id + (who ? ' · ' + who : '');
     var st = listed.state || t.state || '';
     $('case-state').textContent = st === 'claimed' ? '处理中 ' + (listed.assignee || t.assignee || '') : st === 'waiting' ? '排队中' : st === 'resolved' ? '已结单' : st;
     $('claim-row').classList.toggle('on', st === 'waiting');

@@ -593,6 +593,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
   function goneLive() {
     live = true;
     catchUpFailures = 0;
+    document.body.setAttribute('data-transport', es ? 'sse' : 'ws');
     document.body.setAttribute('data-connects', String(Number(document.body.getAttribute('data-connects') || 0) + 1));
     attempt = 0;
     showBanner(null);
@@ -670,6 +671,8 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
   }
 
   function start() {
+    // ?transport=sse starts with Server-Sent Events (and POST) instead of the WebSocket.
+    if (/[?&]transport=sse(&|$)/.test(location.search)) transport = 'sse';
     applyLang();
     autosize();
     conv = load();
