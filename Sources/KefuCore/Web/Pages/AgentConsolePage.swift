@@ -457,12 +457,21 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
     var e = t.emotion;
     if (e == null) {
       var c = S.cases[t.id];
-      var turns = c && c.show && c.show.turns;
-      if (turns && turns.length) e = turns[turns.length - 1].emotion;
+      e = peakEmotion(c && c.show && c.show.turns);
     }
     if (e == null) return null;
     if (typeof e === 'string') return { level: e };
     return { level: e.level, score: e.score };
+  }
+
+  // The strongest emotion the bot read in the case (what the agent should know first).
+  function peakEmotion(turns) {
+    var best = null;
+    (turns || []).forEach(function (turn) {
+      var e = turn.emotion;
+      if (e && (best === null || Number(e.score) > Number(best.score))) best = e;
+    });
+    return best;
   }
 
   function renderQueue() {
@@ -623,8 +632,8 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
     if (t.channel) tag('渠道 ' + t.channel);
     if (t.topic) tag('主题 ' + t.topic);
     var turns = (c && c.show && c.show.turns) || [];
-    var last = turns.length ? turns[turns.length - 1] : null;
-    if (last && last.emotion) tag('情绪 ' + last.emotion.level + ' ' + Number(last.emotion.score).toFixed(2), 'emotion-' + last.emotion.level);
+    var peak = peakEmotion(turns);
+    if (peak) tag('情绪 ' + peak.level + ' ' + Number(peak.score).toFixed(2), 'emotion-' + peak.level);
     if (t.waiting_seconds != null) tag('等待 ' + duration(t.state === 'waiting' ? waitingNow(listed.id ? listed : t) : t.waiting_seconds), 'wait');
     if (t.created) tag('创建 ' + clock(t.created));
     if (t.rating != null) tag('评分 ' + t.rating);
