@@ -80,8 +80,12 @@ class Server:
 
     def wait_ready(self, seconds=90):
         if not self.ready.wait(seconds) or not self.http:
-            raise StepFailed("kefu serve did not print `listening http HOST:PORT` within %d s (exit %s); stdout: %r"
-                             % (seconds, self.process.poll(), self.lines[-5:]))
+            try:
+                code = "exited with %d" % self.process.wait(2)
+            except subprocess.TimeoutExpired:
+                code = "still running"
+            raise StepFailed("kefu serve did not print `listening http HOST:PORT` within %d s (%s); stdout: %r"
+                             % (seconds, code, self.lines[-5:]))
         return "http://" + self.http
 
     def stop(self, close_log=True):
