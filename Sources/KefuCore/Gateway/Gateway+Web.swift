@@ -330,6 +330,10 @@ extension Gateway {
                 if !line.isEmpty { inputs.append(.agent(connection: c.id, line: line, received: Measure.now())) }
             case .customerSocket(let speaker):
                 let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+                if let object, object["text"] == nil, let signal = Self.signal(object) {
+                    inputs.append(.customerSignal(connection: c.id, speaker: speaker, signal: signal))
+                    return
+                }
                 let result = object.map { message(text: $0["text"], id: $0["client_message_id"]) }
                     ?? .failure(HTTPError(status: 400, message: #"each message must be a JSON object: {"text": …, "client_message_id": …}"#))
                 switch result {
@@ -344,6 +348,13 @@ extension Gateway {
                 break
             }
         }
+    }
+
+    /// `{"typing": true}` or `{"read": SEQ}` from a customer's page.
+    static func signal(_ object: [String: Any]) -> CustomerSignal? {
+        if object["typing"] as? Bool == true { return .typing }
+        if let seq = object["read"] as? Int, seq > 0 { return .read(seq: seq) }
+        return nil
     }
 
     // MARK: Writing

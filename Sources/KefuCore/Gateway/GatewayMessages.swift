@@ -35,6 +35,9 @@ enum GatewayInput: Sendable {
     case identify(connection: Int, speaker: Speaker, received: UInt64)
     /// A customer comes back with the resume code they were given at handoff.
     case resume(connection: Int, speaker: Speaker, code: String, received: UInt64)
+    /// A web customer is typing, or has seen the agent's replies: told to the agent who has
+    /// the case, and to nobody while the bot serves.
+    case customerSignal(connection: Int, speaker: Speaker, signal: CustomerSignal)
     case customerGone(connection: Int)
     /// An agent connection was accepted from `address` (the client's IP, for login throttling).
     case agentConnected(connection: Int, address: String)
@@ -46,6 +49,13 @@ enum GatewayInput: Sendable {
     /// Once a second from the I/O loop, so the engine ends idle conversations even when no
     /// line arrives.
     case tick
+}
+
+/// What a web customer's page tells the agent without a message.
+enum CustomerSignal: Sendable, Equatable {
+    case typing
+    /// The customer's page showed the items up to this one.
+    case read(seq: Int)
 }
 
 /// Bytes for a connection, handed from the engine back to the I/O thread.

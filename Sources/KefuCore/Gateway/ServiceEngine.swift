@@ -200,6 +200,8 @@ final class ServiceEngine: @unchecked Sendable {
                     greet(customer, on: connection, as: speaker, received: received, now: now, notice: IdentityNotice.unknownCode)
                 }
             }
+        case .customerSignal(let connection, let speaker, let signal):
+            tellAgent(signal, from: directory.key(for: speaker, on: connection), now: now)
         case .customerGone(let connection):
             for customer in customersOn.removeValue(forKey: connection) ?? [] where reach[customer]?.connection == connection {
                 reach[customer] = nil
@@ -264,6 +266,18 @@ final class ServiceEngine: @unchecked Sendable {
             conversations.put(customer, state, now: now)
             FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: \(error)") + "\n").utf8))
             send(to: customer, ["抱歉，系统暂时无法记录您的消息，请稍后再试。"], route: nil, topic: nil, ticket: nil, received: received)
+        }
+    }
+
+    /// `* TYPING id` or `* READ id seq` to the agent holding the customer's case; nothing
+    /// when no person has it (the bot needs neither).
+    private func tellAgent(_ signal: CustomerSignal, from customer: String, now: Date) {
+        guard let state = conversations.take(customer, kb: dialogue.kb) else { return }
+        conversations.put(customer, state, now: now)
+        guard case .withPerson(let id) = state.stage, let holder = desk.tickets.ticket(id)?.assignee else { return }
+        switch signal {
+        case .typing: notifyAgent(named: holder, "* TYPING \(id)")
+        case .read(let seq): notifyAgent(named: holder, "* READ \(id) \(seq)")
         }
     }
 
@@ -357,7 +371,7 @@ final class ServiceEngine: @unchecked Sendable {
             var fields = extra
             fields["route"] = route?.rawValue
             fields["topic"] = topic
-            fields["ticket"] = ticket
+            if let ticket { fields["ticket"] = ticket }
             fields["agent"] = agent.map(LineSanitizer.clean)
             let type = push ?? (error == nil ? "reply" : "notice")
             sendItem(to: customer, from: push == "agent_reply" ? "agent" : "bot", type: type,
@@ -423,6 +437,7 @@ final class ServiceEngine: @unchecked Sendable {
         var fields: [String: Any] = [:]
         switch state.stage {
         case .withPerson(let id):
+            fields["ticket"] = id
             if let ticket = desk.tickets.ticket(id), ticket.state == .waiting {
                 let position = max(1, desk.tickets.position(of: id))
                 fields["state"] = "queued"

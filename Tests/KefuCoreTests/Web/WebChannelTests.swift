@@ -178,6 +178,67 @@ private func say(_ text: String, id: String, in conversation: (id: String, token
         #expect(rated.items.last?["state"] as? String != "rating")
     }
 
+    @Test func theAgentHoldingTheCaseSeesTheCustomerTypeAndRead() throws {
+        let (server, http) = try webGateway()
+        defer { server.stop() }
+        let agent = try server.loggedInAgent()
+        let conversation = try newConversation(http)
+        let socket = try WebTestClient(http)
+        #expect(socket.upgrade("/v1/ws?conversation=\(conversation.id)&token=\(conversation.token)")?.status == 101)
+        _ = socket.textObject()  // greeting
+        // While the bot serves, typing tells nobody.
+        socket.sendJSON(["typing": true])
+        socket.sendJSON(["text": "转人工", "client_message_id": "h"])
+        _ = socket.textObject()
+        let ticket = try #require(socket.textObject()?["ticket"] as? String)
+        #expect(agent.line()?.hasPrefix("* NEW \(ticket)") == true)
+        agent.send("CLAIM \(ticket)")
+        #expect(agent.line() == "OK \(ticket) claimed")
+        agent.send("REPLY \(ticket) 请问哪张卡？")
+        #expect(agent.line() == "OK delivered")
+        _ = socket.textObject()  // agent joined
+        let reply = try #require(socket.textObject())
+        socket.sendJSON(["typing": true])
+        #expect(agent.line() == "* TYPING \(ticket)")
+        socket.sendJSON(["read": reply["seq"] as? Int ?? 0])
+        #expect(agent.line() == "* READ \(ticket) \(reply["seq"] as? Int ?? 0)")
+    }
+
+    @Test func aSecondRequestBeforeTheFirstIsAnsweredIsRefusedAfterIt() throws {
+        let (server, http) = try webGateway()
+        defer { server.stop() }
+        let conversation = try newConversation(http)
+        let client = try WebTestClient(http)
+        client.send("POST", "/v1/messages", token: conversation.token,
+                    json: ["conversation": conversation.id, "text": "你好", "client_message_id": "p1"])
+        client.send("GET", "/v1/health")
+        #expect(client.response()?.status == 200)
+        let refused = client.response()
+        #expect(refused?.status == 400)
+        #expect(refused?.headers["connection"] == "close")
+    }
+
+    @Test func aConversationTokenStillOpensItsConversationAfterARestart() throws {
+        let folder = RunningGateway.dataFolder()
+        let configure = { (config: inout GatewayConfiguration) in
+            config.httpAddress = Socket.Address(host: "127.0.0.1", port: 0)
+            config.webSecret = "kept-in-the-data-folder"
+        }
+        let first = try RunningGateway(folder: folder, configure: configure)
+        let http = try #require(first.gateway.httpBound)
+        let conversation = try newConversation(http)
+        let handoff = say("转人工", id: "1", in: conversation, on: try WebTestClient(http))
+        let ticket = try #require(handoff?.items.last?["ticket"] as? String)
+        first.stop()
+        let second = try RunningGateway(folder: folder, configure: configure)
+        defer { second.stop() }
+        let again = try WebTestClient(try #require(second.gateway.httpBound))
+        let after = try #require(say("还要等多久", id: "2", in: conversation, on: again))
+        #expect(after.status == 200)
+        #expect(after.items.last?["ticket"] as? String == ticket)
+        #expect(after.items.last?["state"] as? String == "queued")
+    }
+
     @Test func theIntegrationNamesItsCustomersWhoMeetTheSameConversationOnEveryChannel() throws {
         let (server, http) = try webGateway()
         defer { server.stop() }

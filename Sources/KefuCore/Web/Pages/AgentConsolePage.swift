@@ -394,6 +394,14 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
       c.live.push({ from: 'customer', text: m[2], time: new Date().toISOString(), live: true });
       if (S.open.indexOf(m[1]) < 0) refreshList();
       if (S.selected === m[1]) { renderTranscript(true); } else { c.unread++; renderTabs(); }
+    } else if ((m = /^TYPING (\S+)$/.exec(text))) {
+      var typing = caseFor(m[1]);
+      typing.typingUntil = Date.now() + 6000;
+      if (S.selected === m[1]) renderTranscript(false);
+      setTimeout(function () { if (S.selected === m[1]) renderTranscript(false); }, 6100);
+    } else if ((m = /^READ (\S+) (\d+)$/.exec(text))) {
+      caseFor(m[1]).readAt = new Date().toISOString();
+      if (S.selected === m[1]) renderTranscript(false);
     } else if ((m = /^TRANSFERRED (\S+) from (.*)$/.exec(text))) {
       caseFor(m[1]).unread++;
       status('会话 ' + m[1] + ' 由 ' + m[2] + ' 转给您 (transferred to you)', 'warn');
@@ -603,6 +611,8 @@ header button { background: #2b4d78; color: #fff; border-color: #8aa2c2; }
       line.appendChild(document.createTextNode(String(l.text)));
       box.appendChild(line);
     });
+    if (c.readAt) box.appendChild(el('div', 'meta receipt', '客户已读 (read) · ' + clock(c.readAt)));
+    if (c.typingUntil && c.typingUntil > Date.now()) box.appendChild(el('div', 'meta typing', '客户正在输入… (typing)'));
     if (atBottom || stick) box.scrollTop = box.scrollHeight;
   }
 

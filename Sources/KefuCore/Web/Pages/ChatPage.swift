@@ -558,6 +558,7 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
         return;
       }
       addItem(o, gen);
+      if (o && o.from === 'agent') reportRead();
     };
     socket.onerror = function () {};
     socket.onclose = function () {
@@ -709,6 +710,19 @@ footer form { display: flex; gap: 8px; align-items: flex-end; margin: 0; }
     input.style.height = Math.min(140, Math.max(44, input.scrollHeight + 2)) + 'px';
   }
   input.addEventListener('input', autosize);
+  // The agent sees that the customer is typing (at most every 3 s) and has read their replies.
+  var lastTyping = 0, lastRead = 0;
+  function signal(o) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(o)); }
+  input.addEventListener('input', function () {
+    var now = Date.now();
+    if (input.value.trim() && now - lastTyping > 3000) { lastTyping = now; signal({ typing: true }); }
+  });
+  function reportRead() {
+    if (document.visibilityState !== 'visible' || maxSeq <= lastRead) return;
+    lastRead = maxSeq;
+    signal({ read: maxSeq });
+  }
+  document.addEventListener('visibilitychange', reportRead);
   rating.addEventListener('click', function (e) {
     var b = e.target.closest ? e.target.closest('button[data-score]') : null;
     if (!b || b.disabled) return;
