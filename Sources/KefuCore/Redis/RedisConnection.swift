@@ -95,8 +95,9 @@ public final class RedisConnection {
 
     /// Writes commands without reading their replies (they stay for `nextValue`).
     func write(_ commands: [[RedisArgument]]) throws(RedisError) {
+        guard let first = commands.first else { return }
         let request = RESPEncoder.encode(pipeline: commands)
-        try run(operation: "writing \(Self.name(of: commands[0]))") { deadline in
+        try run(operation: "writing \(Self.name(of: first))") { deadline in
             var written = 0
             while written < request.count {
                 let ready = try tcp.wait(writable: true, deadline: deadline)

@@ -255,3 +255,34 @@ struct RESPParserTests {
         #expect(parser.bufferedByteCount == 0)
     }
 }
+
+@Suite("RESP parser on hostile input")
+struct RESPParserFuzzTests {
+    @Test("random bytes and damaged replies are refused or wait for more; they never crash it")
+    func garbage() {
+        var generator = SplitMix64(seed: 42)
+        let valid = Array(samples.map(\.wire).joined().utf8)
+        for round in 0..<2000 {
+            var bytes: [UInt8]
+            if round % 2 == 0 {
+                bytes = (0..<Int.random(in: 1...64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                // Mostly start with a real type byte, so the parser goes past the first check.
+                if round % 4 == 0 { bytes[0] = Array("+-:$*_#,(!=%~|>".utf8).randomElement(using: &generator) ?? 0x2B }
+            } else {
+                bytes = valid
+                for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                    bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+                }
+            }
+            var parser = RESPParser(limits: RESPLimits(maxBulkLength: 1 << 16, maxArrayCount: 1 << 10))
+            parser.append(bytes)
+            var values = 0
+            do {
+                while try parser.next() != nil { values += 1 }
+            } catch {
+                #expect(error.description.hasPrefix("Redis protocol error:"))
+            }
+            #expect(values <= bytes.count)
+        }
+    }
+}

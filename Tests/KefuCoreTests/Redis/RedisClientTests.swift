@@ -146,8 +146,13 @@ struct RedisClientTests {
     func timeoutOnFrozenServer() throws {
         let server = try RedisServerProcess()
         defer { server.remove() }
-        let client = RedisClient(configuration: try server.configuration(commandTimeout: .milliseconds(500)))
-        try client.ping()
+        var configuration = try server.configuration(commandTimeout: .milliseconds(500))
+        configuration.reconnectDelay = .milliseconds(10)
+        let client = RedisClient(configuration: configuration)
+        // Half a second is short on a busy machine: the first PING may take a few tries.
+        let ready = Date().addingTimeInterval(20)
+        while (try? client.ping()) == nil && Date() < ready { usleep(10_000) }
+        let opened = client.connectionsOpened
         server.pause()
         defer { server.resume() }
         let error = redisError { _ = try client.command("GET", "k") }
@@ -155,8 +160,10 @@ struct RedisClientTests {
         #expect(address == "127.0.0.1:\(server.port)" && operation == "waiting for the reply to GET" && after == .milliseconds(500))
         #expect(error?.isConnectionError == true)
         server.resume()
+        let back = Date().addingTimeInterval(20)
+        while (try? client.ping()) == nil && Date() < back { usleep(10_000) }
         try client.ping()
-        #expect(client.connectionsOpened == 2)
+        #expect(client.connectionsOpened > opened)
     }
 
     @Test("after the server restarts on the same port the client reconnects, and data kept in the append-only file is there")
@@ -200,5 +207,106 @@ struct RedisClientTests {
         // Within the back-off the last error comes back without a connect attempt.
         #expect(redisError { try client.ping() } == first)
         #expect(client.connectionsOpened == 0)
+    }
+}
+
+@Suite("Redis client, more", .serialized)
+struct RedisClientMoreTests {
+    @Test("threads share one client: every command runs once, on one connection")
+    func threads() throws {
+        let server = try RedisServerProcess()
+        defer { server.remove() }
+        let client = RedisClient(configuration: try server.configuration())
+        let failures = Recorder<String>()
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for i in 0..<125 {
+                do {
+                    _ = try client.command("INCR", "shared")
+                    if i % 25 == 0 { _ = try client.pipeline([["INCR", "pipelined"], ["INCR", "pipelined"]]) }
+                } catch {
+                    failures.append("thread \(thread): \(error)")
+                }
+            }
+        }
+        #expect(failures.all.isEmpty)
+        #expect(try client.command("GET", "shared").integer == 1000)
+        #expect(try client.command("GET", "pipelined").integer == 80)
+        #expect(client.connectionsOpened == 1)
+    }
+
+    @Test("RESP3 pushes between replies go to onPush and never take a reply's place")
+    func pushesBetweenReplies() throws {
+        let server = try RedisServerProcess()
+        defer { server.remove() }
+        let connection = try RedisConnection(configuration: try server.configuration(protocolVersion: .resp3))
+        #expect(connection.hello?["server"]?.string == "redis")
+        var pushes: [RESPValue] = []
+        connection.onPush = { pushes.append($0) }
+        #expect(try connection.send(["CLIENT", "TRACKING", "ON"]) == .simpleString("OK"))
+        #expect(try connection.send(["GET", "tracked"]) == .null)
+        let other = RedisClient(configuration: try server.configuration())
+        _ = try other.command("SET", "tracked", "changed")
+        // The invalidation arrives on its own; the next reply is still the PING's.
+        let deadline = Date().addingTimeInterval(20)
+        while pushes.isEmpty && Date() < deadline {
+            #expect(try connection.send(["PING"]) == .simpleString("PONG"))
+            if pushes.isEmpty { usleep(10_000) }
+        }
+        #expect(pushes.first?.array?.first?.string == "invalidate")
+        #expect(try connection.send(["GET", "tracked"]).string == "changed")
+    }
+
+    @Test("something that is not Redis is refused with a protocol error, and a huge length at once", arguments: [
+        ("HTTP/1.1 400 Bad Request\r\n\r\n", "not a Redis server"),
+        ("$1099511627776\r\n", "over the limit"),
+        ("*1000000000\r\n", "over the limit"),
+    ])
+    func notRedis(sample: (String, String)) throws {
+        let fake = try FakeServer(reply: Array(sample.0.utf8))
+        defer { fake.close() }
+        var configuration = try RedisConfiguration("redis://127.0.0.1:\(fake.port)")
+        configuration.commandTimeout = .seconds(20)
+        let client = RedisClient(configuration: configuration)
+        let error = redisError { try client.ping() }
+        guard case .protocolError(let reason) = error else { Issue.record("expected a protocol error, got \(String(describing: error))"); return }
+        #expect(reason.contains(sample.1), "\(reason)")
+        #expect(error?.description.hasSuffix("the connection was dropped") == true)
+    }
+}
+
+/// A TCP listener on a free loopback port that answers the first bytes it reads with a fixed
+/// reply and keeps the connection open, standing in for something that is not Redis.
+final class FakeServer: @unchecked Sendable {
+    let port: UInt16
+    private let listener: Int32
+    private let done = DispatchSemaphore(value: 0)
+
+    init(reply: [UInt8]) throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        guard ok, listen(listener, 4) == 0 else { throw RedisServerProcess.DidNotStart(description: "fake server: errno \(errno)") }
+        port = UInt16(bigEndian: address.sin_port)
+        let done = done
+        Thread {
+            let fd = accept(listener, nil, nil)
+            guard fd >= 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            if recv(fd, &buffer, buffer.count, 0) > 0 { _ = reply.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+            _ = done.wait(timeout: .now() + 30)
+            Glibc.close(fd)
+        }.start()
+    }
+
+    func close() {
+        done.signal()
+        shutdown(listener, Int32(SHUT_RDWR))
+        Glibc.close(listener)
     }
 }

@@ -146,7 +146,7 @@ final class RedisServerProcess: @unchecked Sendable {
         (try? String(contentsOfFile: folder + "/redis.log", encoding: .utf8))?.split(separator: "\n").suffix(5).joined(separator: " | ") ?? "(no log)"
     }
 
-    /// Sends a raw PING; any reply (`+PONG`, or `-NOAUTH` when a password is set) means it is up.
+    /// Sends a raw PING; `+PONG`, or `-NOAUTH` when a password is set, means it is up.
     private func answersPing() -> Bool {
         guard let tcp = try? TCPClient(host: "127.0.0.1", port: port, deadline: Measure.now() + 1_000_000_000) else { return false }
         defer { tcp.close() }
@@ -156,7 +156,8 @@ final class RedisServerProcess: @unchecked Sendable {
         var byte = [UInt8](repeating: 0, count: 64)
         while (try? tcp.wait(deadline: deadline)) != nil {
             guard let n = try? byte.withUnsafeMutableBytes({ try tcp.read(into: $0) }) else { return false }
-            if n > 0 { return byte[0] == UInt8(ascii: "+") || byte[0] == UInt8(ascii: "-") }
+            // `-LOADING` while it reads its append-only file is not ready yet.
+            if n > 0 { return byte[0] == UInt8(ascii: "+") || byte.starts(with: Array("-NOAUTH".utf8)) }
         }
         return false
     }

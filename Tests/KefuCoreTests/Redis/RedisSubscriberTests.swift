@@ -47,8 +47,14 @@ struct RedisSubscriberTests {
         while (try? client.command("PUBLISH", "kefu.events", "gone").integer) != 0 && Date() < deadline { usleep(20_000) }
         #expect(try client.command("PUBLISH", "kefu.events", "gone") == .integer(0))
 
+        // After stop the connection is closed: the server drops the subscription once it
+        // has read the close, which it does on its own time.
         subscriber.stop()
+        let count = messages.all.count
+        let closed = Date().addingTimeInterval(20)
+        while (try? client.command("PUBSUB", "NUMSUB", "late"))?.array?.last != .integer(0) && Date() < closed { usleep(10_000) }
         #expect(try client.command("PUBSUB", "NUMSUB", "late") == .array([.bulkString(Array("late".utf8)), .integer(0)]))
+        #expect(messages.all.count == count)
         #expect(!statuses.all.contains { if case .disconnected = $0 { true } else { false } })
     }
 
