@@ -48,6 +48,12 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
         }
         if emotion.level >= t.emotionHandoff, !vetoed || Self.angerOutweighsCalm(emotion) {
+            // High because the model reads a threat (「再不退钱我就找媒体」 without a listed cue):
+            // the reason is the threat, so the ticket tells the agent what they face.
+            if let model = u.handoff, let likeliest = model.likeliestReason, likeliest.reason == .threat, likeliest.probability >= t.handoffModel {
+                return RouteDecision(route: .handoff, reason: .threat,
+                                     rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) and handoff model: threat \(fmt(likeliest.probability)) ≥ \(fmt(t.handoffModel)) → a person takes over")
+            }
             return RouteDecision(route: .handoff, reason: .emotion,
                                  rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
         }
