@@ -319,7 +319,7 @@ public struct Dialogue: Sendable {
                          rule: rule + "; the last answer (\(top.entryID)) covers it → said so, not repeated")
         }
         try record(u, decision: decision, state: &state, now: now)
-        if state.topic == nil, decision.route != .fallback { state.topic = u.topic }
+        if state.topic == nil, decision.route != .fallback { state.topic = decision.topic ?? u.topic }
 
         switch decision.route {
         case .handoff:
