@@ -18,6 +18,8 @@ public struct Dialogue: Sendable {
     public let desk: ServiceDesk
     let composer: ReplyComposer
     let hours: ServiceHours
+    /// Each topic's `products`, normalised like messages, in the order of `Intents/topics.txt`.
+    let productCues: [(topic: String, cues: [KeywordMatcher.Keyword])]
     /// Without an agent message for this long, a customer writing to a live agent is told
     /// once that the agent is still on it.
     public static let agentAwayAfter: TimeInterval = 180
@@ -27,6 +29,10 @@ public struct Dialogue: Sendable {
         self.desk = desk
         composer = ReplyComposer(kb: kb)
         hours = ServiceHours(kb.company)
+        productCues = kb.topicOrder.compactMap { id in
+            guard let topic = kb.topics[id], !topic.products.isEmpty else { return nil }
+            return (id, topic.products.map { KeywordMatcher.keyword($0, weight: 1, normalizer: kb.classifier.normalizer) })
+        }
     }
 
     /// A new conversation for `customer`, picking up a case that is still with a person,
@@ -137,8 +143,8 @@ public struct Dialogue: Sendable {
                              rule: "the agent resolved the case while the customer was away → ask for a rating")
             }
             if let acts, acts.has(.requestPerson) { state.stage = .open; return try handOff(.requested, understanding: nil, state: &state, now: now, rule: "request for a person (act)") }
-            if let acts, !state.ratingReminded, !acts.has(.goodbye), !acts.has(.deny), !acts.has(.cancel),
-               acts.only([.thanks, .nothingElse, .acknowledge, .affirm, .resolved]) {
+            if let acts, !state.ratingReminded, !acts.has(.goodbye), !acts.has(.deny) || acts.has(.nothingElse), !acts.has(.cancel),
+               acts.only([.thanks, .nothingElse, .acknowledge, .affirm, .resolved, .deny]) {
                 // 「没有了」「好的」 at the rating question: still done, so ask once more, briefly.
                 state.ratingReminded = true
                 return Reply(lines: [composer.phrase("rating_again")], route: .answer, rule: "no rating yet (\(acts.phrases.joined(separator: " + "))) → ask once more")
@@ -184,8 +190,12 @@ public struct Dialogue: Sendable {
             }
             state.facts.append(PrivacyMask.mask(n.original))
             let u = message.understanding
-            try record(u, decision: RouteDecision(route: .handoff, reason: reason, rule: "facts for the complaint"), state: &state, now: now)
-            return try handOff(reason, understanding: u, state: &state, now: now, rule: "complaint facts collected")
+            // The answer to 「what happened?」 may carry a threat or a loss: the ticket says so. (Facts
+            // of a complaint read upset by nature; that alone does not change the reason.)
+            let urgent = message.decision.route == .handoff ? message.decision.reason.flatMap { [.threat, .money].contains($0) && $0.severity > reason.severity ? $0 : nil } : nil
+            try record(u, decision: RouteDecision(route: .handoff, reason: urgent ?? reason, rule: "facts for the complaint"), state: &state, now: now)
+            return try handOff(urgent ?? reason, understanding: u, state: &state, now: now,
+                               rule: urgent.map { "complaint facts collected; \($0.rawValue) in them (\(message.decision.rule))" } ?? "complaint facts collected")
         case .open, .closed:
             break
         }
@@ -236,9 +246,11 @@ public struct Dialogue: Sendable {
         if acts.only([.thanks]) || acts.only([.thanks, .acknowledge]) {
             return Reply(lines: [composer.phrase("thanks_reply")], route: .answer, topic: "thanks", rule: "thanks (\(said))")
         }
-        if acts.only([.goodbye]) || acts.only([.goodbye, .thanks]) || acts.only([.nothingElse]) {
+        if acts.only(closing) && (acts.has(.goodbye) || acts.has(.nothingElse)) {
+            // Done before anything was answered (「好，谢谢，没别的了」 after choices): close politely.
             try close(state: &state, now: now)
-            return Reply(lines: [composer.phrase("closing")], route: .answer, topic: "goodbye", rule: "goodbye (\(said))")
+            let lines = acts.has(.thanks) ? [composer.phrase("thanks_reply"), composer.phrase("closing")] : [composer.phrase("closing")]
+            return Reply(lines: lines, route: .answer, topic: "goodbye", rule: "goodbye (\(said))")
         }
         if acts.only([.cancel]) || acts.only([.cancel, .deny]) {
             return Reply(lines: [composer.phrase("ack_open")], route: .answer, rule: "nothing to withdraw (\(said))")
@@ -271,11 +283,11 @@ public struct Dialogue: Sendable {
             event.reason = HandoffReason.safety.rawValue
             try desk.events.record(event)
             return Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated")], route: .handoff,
-                         topic: u.topic, reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
+                         topic: dangerTopic(u), reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
         }
         state.stage = .open
         try record(u, decision: decision, state: &state, now: now)
-        return try handOff(.safety, understanding: u, state: &state, now: now, rule: decision.rule)
+        return try handOff(.safety, understanding: u, state: &state, now: now, rule: decision.rule, topic: dangerTopic(u))
     }
 
     /// A message in the open stage: understand it, route it, act.
@@ -307,11 +319,18 @@ public struct Dialogue: Sendable {
                          rule: rule + "; the last answer (\(top.entryID)) covers it → said so, not repeated")
         }
         try record(u, decision: decision, state: &state, now: now)
-        if state.topic == nil, decision.route != .fallback { state.topic = u.topic }
+        if state.topic == nil, decision.route != .fallback { state.topic = decision.topic ?? u.topic }
 
         switch decision.route {
         case .handoff:
             let reason = decision.reason ?? .requested
+            // A complaint right after the progress of an earlier one was answered (「我都投诉三次了」)
+            // is that case coming back: its facts are on file, so no question before the handoff.
+            let chasing = state.answered.last.flatMap { kb.entryIndex[$0] }.map { kb.entries[$0].topic == Self.complaintProgressTopic } ?? false
+            if reason == .complaint && chasing {
+                return try handOff(reason, understanding: u, state: &state, now: now, rule: rule + "; the customer is chasing the complaint just looked up → a person, no question",
+                                   topic: Self.complaintProgressTopic)
+            }
             if reason == .complaint && !state.askedForFacts && u.emotion.level == .calm && !hasFacts(n) {
                 state.askedForFacts = true
                 state.stage = .collectingFacts(reason)
@@ -337,6 +356,13 @@ public struct Dialogue: Sendable {
             state.lastCandidates = u.candidates
             state.tried = []
             if state.answered.last == entry.id {
+                // Asked again in other words (「我问的是燃气费怎么交」): the answer covers it, say
+                // so in one line. The same words again: related entries or a person.
+                if let previous = state.lastQuestion, kb.classifier.normalizer.normalize(previous).scalars != n.scalars {
+                    state.awaiting = .anythingElse
+                    return Reply(lines: [composer.phrase("covered_above")], route: .answer, topic: entry.topic,
+                                 rule: rule + "; \(entry.id) was the last answer and covers this rewording → said so, not repeated")
+                }
                 return repeated(entry, state: &state, rule: rule)
             }
             state.lastQuestion = n.original
@@ -388,16 +414,57 @@ public struct Dialogue: Sendable {
     private func readWithPreviousQuestion(_ n: NormalizedText, understanding u: Understanding, decision: RouteDecision,
                                           state: ConversationState) -> (understanding: Understanding, decision: RouteDecision, rule: String)? {
         guard let previous = state.lastQuestion, let lastID = state.answered.last, let lastIndex = kb.entryIndex[lastID],
-              n.scalars.count <= 16, decision.route != .handoff else { return nil }
+              Self.isShort(n), decision.route != .handoff else { return nil }
         let last = kb.entries[lastIndex]
+        // 「那怎么关掉」「and euro?」 lean on the last answer by their first word, and a short
+        // statement (「余额是够的啊」) right after an answer says something about it: both are
+        // read with the last question even when the classifier alone is sure of something else.
+        let leans = Self.continues(n) || !Self.asks(n)
         let confident = decision.route == .answer && (u.top?.topic == last.topic || (u.top?.probability ?? 0) >= 0.7)
-        if confident { return nil }
+        if confident && (!leans || u.top?.topic == last.topic) { return nil }
         let combined = kb.understand(previous + "，" + n.original)
-        let combinedDecision = kb.route(combined)
-        guard combinedDecision.route == .answer, let top = combined.top,
-              top.topic == last.topic || last.entry.related.contains(top.entryID) else { return nil }
+        var combinedDecision = kb.route(combined)
+        guard let top = combined.top, top.topic == last.topic || last.entry.related.contains(top.entryID) else { return nil }
+        if combinedDecision.route == .clarify, top.entryID == lastID, decision.route == .fallback || u.top?.topic == last.topic {
+            // Unsure together with the last question, but surest of the last answer itself: it covers the follow-up.
+            combinedDecision = RouteDecision(route: .answer, reason: nil, rule: combinedDecision.rule + ", the likeliest being the last answer")
+        }
+        guard combinedDecision.route == .answer else { return nil }
         return (combined, combinedDecision, "follow-up read with the previous question «\(previous)»: \(combinedDecision.rule)")
     }
+
+    /// Short enough to be a follow-up: 16 characters of Chinese, or ten English words.
+    static func isShort(_ n: NormalizedText) -> Bool {
+        if n.scalars.count <= 16 { return true }
+        guard TextLanguage.of(n.original) == .en else { return false }
+        return n.original.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "'" }).count <= 10
+    }
+
+    /// Opens with a word that carries on from the last turn: 「那…」, "and …", "what about …".
+    static func continues(_ n: NormalizedText) -> Bool {
+        let text = n.foldedText.trimmingCharacters(in: .whitespaces)
+        if let first = text.unicodeScalars.first, CompanyProfile.isHan(first) { return Self.continuingChinese.contains { text.hasPrefix($0) } }
+        let words = text.split(whereSeparator: { !$0.isLetter && $0 != "'" })
+        guard let w = words.first else { return false }
+        return ["and", "so", "then", "also", "but"].contains(w) || (words.count > 1 && ["what", "how"].contains(w) && words[1] == "about")
+    }
+    static let continuingChinese = ["那", "还有", "而且", "然后", "可是", "但是", "不过", "如果", "要是"]
+
+    /// Whether the message asks something (a question word, 吗, a question mark), rather than
+    /// only telling something.
+    static func asks(_ n: NormalizedText) -> Bool {
+        let text = n.foldedText
+        if text.contains("?") { return true }
+        if TextLanguage.of(n.original) == .en {
+            let first = text.split(whereSeparator: { !$0.isLetter && $0 != "'" }).first.map(String.init) ?? ""
+            return Self.englishQuestionWords.contains(first)
+        }
+        return Self.chineseQuestionCues.contains { text.contains($0) }
+    }
+    static let englishQuestionWords: Set<String> = ["how", "what", "what's", "whats", "when", "where", "why", "which", "who", "can", "could",
+                                                     "do", "does", "did", "is", "are", "will", "would", "should", "may", "any", "need", "i'd", "please"]
+    static let chineseQuestionCues = ["吗", "么", "嘛", "呢", "怎", "如何", "什么", "啥", "哪", "几", "多少", "多久", "能否", "能不能", "可以", "可不可",
+                                      "是否", "要不要", "有没有", "为何", "咋", "请问", "想", "要", "需要", "帮我", "麻烦"]
 
     private func answer(_ entry: CompiledEntry, understanding: Understanding?, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
         let composer = composer.speaking(state.language)
@@ -564,7 +631,9 @@ public struct Dialogue: Sendable {
         let position = max(1, desk.tickets.position(of: id))
         let place = ["ticket": id, "position": String(position), "wait": composer.describeWait(Double(position) * desk.tickets.typicalWait())]
         let mentionedCancel = message.acts == nil ? kb.acts.mentions(.cancel, in: message.n) : nil
-        if let phrase = mentionedCancel, message.decision.route != .handoff {
+        // 「不用投诉了，东西送到了」 withdraws even though it reads as a complaint; anger, threats,
+        // money and danger never withdraw (「再不退钱就取消合作」).
+        if let phrase = mentionedCancel, message.decision.route != .handoff || (message.decision.reason?.severity ?? 0) < HandoffReason.emotion.severity {
             return try withdraw(ticket, message: message, state: &state, now: now, rule: "the customer withdrew the request (「\(phrase)」) while waiting")
         }
         if let acts = message.acts {
@@ -582,7 +651,17 @@ public struct Dialogue: Sendable {
             return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, rule: "waiting: \(said)")
         }
         let decision = message.decision
-        if decision.route == .answer, let top = u.top, !["greeting", "thanks", "goodbye"].contains(top.topic) {
+        // 「请问还要等多久」: asking for the place in the queue in more words, unless it is clearly a
+        // question of its own (「维修还要多久」 answered as such).
+        if message.acts == nil, decision.route != .answer, decision.route != .handoff, let phrase = kb.acts.mentions(.askPosition, in: message.n) {
+            try passOn(message.n.original, u, to: id, state: state, now: now)
+            return Reply(lines: [composer.phrase("queue_position", place)], route: .handoff, rule: "waiting: 「\(phrase)」 → position and wait")
+        }
+        // While queued no menu can be offered: a question the bot is nearly sure of (within the
+        // margin below the answer threshold) gets its closest answer; the agent sees it anyway.
+        let nearlySure = decision.route == .clarify && (u.top?.probability ?? 0) >= kb.thresholds.answer - kb.thresholds.margin
+            && u.top.map { kb.topics[$0.topic]?.route == .answer && $0.topic != KnowledgeBase.outOfScopeTopic } == true
+        if decision.route == .answer || nearlySure, let top = u.top, !["greeting", "thanks", "goodbye"].contains(top.topic) {
             // A routine question while waiting: answered, and the exchange is in the ticket.
             try passOn(message.n.original, u, to: id, state: state, now: now)
             let entry = kb.entries[top.entryIndex]
@@ -592,8 +671,16 @@ public struct Dialogue: Sendable {
             return Reply(lines: lines, route: .answer, topic: entry.topic, rule: "waiting: routine question → answered, the ticket keeps its place (\(decision.rule))")
         }
         try passOn(message.n.original, u, to: id, state: state, now: now)
-        if decision.route == .handoff, let reason = decision.reason, reason.priority > ticket.priority {
+        if decision.route == .handoff, let reason = decision.reason, reason.severity >= HandoffReason.emotion.severity {
+            // A message that would hand off on its own (anger, a threat) while waiting: the
+            // ticket takes the more urgent reason and moves up, the customer hears an apology
+            // and that the case has their words, and the reply names the ticket.
             try desk.tickets.escalate(id, reason: reason, now: now)
+            let current = desk.tickets.ticket(id) ?? ticket
+            var lines = [composer.phrase("queue_noted", place)]
+            if [.emotion, .threat].contains(reason) { lines.insert(composer.phrase("apology"), at: 0) }
+            return Reply(lines: lines, route: .handoff, topic: ticket.topic, reason: current.reason, ticket: current,
+                         rule: "waiting: \(reason.rawValue) → ticket \(id) \(current.reason == ticket.reason ? "keeps" : "raised to") \(current.reason.rawValue) (\(decision.rule))")
         }
         return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, topic: decision.route == .fallback ? nil : u.topic,
                      rule: "waiting: passed on to the agent (\(decision.rule))")
@@ -603,10 +690,25 @@ public struct Dialogue: Sendable {
     /// gets the crisis line and a human word, a gas leak the 119 advice), else the standard
     /// safety advice.
     private func safetyAdvice(_ u: Understanding?, state: ConversationState) -> String {
+        let composer = composer.speaking(state.language)
         if let u, let entry = u.candidates.first(where: { kb.topics[$0.topic]?.handoffReason == .safety }) {
-            return composer.answer(kb.entries[entry.entryIndex], conversation: state.id)
+            let e = kb.entries[entry.entryIndex]
+            if state.language == .en {
+                // An English customer in danger reads the advice in English, never a Chinese
+                // answer behind a note: the entry's English answer, else the standard advice.
+                guard !e.filledEnglishAnswers.isEmpty else { return composer.phrase("safety_advice") }
+                return e.filledEnglishAnswers[Int(ReplyComposer.hash(state.id) % UInt64(e.filledEnglishAnswers.count))]
+            }
+            return composer.answer(e, conversation: state.id)
         }
-        return composer.speaking(state.language).phrase("safety_advice")
+        return composer.phrase("safety_advice")
+    }
+
+    /// The topic of a danger: the topic whose `products` the message names (a water heater
+    /// that smells of gas is a repair case, handed off for safety), else the safety topic.
+    private func dangerTopic(_ u: Understanding) -> String {
+        for (topic, cues) in productCues where cues.contains(where: { KeywordMatcher.occurs($0, in: u.normalized.scalars) }) { return topic }
+        return kb.topics.values.first(where: { $0.route == .handoff && $0.handoffReason == .safety })?.id ?? u.topic
     }
 
     /// The customer no longer wants a person: the waiting ticket leaves the queue (agents see
@@ -628,9 +730,10 @@ public struct Dialogue: Sendable {
     }
 
     /// Opens a ticket (written and synced), then tells the customer its number.
-    private func handOff(_ reason: HandoffReason, understanding u: Understanding?, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
+    private func handOff(_ reason: HandoffReason, understanding u: Understanding?, state: inout ConversationState, now: Date, rule: String,
+                         topic named: String? = nil) throws -> Reply {
         let composer = composer.speaking(state.language)
-        let topic = state.topic ?? u?.topic ?? "human_agent"
+        let topic = named ?? state.topic ?? u?.topic ?? "human_agent"
         let code = state.offersResume ? ResumeCode.generate() : nil
         let draft = TicketDraft(conversation: state.id, customer: state.customer, channel: state.channel, reason: reason, topic: topic,
                                 summary: summary(reason: reason, topic: topic, state: state, emotion: u?.emotion),
@@ -685,6 +788,8 @@ public struct Dialogue: Sendable {
         return PrivacyMask.mask(text)
     }
 
+    static let complaintProgressTopic = "complaint_progress"
+
     static let reasonName: [HandoffReason: String] = [
         .requested: "客户要求人工", .complaint: "投诉", .emotion: "情绪激动", .threat: "投诉升级（12315/律师/媒体等）",
         .safety: "人身安全风险", .money: "资金损失", .repeatedFailure: "机器人多次未能理解", .notHelped: "机器人答复未解决问题",
@@ -692,7 +797,10 @@ public struct Dialogue: Sendable {
 
     /// A complaint that already says what happened: long enough, or with a number or time in it.
     private func hasFacts(_ n: NormalizedText) -> Bool {
-        n.scalars.count >= 14 || n.scalars.contains { $0 >= 0x30 && $0 <= 0x39 }
+        if n.scalars.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) { return true }
+        // English says in nine words what Chinese says in fourteen characters.
+        if TextLanguage.of(n.original) == .en { return n.text.split(separator: " ").count >= 9 }
+        return n.scalars.count >= 14
     }
 
     /// A choice among offered entries: a number, or words that fit one of them best.

@@ -4,6 +4,9 @@ public struct RouteDecision: Sendable, Equatable {
     public let reason: HandoffReason?
     /// The rule that fired, e.g. "confidence 0.82 ≥ answer threshold 0.50 and margin 0.61 ≥ 0.15".
     public let rule: String
+    /// The topic the message counts as when it is not the top candidate's: anger or a threat
+    /// about nothing the knowledge base answers (「你们这什么破公司」) is a complaint.
+    public var topic: String? = nil
 }
 
 /// Chooses the route of a message in a fresh conversation. Rules are checked in order and
@@ -12,6 +15,22 @@ public struct RouteDecision: Sendable, Equatable {
 /// requests and complaints, then confidence.
 public enum Router {
     public static func decide(_ u: Understanding, in kb: KnowledgeBase) -> RouteDecision {
+        var decision = route(u, in: kb)
+        // Anger or a threat whose words point at no answerable subject (the top candidate is
+        // small talk, out of scope, or a handoff topic of another reason) is a complaint about the
+        // service; with a clear subject it keeps that subject (「退款到底什么时候到！！」).
+        if decision.route == .handoff, let reason = decision.reason, [.emotion, .threat, .complaint].contains(reason),
+           let complaint = kb.topicOrder.first(where: { kb.topics[$0]?.handoffReason == .complaint && kb.topics[$0]?.route == .handoff }) {
+            let top = u.candidates.first
+            let topTopic = top.flatMap { kb.topics[$0.topic] }
+            let subjectless = top == nil || top!.topic == KnowledgeBase.outOfScopeTopic
+                || Self.smallTalk.contains(top!.topic) || (topTopic?.route == .handoff && topTopic?.handoffReason != .complaint)
+            if subjectless { decision.topic = complaint }
+        }
+        return decision
+    }
+
+    private static func route(_ u: Understanding, in kb: KnowledgeBase) -> RouteDecision {
         let t = kb.thresholds
         let top = u.candidates.first
         let emotion = u.emotion
@@ -48,6 +67,12 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
         }
         if emotion.level >= t.emotionHandoff, !vetoed || Self.angerOutweighsCalm(emotion) {
+            // High because the model reads a threat (「再不退钱我就找媒体」 without a listed cue):
+            // the reason is the threat, so the ticket tells the agent what they face.
+            if let model = u.handoff, let likeliest = model.likeliestReason, likeliest.reason == .threat, likeliest.probability >= t.handoffModel {
+                return RouteDecision(route: .handoff, reason: .threat,
+                                     rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) and handoff model: threat \(fmt(likeliest.probability)) ≥ \(fmt(t.handoffModel)) → a person takes over")
+            }
             return RouteDecision(route: .handoff, reason: .emotion,
                                  rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
         }

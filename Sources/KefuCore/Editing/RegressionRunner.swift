@@ -90,7 +90,7 @@ public struct RegressionRunner: Sendable {
         }
         let u = kb.understand(text)
         let d = kb.route(u)
-        let topic = d.route == .fallback ? KnowledgeBase.outOfScopeTopic : u.topic
+        let topic = d.route == .fallback ? KnowledgeBase.outOfScopeTopic : d.topic ?? u.topic
         let entry = u.top?.entryID
         var got = Expectation()
         if e.topic != nil { got.topic = topic }

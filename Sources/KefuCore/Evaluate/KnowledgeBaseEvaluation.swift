@@ -35,7 +35,7 @@ public struct KnowledgeBaseEvaluation: Sendable {
 
     /// The topic a message counts as: out of scope when the bot falls back.
     static func predictedTopic(_ u: Understanding, _ decision: RouteDecision) -> String {
-        decision.route == .fallback ? KnowledgeBase.outOfScopeTopic : u.topic
+        decision.route == .fallback ? KnowledgeBase.outOfScopeTopic : decision.topic ?? u.topic
     }
 
     public init(kb: KnowledgeBase, examples: [RoutedExample]) {

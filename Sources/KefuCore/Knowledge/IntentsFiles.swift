@@ -8,6 +8,11 @@ public struct Topic: Sendable, Equatable {
     public let handoffReason: HandoffReason?
     /// Short examples for "here is what I can help with".
     public let examples: [String]
+    /// The name shown to English-speaking customers (`name_en`); nil: `name`.
+    public var englishName: String? = nil
+    /// Products of the company (`products`): a danger that names one of them (a water heater
+    /// that smells of gas) belongs to this topic, still handed off for safety.
+    public var products: [String] = []
 }
 
 /// Values that answers refer to as `{key}`: the hotline, the hours, the app's name.
@@ -28,18 +33,25 @@ public struct CompanyProfile: Sendable, Equatable {
         var dropLeadingSpace = false
         while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
             var before = rest[..<open]
-            if dropLeadingSpace, before.first == " " { before = before.dropFirst() }
+            if dropLeadingSpace, before.first == " ", !Self.isLatinWord(before.dropFirst().unicodeScalars.first) { before = before.dropFirst() }
             let key = String(rest[rest.index(after: open)..<close])
             let value = extra[key] ?? values[key] ?? "{\(key)}"
-            if before.last == " ", value.unicodeScalars.first.map(Self.isHan) == true { before = before.dropLast() }
-            if before.isEmpty, result.last == " ", value.unicodeScalars.first.map(Self.isHan) == true { result.removeLast() }
+            // In English text (「log in to {app_name}」) the space stays.
+            if before.last == " ", value.unicodeScalars.first.map(Self.isHan) == true, !Self.isLatinWord(before.dropLast().unicodeScalars.last) { before = before.dropLast() }
+            if before.isEmpty, result.last == " ", value.unicodeScalars.first.map(Self.isHan) == true, !Self.isLatinWord(result.dropLast().unicodeScalars.last) { result.removeLast() }
             result += before
             result += value
             dropLeadingSpace = value.unicodeScalars.last.map(Self.isHan) == true
             rest = rest[rest.index(after: close)...]
         }
-        if dropLeadingSpace, rest.first == " " { rest = rest.dropFirst() }
+        if dropLeadingSpace, rest.first == " ", !Self.isLatinWord(rest.dropFirst().unicodeScalars.first) { rest = rest.dropFirst() }
         return result + rest
+    }
+
+    /// A letter or digit of Latin text, or a comma or full stop ending an English clause.
+    private static func isLatinWord(_ s: Unicode.Scalar?) -> Bool {
+        guard let s, s.value < 0x80 else { return false }
+        return s.properties.isAlphabetic || (0x30...0x39).contains(s.value) || s == "," || s == "." || s == ";" || s == ":"
     }
 
     static func isHan(_ s: Unicode.Scalar) -> Bool { (0x3400...0x9FFF).contains(s.value) || (0xF900...0xFAFF).contains(s.value) }

@@ -157,7 +157,8 @@ public enum KnowledgeLoader {
                 }
             }
             topics[section.name] = Topic(id: section.name, name: fields["name"]?.0 ?? section.name, route: route,
-                                         handoffReason: reason, examples: fields["examples"]?.0.commaList ?? [])
+                                         handoffReason: reason, examples: fields["examples"]?.0.commaList ?? [],
+                                         englishName: fields["name_en"]?.0, products: fields["products"]?.0.commaList ?? [])
             order.append(section.name)
         }
         for id in canonicalTopics where topics[id] == nil {

@@ -44,7 +44,9 @@ public struct Ticket: Sendable, Codable, Equatable {
     public let customer: String
     public let channel: String
     public let created: Date
-    public let reason: HandoffReason
+    /// Why the case is with a person: the reason it was opened for, or the more urgent one the
+    /// customer gave while waiting (anger that turns into a threat, danger).
+    public var reason: HandoffReason
     /// Raised when the customer's situation becomes more urgent while they wait (danger).
     public var priority: Int
     public let topic: String

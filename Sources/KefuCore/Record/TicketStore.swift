@@ -233,12 +233,14 @@ public final class TicketStore: @unchecked Sendable {
         }
     }
 
-    /// The case became more urgent (danger while waiting): it moves up to `reason`'s
-    /// priority. Nothing is written when it already has that priority.
+    /// The case became more urgent (danger, anger, a threat while waiting): it moves up to
+    /// `reason`'s priority and shows that reason. Nothing is written when the ticket already
+    /// has as urgent a reason.
     public func escalate(_ id: String, reason: HandoffReason, now: Date) throws {
         try write(now: now) {
             let t = try self.open(id)
-            return reason.priority > t.priority ? Record(op: "escalate", id: id, at: now, text: reason.rawValue, score: reason.priority) : nil
+            let raises = reason.priority > t.priority || reason.severity > t.reason.severity
+            return raises ? Record(op: "escalate", id: id, at: now, text: reason.rawValue, score: max(reason.priority, t.priority)) : nil
         }
     }
 
@@ -385,6 +387,7 @@ public final class TicketStore: @unchecked Sendable {
             t.history.append(TicketHistoryEntry(time: r.at, action: "withdrawn", agent: nil, note: "by the customer"))
         case "escalate":
             t.priority = max(t.priority, r.score ?? t.priority)
+            if let raised = r.text.flatMap(HandoffReason.init(rawValue:)), raised.severity > t.reason.severity { t.reason = raised }
             t.history.append(TicketHistoryEntry(time: r.at, action: "escalated", agent: nil, note: r.text))
         case "delivered":
             t.deliveredReplies = max(t.deliveredReplies, r.count ?? 0)

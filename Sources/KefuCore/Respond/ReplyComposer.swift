@@ -38,9 +38,15 @@ struct ReplyComposer: Sendable {
 
     /// "You may also want to know" lines for related entries.
     func related(_ entry: CompiledEntry) -> [String] {
-        let questions = entry.entry.related.prefix(2).compactMap { id in kb.entryIndex[id].map { kb.entries[$0].entry.questions.first?.text } ?? nil }
+        let questions = entry.entry.related.prefix(2).compactMap { id in kb.entryIndex[id].map { firstQuestion(kb.entries[$0]) } ?? nil }
         guard !questions.isEmpty else { return [] }
         return [(language == .en ? "You may also want to know: " : "您可能还想了解：") + questions.map { "「\($0)」" }.joined(separator: "、")]
+    }
+
+    /// The entry's first phrasing, its first English one for an English customer.
+    private func firstQuestion(_ e: CompiledEntry) -> String? {
+        if language == .en, let english = e.entry.questions.first(where: { TextLanguage.of($0.text) == .en }) { return english.text }
+        return e.entry.questions.first?.text
     }
 
     /// Numbered choices: the topic's name and the entry's first phrasing; for an English
@@ -58,8 +64,11 @@ struct ReplyComposer: Sendable {
 
     /// What the bot can help with, from the topics' examples.
     func capabilities() -> String {
-        let names = kb.topicOrder.compactMap { kb.topics[$0] }.filter { $0.route == .answer && !["greeting", "thanks", "goodbye"].contains($0.id) }.map(\.name)
-        return phrase("topics", ["topics": names.prefix(8).joined(separator: "、")])
+        let topics = kb.topicOrder.compactMap { kb.topics[$0] }.filter { $0.route == .answer && !["greeting", "thanks", "goodbye"].contains($0.id) }
+        if language == .en {
+            return phrase("topics", ["topics": topics.prefix(8).map { $0.englishName ?? $0.name }.joined(separator: ", ")])
+        }
+        return phrase("topics", ["topics": topics.map(\.name).prefix(8).joined(separator: "、")])
     }
 
     /// "Around N minutes" for a wait in seconds.

@@ -25,6 +25,21 @@ public enum HandoffReason: String, Sendable, Codable, CaseIterable {
         case .requested, .repeatedFailure, .notHelped: 0
         }
     }
+
+    /// Which reason a ticket shows when the customer gives a second one while waiting: within
+    /// one queue priority a threat (regulator, court, media) says more than anger alone.
+    public var severity: Int {
+        switch self {
+        case .safety: 7
+        case .money: 6
+        case .threat: 5
+        case .emotion: 4
+        case .complaint: 3
+        case .notHelped: 2
+        case .repeatedFailure: 1
+        case .requested: 0
+        }
+    }
 }
 
 /// The numbers that turn probabilities into routes. Stored in `Intents/thresholds.txt`.

@@ -52,7 +52,7 @@ enum ClassifyCommand {
         var object: [String: Any] = [
             "text": text,
             "normalized": u.normalized.text,
-            "intent": outOfScope ? KnowledgeBase.outOfScopeTopic : u.topic,
+            "intent": outOfScope ? KnowledgeBase.outOfScopeTopic : decision.topic ?? u.topic,
             "entry": (outOfScope ? nil : u.top?.entryID) ?? NSNull(),
             "confidence": rounded(u.top?.probability ?? 0),
             "coverage": rounded(u.ranking.knownFeatureShare),
