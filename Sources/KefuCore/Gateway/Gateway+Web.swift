@@ -226,16 +226,8 @@ extension Gateway {
             return
         }
         let (items, first) = webFeeds.feed(key)?.items(after: after) ?? ([], nil)
-        var out = Array(#"{"conversation":"#.utf8)
-        JSONText.appendQuoted(conversation, to: &out)
-        out += Array(#","first_seq":"#.utf8) + Array((first.map(String.init) ?? "null").utf8)
-        out += Array(#","items":["#.utf8)
-        for (n, item) in items.enumerated() {
-            if n > 0 { out.append(0x2C) }
-            out += item.json
-        }
-        out += Array("],\"last_seq\":\(webFeeds.feed(key)?.lastSeq ?? 0)}".utf8)
-        respond(c, .json(200, out))
+        let range = "\"first_seq\":\(first.map(String.init) ?? "null"),\"last_seq\":\(webFeeds.feed(key)?.lastSeq ?? 0)"
+        respond(c, .json(200, itemsBody(conversation: conversation, items, extra: range)))
     }
 
     /// The client's last seen item: `Last-Event-ID` (event streams reconnecting), else `?after=`.
@@ -386,15 +378,21 @@ extension Gateway {
     }
 
     private func respondItems(_ c: Connection, conversation: String, _ items: [WebFeeds.Item]) {
+        respond(c, .json(200, itemsBody(conversation: conversation, items)))
+    }
+
+    /// `{"conversation": …, "items": [ … ], extra}`: items are written as kept, not re-encoded.
+    private func itemsBody(conversation: String, _ items: some Collection<WebFeeds.Item>, extra: String? = nil) -> [UInt8] {
         var out = Array(#"{"conversation":"#.utf8)
         JSONText.appendQuoted(conversation, to: &out)
+        if let extra { out += Array(("," + extra).utf8) }
         out += Array(#","items":["#.utf8)
         for (n, item) in items.enumerated() {
             if n > 0 { out.append(0x2C) }
             out += item.json
         }
         out += Array("]}".utf8)
-        respond(c, .json(200, out))
+        return out
     }
 
     private func send(_ item: WebFeeds.Item, to c: Connection) {

@@ -43,11 +43,7 @@ struct SHA1 {
 
     /// Pads, compresses the last block(s) and returns the 20-byte digest.
     mutating func finalize() -> [UInt8] {
-        let bits = length &* 8
-        var tail: [UInt8] = [0x80]
-        let used = (pending.count + 1) % Self.blockSize
-        tail.append(contentsOf: repeatElement(0, count: (Self.blockSize + 56 - used) % Self.blockSize))
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        let tail = MessagePadding.tail(messageBytes: length, pending: pending.count)
         update(tail)
         var out: [UInt8] = []
         out.reserveCapacity(Self.digestSize)
