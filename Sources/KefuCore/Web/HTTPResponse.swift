@@ -23,7 +23,7 @@ struct HTTPResponse: Sendable {
     /// always show the message.
     static func error(_ status: Int, _ message: String) -> HTTPResponse {
         var body = Array("{\"error\":".utf8)
-        appendJSONString(message, to: &body)
+        JSONText.appendQuoted(message, to: &body)
         body.append(contentsOf: ",\"status\":\(status)}".utf8)
         return json(status, body)
     }
@@ -51,24 +51,6 @@ struct HTTPResponse: Sendable {
         var out = Array(head.utf8)
         if !bodyless && !omitBody { out.append(contentsOf: body) }
         return out
-    }
-
-    /// `text` as a JSON string literal. Written here rather than borrowed from the event
-    /// journal's writer because Web depends on Support only; an error body is one short string.
-    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for b in text.utf8 {
-            switch b {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), b]
-            case UInt8(ascii: "\n"): out += Array("\\n".utf8)
-            case UInt8(ascii: "\r"): out += Array("\\r".utf8)
-            case UInt8(ascii: "\t"): out += Array("\\t".utf8)
-            case 0..<0x20: out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     static let framingHeaders: Set<String> = ["content-length", "connection", "transfer-encoding"]
