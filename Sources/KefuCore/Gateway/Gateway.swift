@@ -77,7 +77,8 @@ public final class Gateway: @unchecked Sendable {
     private var wakeRead: Int32 = -1, wakeWrite: Int32 = -1
     private let stopped = DispatchSemaphore(value: 0)
     private let loopDone = DispatchSemaphore(value: 0)
-    /// Everything below is touched only on the loop thread.
+    /// Everything below is touched only on the loop thread (checked in debug builds).
+    private var loopThread = ThreadOwner("gateway loop")
     private var loopRunning = true
     private(set) var connections: [Int: Connection] = [:]
     private var pausedUntil: [Int: UInt64] = [:]
@@ -217,6 +218,7 @@ public final class Gateway: @unchecked Sendable {
     // MARK: The loop
 
     private func loop() {
+        loopThread.claim()
         var events: [Epoll.Event] = []
         var inputs: [GatewayInput] = []
         nextIdleCheck = Measure.now() + 1_000_000_000
@@ -615,6 +617,7 @@ public final class Gateway: @unchecked Sendable {
     }
 
     private func deliver(_ outputs: [GatewayOutput]) {
+        loopThread.check()
         let now = Measure.now()
         var answered = WebAnswers()
         for output in outputs {
@@ -635,6 +638,7 @@ public final class Gateway: @unchecked Sendable {
     }
 
     func enqueue(_ c: Connection, _ bytes: [UInt8]) {
+        loopThread.check()
         guard !c.dropped else { return }
         if c.pendingBytes + bytes.count > config.maxPendingWriteBytes {
             // A client that stops reading must not hold memory for everyone else.
@@ -663,6 +667,7 @@ public final class Gateway: @unchecked Sendable {
     }
 
     func drop(_ c: Connection) {
+        loopThread.check()
         guard !c.dropped else { return }
         c.dropped = true
         connections.removeValue(forKey: c.id)

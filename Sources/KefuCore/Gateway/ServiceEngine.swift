@@ -133,7 +133,11 @@ final class ServiceEngine: @unchecked Sendable {
     /// the rest, and one sync still serves many replies.
     static let commitSlice = 64
 
+    /// Conversations, the directory and the agents' sessions are the engine thread's alone.
+    private var engineThread = ThreadOwner("engine")
+
     private func loop() {
+        engineThread.claim()
         while let batch = inbox.takeAll() {
             for (n, input) in batch.enumerated() {
                 handle(input)
@@ -175,6 +179,7 @@ final class ServiceEngine: @unchecked Sendable {
     private var replyingToMessage: String?
 
     private func handle(_ input: GatewayInput) {
+        engineThread.check()
         let now = Date()
         switch input {
         case .customer(let connection, let speaker, let text, let received):
