@@ -96,7 +96,7 @@ enum OutboundHTTP {
             guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), parts[1].count == 3, let code = Int(parts[1]), code >= 100 else {
                 return .malformed
             }
-            guard code < 200 else {
+            guard code >= 200 else {
                 // Skip the informational answer's headers up to its empty line.
                 var i = lineEnd + 1
                 var found = false
