@@ -120,7 +120,7 @@ final class WebhookSender: @unchecked Sendable {
             failures += 1
             if failures == 1 {
                 outbox.setFailing(target.url, true)
-                complain("webhooks to \(target.url) are failing (\(outcome)); retrying with back-off up to \(Int(policy.maxDelay)) s, nothing is dropped")
+                complain("webhooks to \(target.url) are failing (\(outcome)); retrying with back-off up to \(String(format: "%g", policy.maxDelay)) s, nothing is dropped")
             }
             if Self.isRefusal(outcome) && reportedRefusal != delivery.id {
                 reportedRefusal = delivery.id
