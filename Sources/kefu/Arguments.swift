@@ -22,10 +22,15 @@ struct OptionSpec {
 /// The parsed command line of one subcommand.
 struct ParsedArguments {
     var values: [String: String] = [:]
+    /// Every value of each option, in order, for options that may be repeated.
+    var allValues: [String: [String]] = [:]
     var flags: Set<String> = []
     var positionals: [String] = []
 
+    /// The option's value; the last one when it is given more than once.
     func value(_ name: String) -> String? { values[name] }
+    /// Every value of a repeatable option (`--webhook A --webhook B`), in order.
+    func repeated(_ name: String) -> [String] { allValues[name] ?? [] }
     func has(_ name: String) -> Bool { flags.contains(name) }
 
     /// Parses `arguments` against `options`; an unknown option or a missing value is a
@@ -61,6 +66,7 @@ struct ParsedArguments {
                         parsed.values[name] = arguments[i + 1]
                         i += 1
                     }
+                    parsed.allValues[name, default: []].append(parsed.values[name]!)
                 } else {
                     if inlineValue != nil { throw UsageError(message: "option '\(name)' takes no value.", command: command) }
                     parsed.flags.insert(name)

@@ -44,6 +44,15 @@ public struct GatewayConfiguration: Sendable {
     /// one for this run, so tokens die with the process.
     public var webSecret: String?
     var httpLimits = HTTPLimits()
+    /// Where events are posted as webhooks (`--webhook`, docs/HTTP.md): handoffs, agents
+    /// joining and replying, resolved cases, ratings, each to every URL, from a durable outbox.
+    public var webhooks: [WebhookTarget] = []
+    /// The key of the webhooks' signatures (`$KEFU_WEBHOOK_SECRET` or the data folder's
+    /// `webhook-secret`); nil: a new one for this run, which no receiver knows.
+    public var webhookSecret: String?
+    var webhookPolicy = WebhookSender.Policy()
+    /// Acknowledged bytes in `webhooks.journal` that make it worth rewriting.
+    var webhookCompactionBytes = 64 * 1024
 
     public init() {}
 }
@@ -61,6 +70,9 @@ public final class Gateway: @unchecked Sendable {
     let config: GatewayConfiguration
     let counters = GatewayCounters()
     private(set) var engine: ServiceEngine!
+    /// The webhooks' durable queue and its delivery threads, when `--webhook` is given.
+    let webhookOutbox: WebhookOutbox?
+    private let webhookSender: WebhookSender?
     private var customerListener: Int32 = -1
     private var agentListener: Int32 = -1
     private var httpListener: Int32 = -1
@@ -147,6 +159,21 @@ public final class Gateway: @unchecked Sendable {
 
     public init(kb: KnowledgeBase, desk: ServiceDesk, configuration: GatewayConfiguration) throws {
         config = configuration
+        if configuration.webhooks.isEmpty {
+            webhookOutbox = nil
+            webhookSender = nil
+        } else {
+            let outbox = try WebhookOutbox(folder: desk.folder, urls: configuration.webhooks.map(\.url),
+                                           compactionBytes: configuration.webhookCompactionBytes)
+            for notice in outbox.notices { FileHandle.standardError.write(Data("kefu serve: \(notice)\n".utf8)) }
+            for (url, waiting) in outbox.waiting().sorted(by: { $0.key < $1.key }) {
+                let note = outbox.urls.contains(url) ? "are sent first" : "wait until a server is started with --webhook \(url) again"
+                FileHandle.standardError.write(Data("kefu serve: \(waiting.count) webhook deliveries to \(url) from before \(note)\n".utf8))
+            }
+            webhookOutbox = outbox
+            webhookSender = WebhookSender(outbox: outbox, targets: configuration.webhooks,
+                                          secret: configuration.webhookSecret ?? SecureRandom.hex(bytes: 32), policy: configuration.webhookPolicy)
+        }
         webTokens = WebConversationTokens(secret: configuration.webSecret ?? SecureRandom.hex(bytes: 32))
         cannedReplies = Self.cannedJSON(kb)
         budget = ConnectionBudget(maxConnections: configuration.maxConnections, agentSlots: configuration.agentSlots,
@@ -162,7 +189,7 @@ public final class Gateway: @unchecked Sendable {
         (wakeRead, wakeWrite) = (ends[0], ends[1])
         try poller.register(wakeRead, token: Self.wakeToken, for: .read)
         engine = ServiceEngine(dialogue: Dialogue(kb: kb, desk: desk), desk: desk, login: configuration.login,
-                               limits: configuration.conversations, counters: counters) { [weak self] outputs in self?.post(outputs) }
+                               limits: configuration.conversations, counters: counters, webhooks: webhookOutbox) { [weak self] outputs in self?.post(outputs) }
     }
 
     /// Opens both listeners; returns the addresses actually bound (port 0 → a free port).
@@ -190,6 +217,7 @@ public final class Gateway: @unchecked Sendable {
     /// says goodbye to every connection and returns.
     public func run() {
         engine.start()
+        webhookSender?.start()
         let thread = Thread { [self] in loop() }
         thread.name = "kefu-io"
         thread.start()
@@ -720,6 +748,7 @@ public final class Gateway: @unchecked Sendable {
             }
         }
         engine.drain()
+        webhookSender?.stop()
         performAndWait { [self] in
             for c in Array(connections.values) {
                 if c.kind == .http {

@@ -15,10 +15,12 @@ final class ServiceEngine: @unchecked Sendable {
     private var authenticator: AgentAuthenticator!
     private let counters: GatewayCounters
     private let deliver: @Sendable ([GatewayOutput]) -> Void
+    /// Webhook deliveries, queued like events and written by the committer with them.
+    private let webhooks: WebhookOutbox?
 
     private let inbox = BatchQueue<GatewayInput>()
     /// Batches waiting for their sync, in order.
-    private let commits = BatchQueue<(events: [Data], outputs: [GatewayOutput])>()
+    private let commits = BatchQueue<(events: [Data], webhooks: [WebhookOutbox.Delivery], outputs: [GatewayOutput])>()
     /// Signalled once the last batch is committed and delivered.
     private let finished = DispatchSemaphore(value: 0)
 
@@ -49,8 +51,9 @@ final class ServiceEngine: @unchecked Sendable {
     static let maxLinesAwaitingLogin = 64
 
     init(dialogue: Dialogue, desk: ServiceDesk, login: LoginPolicy, limits: ConversationLimits = ConversationLimits(),
-         counters: GatewayCounters, deliver: @escaping @Sendable ([GatewayOutput]) -> Void) {
+         counters: GatewayCounters, webhooks: WebhookOutbox? = nil, deliver: @escaping @Sendable ([GatewayOutput]) -> Void) {
         self.dialogue = dialogue
+        self.webhooks = webhooks
         self.desk = desk
         conversations = ConversationStore(limits: limits, folder: ConversationStore.spillFolder(inDataFolder: desk.folder))
         self.counters = counters
@@ -98,11 +101,28 @@ final class ServiceEngine: @unchecked Sendable {
                     }
                 }
             }
+            writeWebhooks(batches.flatMap(\.webhooks))
             deliver(batches.flatMap(\.outputs))
         }
         if gap.count > 0 { recordAtShutdown(gap) }
         finished.signal()
     }
+
+    /// The batch's webhook deliveries, synced before its replies go out. When the outbox file
+    /// takes no writes they are still sent, from memory, and stderr says so once a minute.
+    private func writeWebhooks(_ deliveries: [WebhookOutbox.Delivery]) {
+        guard let webhooks, !deliveries.isEmpty else { return }
+        do {
+            try webhooks.write(deliveries)
+        } catch {
+            let now = Date()
+            guard now.timeIntervalSince(lastWebhookComplaint) >= 60 else { return }
+            lastWebhookComplaint = now
+            FileHandle.standardError.write(Data("kefu serve: cannot write \(webhooks.path): \(error); \(deliveries.count) webhook deliveries are sent from memory only and would be lost by a restart. Free space or make the folder writable\n".utf8))
+        }
+    }
+    /// Committer thread only.
+    private var lastWebhookComplaint = Date.distantPast
 
     /// The last chance for a gap: the log, else the side file, else stderr.
     private func recordAtShutdown(_ gap: UnrecordedGap) {
@@ -152,10 +172,11 @@ final class ServiceEngine: @unchecked Sendable {
     /// Passes what is answered so far, with its events, to the committer.
     private func hand() {
         let events = desk.events.takePending()
-        guard !outputs.isEmpty || !events.isEmpty else { return }
+        let deliveries = webhooks?.takePending() ?? []
+        guard !outputs.isEmpty || !events.isEmpty || !deliveries.isEmpty else { return }
         let ready = outputs
         outputs.removeAll(keepingCapacity: true)
-        commits.put((events, ready))
+        commits.put((events, deliveries, ready))
     }
 
     // MARK: Customers
@@ -253,8 +274,10 @@ final class ServiceEngine: @unchecked Sendable {
         }
         var state = conversation(customer, channel: speaker.channel, now: now)
         let before = state.stage
+        let unrated = unratedTicket(state)
         do {
             let reply = try dialogue.respond(to: text, in: &state, now: now)
+            if let id = unrated, let t = desk.tickets.ticket(id), let score = t.rating { webhook(.rating, t, agent: t.assignee, rating: score, now: now) }
             conversations.put(customer, state, now: now)
             var extra = ReplyJSON.fields(reply)
             if reach[customer]?.web == true { extra.merge(webState(state, reply: reply)) { $1 } }
@@ -262,6 +285,7 @@ final class ServiceEngine: @unchecked Sendable {
                  resumeCode: reply.resumeCode, extra: extra)
             if let ticket = reply.ticket {
                 handoffCount += 1
+                webhook(.handoff, ticket, text: ticket.summary, now: now)
                 notifyAgents("* NEW \(ticket.id) \(ticket.priority) \(ticket.reason.rawValue) \(oneLine(ticket.summary))")
             } else if case .withPerson(let id) = before, let holder = desk.tickets.ticket(id)?.assignee {
                 notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))")
@@ -534,6 +558,7 @@ final class ServiceEngine: @unchecked Sendable {
                 let (id, text) = split(rest)
                 guard !text.isEmpty else { answer("ERR usage: REPLY <id> <text>"); return }
                 let t = try work.reply(id, text: text, now: now)
+                webhook(.agentReply, t, agent: agent, text: text, now: now)
                 if reach[t.customer] != nil {
                     send(to: t.customer, ["[人工客服 \(agent)] \(text)"], route: nil, topic: nil, ticket: id, received: nil, push: "agent_reply", agent: agent)
                     try desk.tickets.markDelivered(id, count: t.agentReplies.count, now: now)
@@ -560,6 +585,7 @@ final class ServiceEngine: @unchecked Sendable {
             case "RESOLVE":
                 let (id, note) = split(rest)
                 let t = try work.resolve(id, note: note.isEmpty ? nil : note, now: now)
+                webhook(.resolved, t, agent: agent, now: now)
                 answer("OK \(id) resolved")
                 handBackToBot(t)
             case "STATS":
@@ -605,6 +631,7 @@ final class ServiceEngine: @unchecked Sendable {
 
     /// Tells the customer a person has joined (live relay starts).
     private func personJoined(_ t: Ticket, agent: String) {
+        webhook(.agentJoined, t, agent: agent, now: Date())
         send(to: t.customer, ["人工客服 \(agent) 已接入，正在为您服务。"], route: nil, topic: nil, ticket: t.id, received: nil, push: "agent_joined", agent: agent)
     }
 
@@ -618,6 +645,21 @@ final class ServiceEngine: @unchecked Sendable {
         let phrases = ReplyComposer(kb: dialogue.kb)
         send(to: t.customer, [phrases.phrase("person_resolved", ["ticket": t.id]), phrases.phrase("rating")],
              route: nil, topic: nil, ticket: t.id, received: nil, push: "resolved")
+    }
+
+    /// Queues a webhook about `t` (written with this batch's events), when `--webhook` is given.
+    private func webhook(_ kind: WebhookEvent.Kind, _ t: Ticket, agent: String? = nil, text: String? = nil, rating: Int? = nil, now: Date) {
+        webhooks?.enqueue(WebhookEvent(kind, ticket: t, time: now, agent: agent, text: text, rating: rating))
+    }
+
+    /// The case a rating in the next message would be for, while it has none (the dialogue
+    /// rates the conversation's ticket): for the `rating` webhook.
+    private func unratedTicket(_ state: ConversationState) -> String? {
+        guard webhooks != nil else { return nil }
+        var id = state.ticket
+        if case .rating(let rated?) = state.stage { id = rated }
+        guard let id, let t = desk.tickets.ticket(id), t.rating == nil else { return nil }
+        return id
     }
 
     private func notifyAgents(_ line: String) {
@@ -643,7 +685,8 @@ final class ServiceEngine: @unchecked Sendable {
                 "evictions": conversations.evictions, "restored": conversations.restored, "ended_idle": conversations.endedIdle,
                 "sessions_refused": counters.sessionsRefused, "accept_failures": counters.acceptFailures,
                 "unrecorded_events": counters.unrecorded.count, "unrecorded_since": counters.unrecorded.since.map(Timestamp.format) ?? NSNull(),
-                "logins": logins.logins, "auth_failures": logins.failures, "auth_throttled": logins.throttled, "lockouts": logins.lockouts]
+                "logins": logins.logins, "auth_failures": logins.failures, "auth_throttled": logins.throttled, "lockouts": logins.lockouts,
+                "webhooks_pending": webhooks?.pendingCount ?? 0, "webhooks_failed_urls": webhooks?.failingCount ?? 0]
     }
 
     private func split(_ text: String) -> (String, String) {

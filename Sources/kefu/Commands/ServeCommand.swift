@@ -10,7 +10,7 @@ enum ServeCommand {
                       [--http-listen ADDR:PORT]
                       [--max-connections N] [--agent-slots N] [--idle-timeout SECONDS] [--line-timeout SECONDS]
                       [--rate LINES_PER_SECOND] [--max-conversations N] [--conversation-idle SECONDS]
-                      [--max-sessions N]
+                      [--max-sessions N] [--webhook URL]...
 
     Serves customers (plain lines or JSON Lines, see docs/PROTOCOL.md) and agents (AUTH, LIST,
     CLAIM, REPLY …) over TCP. Binds to 127.0.0.1; port 0 picks a free port. Prints
@@ -31,6 +31,10 @@ enum ServeCommand {
     Without it a JSON client's customer names are scoped to its connection, and a plain
     client's /id is only a label: customers come back to a case with the /resume code
     they were given at handoff.
+    With --webhook (repeatable) it posts handoffs, agents joining and replying, resolved
+    cases and ratings to each URL as signed JSON (docs/HTTP.md, Webhooks), from a durable
+    outbox (webhooks.journal in the data folder), retried with back-off until each receiver
+    answers 2xx. The signing secret is $KEFU_WEBHOOK_SECRET, else the file webhook-secret.
 
     Options:
       --kb DIR                    knowledge base folder (default: $KEFU_KB or .)
@@ -48,6 +52,8 @@ enum ServeCommand {
                                   wait on disk until their customer writes again (default 5000)
       --conversation-idle SECONDS a conversation silent this long ends and is recorded as ended (default 1800)
       --max-sessions N            sessions one JSON Lines connection may hold at once (default 1000)
+      --webhook URL               post events to http://HOST[:PORT]/PATH; repeat for several receivers
+                                  (http only: no TLS in this build)
 
     Example:
       kefu serve --customer-listen 127.0.0.1:0 --agent-listen 127.0.0.1:0
@@ -57,7 +63,7 @@ enum ServeCommand {
                           OptionSpec(name: "--idle-timeout", takesValue: true), OptionSpec(name: "--rate", takesValue: true),
                           OptionSpec(name: "--agent-slots", takesValue: true), OptionSpec(name: "--line-timeout", takesValue: true),
                           OptionSpec(name: "--max-conversations", takesValue: true), OptionSpec(name: "--conversation-idle", takesValue: true),
-                          OptionSpec(name: "--max-sessions", takesValue: true)]
+                          OptionSpec(name: "--max-sessions", takesValue: true), OptionSpec(name: "--webhook", takesValue: true)]
 
     static func run(_ arguments: [String]) throws -> Int32 {
         let args = try ParsedArguments.parse(arguments, options: options, command: name)
@@ -73,6 +79,7 @@ enum ServeCommand {
         if let a = try address("--customer-listen") { config.customerAddress = a }
         if let a = try address("--agent-listen") { config.agentAddress = a }
         config.httpAddress = try address("--http-listen")
+        config.webhooks = try webhookTargets(args.repeated("--webhook"))
         func count(_ option: String) throws -> Int? {
             guard let text = args.value(option) else { return nil }
             guard let n = Int(text), n > 0 else { throw UsageError(message: "\(option) takes a positive number, not '\(text)'.", command: name) }
@@ -103,6 +110,9 @@ enum ServeCommand {
         if config.httpAddress != nil {
             config.webSecret = try ServerSecret.load(environment: "KEFU_WEB_SECRET", file: "web-secret", dataFolder: desk.folder)
         }
+        if !config.webhooks.isEmpty {
+            config.webhookSecret = try ServerSecret.load(environment: "KEFU_WEBHOOK_SECRET", file: "webhook-secret", dataFolder: desk.folder)
+        }
         ConnectionBudget.raiseDescriptorLimit()
 
         let gateway = try Gateway(kb: kb, desk: desk, configuration: config)
@@ -117,11 +127,23 @@ enum ServeCommand {
         print("listening customer \(bound.customer)")
         print("listening agent \(bound.agent)")
         if let http = gateway.httpBound { print("listening http \(http)") }
+        if !config.webhooks.isEmpty { printError("kefu serve: webhooks to \(config.webhooks.map(\.url).joined(separator: ", "))") }
         flushStandardOutput()
         gateway.run()
         withExtendedLifetime(signals) {}
         printError("kefu serve: stopped; everything acknowledged is on disk in \(desk.folder)")
         return 0
+    }
+
+    /// The `--webhook` URLs, each checked: `http://HOST[:PORT][/PATH]`.
+    static func webhookTargets(_ texts: [String]) throws -> [WebhookTarget] {
+        try texts.map { text in
+            do {
+                return try WebhookTarget(text)
+            } catch {
+                throw UsageError(message: "--webhook takes http://HOST[:PORT]/PATH: \(error)", command: name)
+            }
+        }
     }
 
     /// The shared agent token is gone; a deployment that still has one is told, so nobody
