@@ -4,37 +4,11 @@ import Testing
 /// Runs the built `kefu` binary, the way a user or a script does.
 @Suite("The kefu command")
 struct CommandLineTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// A child that exits early (a usage error) must not kill the test run with SIGPIPE
-    /// when the test writes to its standard input.
-    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
-
-    static var binary: URL? {
-        _ = ignoreBrokenPipes
-        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
-        let candidates = [sibling] + ["debug", "release"].map { packageRoot.appendingPathComponent(".build/\($0)/kefu") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
+    static let packageRoot = KefuProcess.packageRoot
+    static var binary: URL? { KefuProcess.binary }
 
     func run(_ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
-        let binary = try #require(Self.binary, "build the kefu executable first (swift build)")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        process.currentDirectoryURL = Self.packageRoot
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        try KefuProcess.run(arguments, input: input, environment: environment)
     }
 
     @Test("kefu classify prints one JSON object per message with topic, route and emotion")
@@ -107,9 +81,13 @@ struct CommandLineTests {
         #expect(result.err.contains("FAQ/x/nope.md:1: an FAQ file must start with a `---` front matter block"))
     }
 
-    @Test("every command has help")
+    @Test("every command kefu --help lists has help of its own")
     func helpForEveryCommand() throws {
-        for command in ["chat", "agent", "stats", "classify", "explain", "eval"] {
+        let listing = try run(["--help"]).out
+        let commands = listing.components(separatedBy: "Commands:").last?.split(separator: "\n")
+            .compactMap { line in line.hasPrefix("  ") ? line.split(separator: " ").first.map(String.init) : nil } ?? []
+        #expect(commands.count >= 11 && commands.contains("serve"), "kefu --help lists the commands: \(listing)")
+        for command in commands {
             let result = try run([command, "--help"])
             #expect(result.status == 0)
             #expect(result.out.hasPrefix("Usage: kefu \(command)"))

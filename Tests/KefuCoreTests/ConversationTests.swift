@@ -7,8 +7,8 @@ import Testing
 /// docs/KNOWLEDGE-FORMAT.md, "Regression files"), against a fresh data folder.
 @Suite("Conversations")
 struct ConversationTests {
-    static let kb: KnowledgeBase = try! KnowledgeLoader.load(from: CommandLineTests.packageRoot.path)
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Conversations").path
+    static let kb: KnowledgeBase = try! KnowledgeLoader.load(from: KefuProcess.packageRoot.path)
+    static let folder = KefuProcess.packageRoot.appendingPathComponent("Tests/KefuCoreTests/Conversations").path
     static let files: [String] = (try? FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".conv") }.sorted()) ?? []
 
     @Test("conversation files exist")

@@ -7,12 +7,12 @@ import Testing
 struct CrashRecoveryTests {
     @Test("after kill -9, every acknowledged message is in the ticket, once, and the queue still opens")
     func killedWriterLosesNothingAcknowledged() throws {
-        let binary = try #require(CommandLineTests.binary, "build the kefu executable first (swift build)")
+        let binary = try #require(KefuProcess.binary, "build the kefu executable first (swift build)")
         let data = Scratch.folder("crash")
         let process = Process()
         process.executableURL = binary
         process.arguments = ["chat", "--data", data, "--customer", "crash"]
-        process.currentDirectoryURL = CommandLineTests.packageRoot
+        process.currentDirectoryURL = KefuProcess.packageRoot
         let stdin = Pipe(), stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout

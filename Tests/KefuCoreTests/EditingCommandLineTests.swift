@@ -6,29 +6,10 @@ import Testing
 /// formats and exit statuses editors and CI scripts rely on.
 @Suite("The editors' commands")
 struct EditingCommandLineTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static var binary: URL? {
-        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
-        let candidates = [sibling] + ["debug", "release"].map { packageRoot.appendingPathComponent(".build/\($0)/kefu") }
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
+    static let packageRoot = KefuProcess.packageRoot
 
     func run(_ arguments: [String], in directory: URL = packageRoot) throws -> (status: Int32, out: String, err: String) {
-        let binary = try #require(Self.binary, "build the kefu executable first (swift build)")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        try KefuProcess.run(arguments, in: directory)
     }
 
     static func temporary(_ name: String) -> String { Scratch.folder(name) }

@@ -55,7 +55,7 @@ struct EditingImportTests {
 
     @Test("a question and six phrasings templated from the heading, and the shipped classifier's topic")
     func questionsAndTopic() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let root = KefuProcess.packageRoot.path
         let shipped = try KnowledgeLoader.load(from: root)
         let drafts = DocumentImporter.drafts(text: Self.document, name: "refund-policy.md", kb: shipped)
         let timing = try #require(drafts.first { $0.heading == "退款时效" })

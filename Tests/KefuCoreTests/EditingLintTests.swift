@@ -217,7 +217,7 @@ struct EditingLintTests {
 
     @Test("the shipped knowledge base lints without errors")
     func shippedHasNoErrors() {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let root = KefuProcess.packageRoot.path
         var settings = LintSettings()
         settings.crossValidate = false
         let report = KnowledgeLinter.lint(folder: root, settings: settings)

@@ -6,7 +6,7 @@ import Testing
 /// and the exit status, and the shipped regression file on the shipped knowledge base.
 @Suite("Regression files")
 struct EditingRegressionTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = KefuProcess.packageRoot.path
 
     @Test("a regression file reads into message cases, conversations and unreadable lines")
     func parsing() {

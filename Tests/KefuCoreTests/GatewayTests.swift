@@ -376,7 +376,7 @@ struct ServeProcessTests {
         ///   - options: more `kefu serve` options.
         ///   - descriptorLimit: run under `ulimit -n` this low (soft and hard), as an operator might.
         init(kb: String, data: String, options: [String] = [], descriptorLimit: Int? = nil) throws {
-            let binary = try #require(CommandLineTests.binary)
+            let binary = try #require(KefuProcess.binary)
             let arguments = ["serve", "--kb", kb, "--data", data, "--customer-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"] + options
             if let descriptorLimit {
                 process.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -25,6 +25,15 @@ struct PrivacyMaskTests {
         #expect(mask("138 12345678") == "138****5678")
     }
 
+    @Test("a number after the tail of a random id is masked: letters glued to digits are no order label")
+    func numberAfterAnIdTail() {
+        // A customer key's random scope may end in `dd`, `ref` or `ord`, which alone label an order number.
+        for scope in ["5a1abeb76a67618908a19c76a1f9d8dd", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4cref", "9ord"] {
+            #expect(PrivacyMask.mask("conn:\(scope):１３８．１２３４．５６７８") == "conn:\(scope):138****5678")
+        }
+        #expect(PrivacyMask.mask("DD 20261130123456") == "DD 20261130123456", "an order number after its label stays whole")
+    }
+
     @Test("full-width digits are digits, and the mask is written in ASCII")
     func fullWidthDigits() {
         #expect(mask("手机１３８１２３４５６７８") == "手机138****5678")

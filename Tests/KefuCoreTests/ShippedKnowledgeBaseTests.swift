@@ -8,7 +8,7 @@ import Testing
 /// --misses` lists the messages behind a failure.
 @Suite("The shipped knowledge base")
 struct ShippedKnowledgeBaseTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = KefuProcess.packageRoot.path
     static let kb: KnowledgeBase = try! KnowledgeLoader.load(from: root)
     static let evaluation = KnowledgeBaseEvaluation(kb: kb, examples: try! LabelledFile.readRouted(root + "/Tests/Data/kb-eval.jsonl"))
 

@@ -131,6 +131,9 @@ extension PrivacyMask {
         var start = k
         while start > 0, k - start < 15, isLetter(s[start - 1]) { start -= 1 }
         if start > 0, isLetter(s[start - 1]) { return "" }  // longer than any label
+        // The tail of a token such as a random hex id (`…71dd:`) is no label: a customer key
+        // `conn:<hex>:１３８…` whose hex ended in `dd` was read as an order number and left unmasked.
+        if start > 0, digit(s[start - 1]) != nil { return "" }
         var w = String.UnicodeScalarView()
         for c in s[start...k] {
             var v = c.value

@@ -61,7 +61,7 @@ struct KnowledgeFixture {
     ]
 
     /// The shipped dialogue acts: the conversation rules are tested with the phrasings editors keep.
-    static let acts = (try? String(contentsOf: CommandLineTests.packageRoot.appendingPathComponent("Intents/acts.txt"), encoding: .utf8)) ?? ""
+    static let acts = (try? String(contentsOf: KefuProcess.packageRoot.appendingPathComponent("Intents/acts.txt"), encoding: .utf8)) ?? ""
 
     /// A fixture with the standard files, `overrides` replacing or adding files by relative path.
     static func make(entries: [String: String] = standardEntries, intents: [String: String] = [:]) throws -> KnowledgeFixture {
