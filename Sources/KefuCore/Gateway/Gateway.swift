@@ -82,6 +82,8 @@ public final class Gateway: @unchecked Sendable {
     let webTokens: WebConversationTokens
     /// `GET /v1/agent/canned`: the knowledge base's canned replies as JSON (loop thread).
     var cannedReplies: [UInt8] = []
+    /// The standard phrases new line connections word their refusals with (loop thread).
+    private var linePhrases: [String: String] = [:]
     /// Other threads hand work to the loop here and wake it through a pipe.
     private let tasksLock = NSLock()
     private var tasks: [() -> Void] = []
@@ -117,18 +119,13 @@ public final class Gateway: @unchecked Sendable {
         /// `http`: the HTTP listener's; a customer for the connection limits, whatever it
         /// becomes (a request, an event stream, a customer's or an agent's WebSocket).
         enum Kind { case customer, agent, http }
-        enum Mode { case unknown, plain, json }
         let id: Int
         let fd: Int32
         let kind: Kind
-        var mode = Mode.unknown
+        /// The line protocol's reading and wording (customer and agent connections).
+        var codec: LineCodec
         /// When the line being received got its first byte (monotonic ns); 0 between lines.
         var lineStarted: UInt64 = 0
-        /// Plain mode: the connection's customer is settled (by `/id`, `/resume` or a first
-        /// message), so `/id` and `/resume` are refused from now on.
-        var identified = false
-        /// JSON Lines mode: authenticated as the integration, so the customers it names are trusted.
-        var integration = false
         var partial: [UInt8] = []
         var discarding = false
         var out: [UInt8] = []
@@ -147,10 +144,11 @@ public final class Gateway: @unchecked Sendable {
         /// HTTP: the request parser and what the connection has become.
         var web: WebConnection?
 
-        init(id: Int, fd: Int32, kind: Kind, now: UInt64, burst: Double) {
+        init(id: Int, fd: Int32, kind: Kind, codec: LineCodec, now: UInt64, burst: Double) {
             self.id = id
             self.fd = fd
             self.kind = kind
+            self.codec = codec
             lastActive = now
             lastRefill = now
             tokens = burst
@@ -176,6 +174,7 @@ public final class Gateway: @unchecked Sendable {
         }
         webTokens = WebConversationTokens(secret: configuration.webSecret ?? SecureRandom.hex(bytes: 32))
         cannedReplies = Self.cannedJSON(kb)
+        linePhrases = kb.filledPhrases
         budget = ConnectionBudget(maxConnections: configuration.maxConnections, agentSlots: configuration.agentSlots,
                                   descriptors: ConnectionBudget.descriptorLimit())
         spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
@@ -233,8 +232,11 @@ public final class Gateway: @unchecked Sendable {
     /// Swaps in a new knowledge base for the next message; connections stay open.
     public func reload(_ kb: KnowledgeBase) {
         engine.submit([.reload(kb)])
-        let canned = Self.cannedJSON(kb)
-        perform { [weak self] in self?.cannedReplies = canned }
+        let canned = Self.cannedJSON(kb), phrases = kb.filledPhrases
+        perform { [weak self] in
+            self?.cannedReplies = canned
+            self?.linePhrases = phrases
+        }
     }
 
     /// `{"canned": [{"title", "text", "language"}]}`: not secret (the centre's standard
@@ -367,7 +369,9 @@ public final class Gateway: @unchecked Sendable {
             }
             var sendBuffer = config.socketSendBufferBytes
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer, socklen_t(MemoryLayout<Int32>.size))
-            let c = Connection(id: nextID, fd: fd, kind: kind, now: Measure.now(), burst: config.burst)
+            let codec = LineCodec(role: kind == .agent ? .agent : .customer, maxLineBytes: config.maxLineBytes,
+                                  integrationToken: config.integrationToken, phrases: linePhrases)
+            let c = Connection(id: nextID, fd: fd, kind: kind, codec: codec, now: Measure.now(), burst: config.burst)
             if kind == .http { c.web = WebConnection(limits: config.httpLimits) }
             do {
                 try poller.register(fd, token: UInt64(c.id), for: .read)
@@ -475,110 +479,22 @@ public final class Gateway: @unchecked Sendable {
         }
     }
 
-    private enum Refusal {
-        case tooLong, unreadable, tooFast, badJSON
-        /// Plain `/id` or `/resume` after the connection's customer is settled.
-        case identityNotFirst
-        /// A `/id` label or a JSON `customer` or `session` that cannot be an id.
-        case badID(field: String, CustomerID.Problem)
-        /// JSON: `customer` or `session` is not a string.
-        case notText(field: String)
-        /// JSON: `{"auth": …}` after the first line.
-        case authNotFirst
-    }
-
     private func handleLine(_ c: Connection, _ raw: [UInt8], into inputs: inout [GatewayInput]) {
-        var bytes = raw[...]
-        if bytes.last == 0x0D { bytes = bytes.dropLast() }
         guard allowed(c) else { return }
-        guard let text = String(validating: bytes, as: UTF8.self),
-              !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) else {
-            refuse(c, .unreadable)
-            return
+        switch c.codec.read(raw[...], connection: c.id, received: Measure.now()) {
+        case .input(let input):
+            inputs.append(input)
+        case .refused(let why):
+            refuse(c, why)
+        case .authenticated:
+            enqueue(c, Array(LineCodec.authenticatedReply.utf8))
+        case .authenticationFailed(let reply):
+            FileHandle.standardError.write(Data("kefu serve: failed integration auth on customer connection \(c.id); closed\n".utf8))
+            c.closeAfterWrite = true
+            enqueue(c, Array(reply.utf8))
+        case .nothing:
+            break
         }
-        let trimmed = text.trimmingSpaces
-        if trimmed.isEmpty { return }
-        let received = Measure.now()
-        if c.kind == .agent {
-            inputs.append(.agent(connection: c.id, line: trimmed, received: received))
-            return
-        }
-        let first = c.mode == .unknown
-        if first {
-            let opening = trimmed.hasPrefix("{") ? jsonObject(trimmed) : nil
-            c.mode = opening?["session"] != nil || opening?["auth"] != nil ? .json : .plain
-        }
-        if c.mode == .plain {
-            plainLine(c, trimmed, received: received, into: &inputs)
-        } else {
-            jsonLine(c, trimmed, first: first, received: received, into: &inputs)
-        }
-    }
-
-    /// Plain mode: a message, or as the first line `/id LABEL` or `/resume CODE`.
-    private func plainLine(_ c: Connection, _ line: String, received: UInt64, into inputs: inout [GatewayInput]) {
-        func argument(of command: String) -> String? {
-            guard line == command || line.hasPrefix(command + " ") || line.hasPrefix(command + "\t") else { return nil }
-            return line.dropFirst(command.count).trimmingCharacters(in: .whitespaces)
-        }
-        if let label = argument(of: "/id") {
-            guard !c.identified else { refuse(c, .identityNotFirst); return }
-            // A refused label settles nothing: the client may send a corrected one.
-            if let problem = CustomerID.problem(label) { refuse(c, .badID(field: "id", problem)); return }
-            c.identified = true
-            inputs.append(.identify(connection: c.id, speaker: .plain(label: label), received: received))
-        } else if let code = argument(of: "/resume") {
-            guard !c.identified else { refuse(c, .identityNotFirst); return }
-            // One guess per connection: a wrong code settles the connection as a new customer.
-            c.identified = true
-            inputs.append(.resume(connection: c.id, speaker: .plain(label: nil), code: code, received: received))
-        } else {
-            c.identified = true
-            inputs.append(.customer(connection: c.id, speaker: .plain(label: nil), text: line, received: received))
-        }
-    }
-
-    /// JSON Lines mode: `{"auth": TOKEN}` as the first line, then session objects.
-    private func jsonLine(_ c: Connection, _ line: String, first: Bool, received: UInt64, into inputs: inout [GatewayInput]) {
-        guard let object = jsonObject(line) else { refuse(c, .badJSON); return }
-        if let token = object["auth"] {
-            guard first else { refuse(c, .authNotFirst); return }
-            authenticate(c, token: token as? String)
-            return
-        }
-        guard let session = object["session"] as? String else { refuse(c, object["session"] == nil ? .badJSON : .notText(field: "session")); return }
-        if let problem = CustomerID.problem(session) { refuse(c, .badID(field: "session", problem)); return }
-        var customer = session
-        if let named = object["customer"] {
-            guard let name = named as? String else { refuse(c, .notText(field: "customer")); return }
-            if !name.isEmpty {
-                if let problem = CustomerID.problem(name) { refuse(c, .badID(field: "customer", problem)); return }
-                customer = name
-            }
-        }
-        let speaker = Speaker.session(session, customer: customer, trusted: c.integration)
-        if let code = object["resume"] as? String {
-            inputs.append(.resume(connection: c.id, speaker: speaker, code: code, received: received))
-        } else if let message = object["text"] as? String, !message.trimmingSpaces.isEmpty {
-            if message.utf8.count > config.maxLineBytes { refuse(c, .tooLong); return }
-            inputs.append(.customer(connection: c.id, speaker: speaker, text: message, received: received))
-        } else {
-            inputs.append(.identify(connection: c.id, speaker: speaker, received: received))
-        }
-    }
-
-    /// Checks the integration token in constant time; a wrong one closes the connection, so
-    /// each guess costs the guesser a connection.
-    private func authenticate(_ c: Connection, token: String?) {
-        if let expected = config.integrationToken, let token, constantTimeEqual(Array(token.utf8), Array(expected.utf8)) {
-            c.integration = true
-            enqueue(c, Array((ServiceEngine.json(["type": "authenticated"]) + "\n").utf8))
-            return
-        }
-        FileHandle.standardError.write(Data("kefu serve: failed integration auth on customer connection \(c.id); closed\n".utf8))
-        let why = config.integrationToken == nil ? "this server has no integration token configured" : "wrong integration token"
-        c.closeAfterWrite = true
-        enqueue(c, Array((ServiceEngine.json(["error": why + "; use $KEFU_INTEGRATION_TOKEN or the integration-token file in the server's data folder"]) + "\n").utf8))
     }
 
     /// Token bucket: refills `linesPerSecond`, holds at most `burst`.
@@ -598,34 +514,8 @@ public final class Gateway: @unchecked Sendable {
         return false
     }
 
-    private func refuse(_ c: Connection, _ why: Refusal) {
-        let line: String
-        switch (c.kind, c.mode, why) {
-        case (.agent, _, .tooLong): line = "ERR line too long (limit \(config.maxLineBytes) bytes)\n"
-        case (.agent, _, .tooFast): line = "ERR too many lines; slow down\n"
-        case (.agent, _, _): line = "ERR unreadable line: send UTF-8 text\n"
-        case (_, .json, let why):
-            let message = switch why {
-            case .tooLong: "line too long (limit \(config.maxLineBytes) bytes)"
-            case .unreadable: "not valid UTF-8 text"
-            case .tooFast: "too many messages; slow down"
-            case .badJSON, .identityNotFirst: "each line must be a JSON object with a \"session\" key"
-            case .badID(let field, let problem): IdentityNotice.badIDJSON(field, problem)
-            case .notText(let field): "\(field) must be a JSON string"
-            case .authNotFirst: "{\"auth\": …} is accepted only as the first line; open a new connection to authenticate"
-            }
-            line = ServiceEngine.json(["error": message]) + "\n"
-        case (_, _, .tooLong): line = "抱歉，您的消息太长了，请分几条发送。(message too long)\n\n"
-        case (_, _, .tooFast): line = "您发送得太快了，请稍等片刻再发。(too many messages, slow down)\n\n"
-        case (_, _, .identityNotFirst): line = IdentityNotice.notFirstLine + "\n\n"
-        case (_, _, .badID(_, let problem)): line = IdentityNotice.badID(problem) + "\n\n"
-        case (_, _, _): line = "抱歉，这条消息无法识别，请重新输入文字。(unreadable message)\n\n"
-        }
-        enqueue(c, Array(line.utf8))
-    }
-
-    private func jsonObject(_ text: String) -> [String: Any]? {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    private func refuse(_ c: Connection, _ why: LineCodec.Refusal) {
+        enqueue(c, Array(c.codec.refusal(why).utf8))
     }
 
     /// Stops reading a connection that is over its rate until a token has refilled; its
@@ -718,24 +608,20 @@ public final class Gateway: @unchecked Sendable {
         let lineLimit = UInt64(config.lineTimeout * 1e9)
         for c in Array(connections.values) where c.lineStarted != 0 && now - c.lineStarted > lineLimit && !c.closeAfterWrite {
             let seconds = Int(config.lineTimeout.rounded())
-            let notice = c.kind == .agent ? "* BYE line not finished within \(seconds) seconds\n"
-                : (c.mode == .json ? ServiceEngine.json(["type": "goodbye", "reason": "line not finished within \(seconds) seconds"]) + "\n"
-                   : "您的消息在 \(seconds) 秒内没有发送完整，连接已关闭，请重新连接。(line not finished within \(seconds) seconds)\n\n")
             if c.kind == .http {
                 sayGoodbye(c, status: 408, reason: "request not finished within \(seconds) seconds")
                 continue
             }
             c.closeAfterWrite = true
-            enqueue(c, Array(notice.utf8))
+            enqueue(c, Array(c.codec.goodbye(.lineTimeout(seconds: seconds)).utf8))
         }
         for c in Array(connections.values) where now - c.lastActive > limit && !c.closeAfterWrite {
             if c.kind == .http {
                 sayGoodbye(c, status: nil, reason: "idle timeout")
                 continue
             }
-            let goodbye = c.kind == .agent ? "* BYE idle timeout\n" : (c.mode == .json ? ServiceEngine.json(["type": "goodbye", "reason": "idle timeout"]) + "\n" : "您已长时间未发送消息，连接已关闭，欢迎随时回来。(idle timeout)\n\n")
             c.closeAfterWrite = true
-            enqueue(c, Array(goodbye.utf8))
+            enqueue(c, Array(c.codec.goodbye(.idle).utf8))
         }
     }
 
@@ -755,9 +641,8 @@ public final class Gateway: @unchecked Sendable {
                     sayGoodbye(c, status: 503, reason: "server shutting down")
                     continue
                 }
-                let goodbye = c.kind == .agent ? "* BYE server shutting down\n" : (c.mode == .json ? ServiceEngine.json(["type": "goodbye", "reason": "server shutting down"]) + "\n" : "服务即将维护，连接将关闭，请稍后重新连接。(server shutting down)\n\n")
                 c.closeAfterWrite = true
-                enqueue(c, Array(goodbye.utf8))
+                enqueue(c, Array(c.codec.goodbye(.shuttingDown).utf8))
             }
         }
         let deadline = Measure.now() + 2_000_000_000
