@@ -132,12 +132,14 @@ final class ServiceEngine: @unchecked Sendable {
     /// customers is committed in slices, so the first replies leave while the engine works on
     /// the rest, and one sync still serves many replies.
     static let commitSlice = 64
+    /// The first slice of a batch is smaller, so the first replies of a burst leave sooner.
+    static let firstCommitSlice = 16
 
     private func loop() {
         while let batch = inbox.takeAll() {
             for (n, input) in batch.enumerated() {
                 handle(input)
-                if (n + 1) % Self.commitSlice == 0 { hand() }
+                if n + 1 == Self.firstCommitSlice || (n + 1) % Self.commitSlice == 0 { hand() }
             }
             hand()
         }
