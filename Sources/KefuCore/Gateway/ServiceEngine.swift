@@ -152,6 +152,8 @@ final class ServiceEngine: @unchecked Sendable {
     /// customers is committed in slices, so the first replies leave while the engine works on
     /// the rest, and one sync still serves many replies.
     static let commitSlice = 64
+    /// The first slice of a batch is smaller, so the first replies of a burst leave sooner.
+    static let firstCommitSlice = 16
 
     /// Conversations, the directory and the agents' sessions are the engine thread's alone.
     private var engineThread = ThreadOwner("engine")
@@ -161,7 +163,7 @@ final class ServiceEngine: @unchecked Sendable {
         while let batch = inbox.takeAll() {
             for (n, input) in batch.enumerated() {
                 handle(input)
-                if (n + 1) % Self.commitSlice == 0 { hand() }
+                if n + 1 == Self.firstCommitSlice || (n + 1) % Self.commitSlice == 0 { hand() }
             }
             hand()
         }

@@ -13,9 +13,14 @@ public struct HandoffReading: Sendable, Equatable {
 
     /// The most likely handoff reason (never calm) and its probability.
     public var likeliestReason: (reason: HandoffReason, probability: Float)? {
-        probabilities.filter { $0.key != HandoffModel.calmLabel }
-            .max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }
-            .flatMap { entry in HandoffReason(rawValue: entry.key).map { ($0, entry.value) } }
+        // The highest probability, ties to the smaller label; one pass, no filtered copy of
+        // the dictionary (the router asks for this on every message).
+        var best: (key: String, value: Float)?
+        for entry in probabilities where entry.key != HandoffModel.calmLabel {
+            if let b = best, b.value != entry.value ? !(b.value < entry.value) : !(b.key > entry.key) { continue }
+            best = entry
+        }
+        return best.flatMap { entry in HandoffReason(rawValue: entry.key).map { ($0, entry.value) } }
     }
 }
 
@@ -60,6 +65,7 @@ public struct HandoffModel: Sendable {
         let ranking = classifier.rank(normalized)
         let weight = min(1, Self.evidence(normalized) / Self.fullEvidence)
         var probabilities: [String: Float] = [:]
+        probabilities.reserveCapacity(classifier.labels.count)  // no growing, a fifth of this reading's cost
         for (i, label) in classifier.labels.enumerated() {
             let p = ranking.probabilities[i] * weight
             probabilities[label] = label == Self.calmLabel ? p + (1 - weight) : p

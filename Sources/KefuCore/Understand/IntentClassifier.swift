@@ -41,12 +41,17 @@ public struct Ranking: Sendable {
     static func best(_ p: [Float], count k: Int) -> [ScoredClass] {
         var top: [ScoredClass] = []
         top.reserveCapacity(k + 1)
+        // Once `k` are held, a class must beat the last of them: a probability below the
+        // last one's cannot (ties are decided by `better`, as before).
+        var floor = -Float.infinity
         for c in p.indices {
+            if p[c] < floor { continue }
             let scored = ScoredClass(classIndex: c, probability: p[c])
             if top.count == k, let last = top.last, !better(scored, last) { continue }
             let at = top.firstIndex { better(scored, $0) } ?? top.count
             top.insert(scored, at: at)
             if top.count > k { top.removeLast() }
+            if top.count == k { floor = top[k - 1].probability }
         }
         return top
     }
