@@ -38,6 +38,7 @@ struct AgentLoginTests {
         let second = try server.loggedInAgent("张三")
         #expect(first.line()?.hasPrefix("* TAKEN-OVER 张三 logged in again from 127.0.0.1") == true)
         #expect(first.isClosed(), "the session taken over is closed")
+        #expect(server.log.waitFor("agent 张三 logged in from 127.0.0.1, taking over agent connection"), "the operator is told")
         first.send("REPLY T000001 from the old session")
         second.send("REPLY T000001 您好，我是张三")
         #expect(second.line() == "OK delivered", "the ticket belongs to the agent, so the new session carries on")

@@ -41,6 +41,8 @@ final class RunningGateway {
     let agent: Socket.Address
     let desk: ServiceDesk
     let integrationToken = "test-integration-\(UUID().uuidString)"
+    /// What the server told its operator (stderr in `kefu serve`).
+    let log = CollectingLog()
     private let thread: Thread
     private let done = NSCondition()
     private var finished = false
@@ -55,6 +57,7 @@ final class RunningGateway {
         // Tests fail logins on purpose, all from 127.0.0.1: no back-off unless a test asks.
         config.login.firstDelay = 0
         config.integrationToken = integrationToken
+        config.log = log
         config.customerAddress = Socket.Address(host: "127.0.0.1", port: 0)
         config.agentAddress = Socket.Address(host: "127.0.0.1", port: 0)
         configure(&config)

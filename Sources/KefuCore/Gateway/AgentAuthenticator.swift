@@ -54,7 +54,11 @@ final class AgentAuthenticator: @unchecked Sendable {
     private var bookVersion: FileVersion?
     private var decoy: PasswordHash?
 
-    init(accountsPath: String, policy: LoginPolicy, finished: @escaping @Sendable (Result) -> Void) {
+    private let log: any DiagnosticLog
+
+    init(accountsPath: String, policy: LoginPolicy, log: any DiagnosticLog = StandardErrorLog(),
+         finished: @escaping @Sendable (Result) -> Void) {
+        self.log = log
         path = accountsPath
         self.finished = finished
         throttle = LoginThrottle(policy: policy)
@@ -64,7 +68,7 @@ final class AgentAuthenticator: @unchecked Sendable {
     func start() {
         reloadIfChanged()
         if book.accounts.isEmpty {
-            log("no agent accounts in \(path) yet; create one with `kefu agent add NAME --data \((path as NSString).deletingLastPathComponent)` (the server picks it up at the next login)")
+            tell("no agent accounts in \(path) yet; create one with `kefu agent add NAME --data \((path as NSString).deletingLastPathComponent)` (the server picks it up at the next login)")
         }
         let thread = Thread { [self] in
             while let attempts = queue.takeAll() {
@@ -118,10 +122,10 @@ final class AgentAuthenticator: @unchecked Sendable {
         let recent = throttle.recentFailures(name: attempt.name, address: attempt.address, now: now)
         if locked {
             count { $0.lockouts += 1 }
-            log("failed login as \(attempt.name) from \(attempt.address); locked out for \(Int(throttle.policy.window / 60)) minutes after \(throttle.policy.maxFailures) failures")
+            tell("failed login as \(attempt.name) from \(attempt.address); locked out for \(Int(throttle.policy.window / 60)) minutes after \(throttle.policy.maxFailures) failures")
             return result(.refused(Self.lockedOut(throttle.policy.window)))
         }
-        log("failed login as \(attempt.name) from \(attempt.address) (\(recent) failed for this name or address in the last \(Int(throttle.policy.window / 60)) minutes; \(throttle.policy.maxFailures) lock out)")
+        tell("failed login as \(attempt.name) from \(attempt.address) (\(recent) failed for this name or address in the last \(Int(throttle.policy.window / 60)) minutes; \(throttle.policy.maxFailures) lock out)")
         return result(.refused("ERR authentication failed"))
     }
 
@@ -146,16 +150,16 @@ final class AgentAuthenticator: @unchecked Sendable {
         bookVersion = version
         do {
             book = try AccountsFile.read(path: path)
-            for notice in book.notices { log("\(notice)") }
-            if version != nil { log("read \(book.accounts.count) agent account\(book.accounts.count == 1 ? "" : "s") from \(path)") }
+            for notice in book.notices { tell("\(notice)") }
+            if version != nil { tell("read \(book.accounts.count) agent account\(book.accounts.count == 1 ? "" : "s") from \(path)") }
         } catch {
-            log("cannot read the agent accounts: \(error); logins are refused until it is readable")
+            tell("cannot read the agent accounts: \(error); logins are refused until it is readable")
             book = AccountsFile(path: path)
         }
     }
 
-    private func log(_ text: String) {
-        FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: \(text)") + "\n").utf8))
+    private func tell(_ text: String) {
+        log.note("kefu serve: \(text)")
     }
 }
 

@@ -68,7 +68,10 @@ final class ConversationStore {
     var spilledCount: Int { spilled.count }
 
     /// - Parameter folder: this process's spill folder; emptied now and removed by `close()`.
-    init(limits: ConversationLimits, folder: String) {
+    private let log: any DiagnosticLog
+
+    init(limits: ConversationLimits, folder: String, log: any DiagnosticLog = StandardErrorLog()) {
+        self.log = log
         self.limits = limits
         self.folder = folder
         Self.removeFolder(folder)
@@ -198,7 +201,7 @@ final class ConversationStore {
             let now = Date()
             if now.timeIntervalSince(lastSpillComplaint) >= 60 {
                 lastSpillComplaint = now
-                FileHandle.standardError.write(Data("kefu serve: cannot move idle conversations out of memory (\(error)); they stay in memory, which grows. Free space in the data folder.\n".utf8))
+                log.note("kefu serve: cannot move idle conversations out of memory (\(error)); they stay in memory, which grows. Free space in the data folder.")
             }
             return false
         }

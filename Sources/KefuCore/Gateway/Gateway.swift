@@ -44,6 +44,8 @@ public struct GatewayConfiguration: Sendable {
     /// one for this run, so tokens die with the process.
     public var webSecret: String?
     var httpLimits = HTTPLimits()
+    /// Where the server's notices go (stderr unless a test collects them).
+    public var log: any DiagnosticLog = StandardErrorLog()
     /// Where events are posted as webhooks (`--webhook`, docs/HTTP.md): handoffs, agents
     /// joining and replying, resolved cases, ratings, each to every URL, from a durable outbox.
     public var webhooks: [WebhookTarget] = []
@@ -68,6 +70,7 @@ public struct GatewayConfiguration: Sendable {
 /// of the engine, never another customer's reply.
 public final class Gateway: @unchecked Sendable {
     let config: GatewayConfiguration
+    var log: any DiagnosticLog { config.log }
     let counters = GatewayCounters()
     private(set) var engine: ServiceEngine!
     /// The webhooks' durable queue and its delivery threads, when `--webhook` is given.
@@ -163,14 +166,15 @@ public final class Gateway: @unchecked Sendable {
         } else {
             let outbox = try WebhookOutbox(folder: desk.folder, urls: configuration.webhooks.map(\.url),
                                            compactionBytes: configuration.webhookCompactionBytes)
-            for notice in outbox.notices { FileHandle.standardError.write(Data("kefu serve: \(notice)\n".utf8)) }
+            for notice in outbox.notices { configuration.log.note("kefu serve: \(notice)") }
             for (url, waiting) in outbox.waiting().sorted(by: { $0.key < $1.key }) {
                 let note = outbox.urls.contains(url) ? "are sent first" : "wait until a server is started with --webhook \(url) again"
-                FileHandle.standardError.write(Data("kefu serve: \(waiting.count) webhook deliveries to \(url) from before \(note)\n".utf8))
+                configuration.log.note("kefu serve: \(waiting.count) webhook deliveries to \(url) from before \(note)")
             }
             webhookOutbox = outbox
             webhookSender = WebhookSender(outbox: outbox, targets: configuration.webhooks,
-                                          secret: configuration.webhookSecret ?? SecureRandom.hex(bytes: 32), policy: configuration.webhookPolicy)
+                                          secret: configuration.webhookSecret ?? SecureRandom.hex(bytes: 32), policy: configuration.webhookPolicy,
+                                          log: configuration.log)
         }
         webTokens = WebConversationTokens(secret: configuration.webSecret ?? SecureRandom.hex(bytes: 32))
         cannedReplies = Self.cannedJSON(kb)
@@ -188,7 +192,8 @@ public final class Gateway: @unchecked Sendable {
         (wakeRead, wakeWrite) = (ends[0], ends[1])
         try poller.register(wakeRead, token: Self.wakeToken, for: .read)
         engine = ServiceEngine(dialogue: Dialogue(kb: kb, desk: desk), desk: desk, login: configuration.login,
-                               limits: configuration.conversations, counters: counters, webhooks: webhookOutbox) { [weak self] outputs in self?.post(outputs) }
+                               limits: configuration.conversations, counters: counters, webhooks: webhookOutbox,
+                               log: configuration.log) { [weak self] outputs in self?.post(outputs) }
     }
 
     /// Opens both listeners; returns the addresses actually bound (port 0 → a free port).
@@ -376,7 +381,7 @@ public final class Gateway: @unchecked Sendable {
             do {
                 try poller.register(fd, token: UInt64(c.id), for: .read)
             } catch {
-                FileHandle.standardError.write(Data("kefu serve: \(error)\n".utf8))
+                log.note("kefu serve: \(error)")
                 close(fd)
                 continue
             }
@@ -400,7 +405,7 @@ public final class Gateway: @unchecked Sendable {
         counters.countAcceptFailure()
         if now - lastAcceptComplaint > 60_000_000_000 || lastAcceptComplaint == 0 {
             lastAcceptComplaint = now
-            FileHandle.standardError.write(Data("kefu serve: cannot accept connections: \(error); refusing new clients for now (raise `ulimit -n` or lower --max-connections)\n".utf8))
+            log.note("kefu serve: cannot accept connections: \(error); refusing new clients for now (raise `ulimit -n` or lower --max-connections)")
         }
         listenersPausedUntil = now + 100_000_000
         try? poller.change(customerListener, token: Self.customerListenerToken, to: [])
@@ -489,7 +494,7 @@ public final class Gateway: @unchecked Sendable {
         case .authenticated:
             enqueue(c, Array(LineCodec.authenticatedReply.utf8))
         case .authenticationFailed(let reply):
-            FileHandle.standardError.write(Data("kefu serve: failed integration auth on customer connection \(c.id); closed\n".utf8))
+            log.note("kefu serve: failed integration auth on customer connection \(c.id); closed")
             c.closeAfterWrite = true
             enqueue(c, Array(reply.utf8))
         case .nothing:

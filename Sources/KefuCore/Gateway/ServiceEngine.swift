@@ -15,6 +15,7 @@ final class ServiceEngine: @unchecked Sendable {
     private var authenticator: AgentAuthenticator!
     private let counters: GatewayCounters
     private let deliver: @Sendable ([GatewayOutput]) -> Void
+    private let log: any DiagnosticLog
     /// Webhook deliveries, queued like events and written by the committer with them.
     private let webhooks: WebhookOutbox?
 
@@ -51,16 +52,18 @@ final class ServiceEngine: @unchecked Sendable {
     static let maxLinesAwaitingLogin = 64
 
     init(dialogue: Dialogue, desk: ServiceDesk, login: LoginPolicy, limits: ConversationLimits = ConversationLimits(),
-         counters: GatewayCounters, webhooks: WebhookOutbox? = nil, deliver: @escaping @Sendable ([GatewayOutput]) -> Void) {
+         counters: GatewayCounters, webhooks: WebhookOutbox? = nil, log: any DiagnosticLog = StandardErrorLog(),
+         deliver: @escaping @Sendable ([GatewayOutput]) -> Void) {
         self.dialogue = dialogue
+        self.log = log
         self.webhooks = webhooks
         self.desk = desk
-        conversations = ConversationStore(limits: limits, folder: ConversationStore.spillFolder(inDataFolder: desk.folder))
+        conversations = ConversationStore(limits: limits, folder: ConversationStore.spillFolder(inDataFolder: desk.folder), log: log)
         self.counters = counters
         self.deliver = deliver
         desk.events.deferred = true
         let inbox = inbox
-        authenticator = AgentAuthenticator(accountsPath: AccountsFile.path(inDataFolder: desk.folder), policy: login) { result in
+        authenticator = AgentAuthenticator(accountsPath: AccountsFile.path(inDataFolder: desk.folder), policy: login, log: log) { result in
             inbox.put(.login(result))
         }
     }
@@ -90,14 +93,14 @@ final class ServiceEngine: @unchecked Sendable {
                 do {
                     try desk.events.write(gap.records() + events)
                     if gap.count > 0 {
-                        FileHandle.standardError.write(Data("kefu serve: the event log takes writes again; \(gap.description) (recorded in the log)\n".utf8))
+                        log.note("kefu serve: the event log takes writes again; \(gap.description) (recorded in the log)")
                         gap = UnrecordedGap()
                     }
                 } catch {
                     gap.add(events.count, at: now)
                     counters.countUnrecorded(events.count, at: now)
                     if gap.shouldComplain(at: now) {
-                        FileHandle.standardError.write(Data("kefu serve: cannot write the event log in \(desk.folder): \(error); customers are still answered, but \(gap.description). Free space or make the folder writable\n".utf8))
+                        log.note("kefu serve: cannot write the event log in \(desk.folder): \(error); customers are still answered, but \(gap.description). Free space or make the folder writable")
                     }
                 }
             }
@@ -118,7 +121,7 @@ final class ServiceEngine: @unchecked Sendable {
             let now = Date()
             guard now.timeIntervalSince(lastWebhookComplaint) >= 60 else { return }
             lastWebhookComplaint = now
-            FileHandle.standardError.write(Data("kefu serve: cannot write \(webhooks.path): \(error); \(deliveries.count) webhook deliveries are sent from memory only and would be lost by a restart. Free space or make the folder writable\n".utf8))
+            log.note("kefu serve: cannot write \(webhooks.path): \(error); \(deliveries.count) webhook deliveries are sent from memory only and would be lost by a restart. Free space or make the folder writable")
         }
     }
     /// Committer thread only.
@@ -134,7 +137,7 @@ final class ServiceEngine: @unchecked Sendable {
             line.append(0x0A)
             if (try? POSIX.writeAll(fd, line, path: path)) != nil, (try? POSIX.fsync(fd, path: path)) != nil { return }
         }
-        FileHandle.standardError.write(Data("kefu serve: \(gap.description); this could not be recorded anywhere in \(desk.folder)\n".utf8))
+        log.note("kefu serve: \(gap.description); this could not be recorded anywhere in \(desk.folder)")
     }
 
     func submit(_ inputs: [GatewayInput]) {
@@ -219,7 +222,7 @@ final class ServiceEngine: @unchecked Sendable {
                 directory.attach(ticket.customer, as: speaker, on: connection)
                 greet(ticket.customer, on: connection, as: speaker, received: received, now: now)
             } else {
-                FileHandle.standardError.write(Data("kefu serve: unknown or expired resume code on customer connection \(connection)\n".utf8))
+                log.note("kefu serve: unknown or expired resume code on customer connection \(connection)")
                 let customer = directory.key(for: speaker, on: connection)
                 if case .session = speaker {
                     place(customer, on: connection, as: speaker)
@@ -295,7 +298,7 @@ final class ServiceEngine: @unchecked Sendable {
         } catch {
             // What the dialogue changed before it failed stays: the customer's place in it.
             conversations.put(customer, state, now: now)
-            FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: \(error)") + "\n").utf8))
+            log.note("kefu serve: \(error)")
             send(to: customer, ["抱歉，系统暂时无法记录您的消息，请稍后再试。"], route: nil, topic: nil, ticket: nil, received: received)
         }
     }
@@ -518,7 +521,7 @@ final class ServiceEngine: @unchecked Sendable {
         }
         guard let session = agents[connection] else {
             guard verb == "AUTH" else {
-                FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: agent connection \(connection) sent \(verb.prefix(16)) before AUTH") + "\n").utf8))
+                log.note("kefu serve: agent connection \(connection) sent \(verb.prefix(16)) before AUTH")
                 answer("ERR authenticate first: AUTH <name> <password>")
                 return
             }
@@ -619,7 +622,7 @@ final class ServiceEngine: @unchecked Sendable {
             let session = AgentSessions.Session(name: result.name, role: role, address: result.address)
             if let previous = agents.login(session, on: connection) {
                 outputs.append(GatewayOutput(connection: previous, bytes: Array("* TAKEN-OVER \(result.name) logged in again from \(result.address); this connection is closed\n".utf8), close: true))
-                FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: agent \(result.name) logged in from \(result.address), taking over agent connection \(previous)") + "\n").utf8))
+                log.note("kefu serve: agent \(result.name) logged in from \(result.address), taking over agent connection \(previous)")
             }
             answer("OK welcome \(result.name)")
         case .refused(let line):

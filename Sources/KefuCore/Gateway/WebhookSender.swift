@@ -34,7 +34,11 @@ final class WebhookSender: @unchecked Sendable {
     private let running = DispatchGroup()
     private var started = false
 
-    init(outbox: WebhookOutbox, targets: [WebhookTarget], secret: String, policy: Policy = Policy()) {
+    private let log: any DiagnosticLog
+
+    init(outbox: WebhookOutbox, targets: [WebhookTarget], secret: String, policy: Policy = Policy(),
+         log: any DiagnosticLog = StandardErrorLog()) {
+        self.log = log
         self.outbox = outbox
         var unique: [WebhookTarget] = []
         for target in targets where !unique.contains(where: { $0.url == target.url }) { unique.append(target) }
@@ -139,6 +143,6 @@ final class WebhookSender: @unchecked Sendable {
     }
 
     private func complain(_ text: String) {
-        FileHandle.standardError.write(Data((LineSanitizer.diagnostic("kefu serve: " + text) + "\n").utf8))
+        log.note("kefu serve: " + text)
     }
 }
