@@ -16,9 +16,9 @@ let package = Package(
         .target(name: "KefuCore", path: "Sources/KefuCore",
                 swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // The `kefu` command: parses arguments and dispatches to KefuCore.
+        // The benchmarks (`kefu-bench`) are a package of their own in Benchmarks/, so that
+        // `swift test` does not build them: `swift build -c release --package-path Benchmarks`.
         .executableTarget(name: "kefu", dependencies: ["KefuCore"], path: "Sources/kefu"),
-        // Benchmarks: throughput, latency, compile time and memory, printed as figures.
-        .executableTarget(name: "kefu-bench", dependencies: ["KefuCore"], path: "Benchmarks/kefu-bench"),
         // Conversations/ holds transcript files that ConversationTests reads from disk.
         .testTarget(name: "KefuCoreTests", dependencies: ["KefuCore"], path: "Tests/KefuCoreTests", exclude: ["Conversations"]),
     ],

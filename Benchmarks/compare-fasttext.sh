@@ -16,9 +16,9 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet 'numpy<2' fasttext-wheel
 fi
-swift build -c release --product kefu-bench >/dev/null
+swift build -c release --package-path Benchmarks >/dev/null
 echo "== kefu"
-kefu=$(.build/release/kefu-bench --train "$train" --test "$test" | tee /dev/stderr | tail -1)
+kefu=$(Benchmarks/.build/release/kefu-bench --train "$train" --test "$test" | tee /dev/stderr | tail -1)
 echo "== fastText (fasttext-wheel, supervised, default settings)"
 api=$("$venv/bin/python" Benchmarks/fasttext_peer.py "$train" "$test" api)
 binding=$("$venv/bin/python" Benchmarks/fasttext_peer.py "$train" "$test" binding)

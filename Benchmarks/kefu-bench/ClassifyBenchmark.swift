@@ -3,8 +3,8 @@ import KefuCore
 
 /// `kefu-bench classify`: how fast Kefu classifies, one message at a time on one thread.
 ///
-///     swift run -c release kefu-bench --train ../shared/data/clinc150/train.jsonl --test ../shared/data/clinc150/test.jsonl
-///     swift run -c release kefu-bench --kb . --test Tests/Data/kb-eval.jsonl
+///     swift run -c release --package-path Benchmarks kefu-bench --train ../shared/data/clinc150/train.jsonl --test ../shared/data/clinc150/test.jsonl
+///     swift run -c release --package-path Benchmarks kefu-bench --kb . --test Tests/Data/kb-eval.jsonl
 ///
 /// Prints compile time, messages per second, p50/p99 latency per message and peak memory,
 /// then the same figures as one JSON line. `Benchmarks/compare-fasttext.sh` runs it next

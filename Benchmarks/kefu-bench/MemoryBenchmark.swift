@@ -21,17 +21,13 @@ func memoryBenchmark(_ arguments: [String]) {
     let customers = Int(options["--customers"]!) ?? 1000
     let messages = Int(options["--messages"]!) ?? 60
     let oneMessage = Int(options["--one-message"]!) ?? 100_000
-    var limit = rlimit()
-    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    limit.rlim_cur = limit.rlim_max
-    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    do {
+    Bench.raiseDescriptorLimit()
+    Bench.run {
         let texts = try LabelledFile.read(options["--messages-file"]!, labelKey: "text").filter { $0.fields["route"] == "answer" }
             .map(\.example.text).filter { !$0.contains("\n") && !$0.contains("\"") && !$0.contains("\\") }
         let token = SecureRandomText.token()
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
         // Default limits except the per-connection line rate, which a load generator exceeds by design.
-        let server = try ServerProcess(binary: binary, kb: options["--kb"]!, options: ["--rate", "100000"],
+        let server = try ServerProcess(kb: options["--kb"]!, options: ["--rate", "100000"],
                                        environment: ["KEFU_INTEGRATION_TOKEN": token])
         defer { server.stop() }
         func mib() -> String { String(format: "%.1f MiB", Double(server.residentKiB()) / 1024) }
@@ -60,9 +56,6 @@ func memoryBenchmark(_ arguments: [String]) {
         }
         print("after \(oneMessage) more one-message customers: RSS \(mib()) (\(String(format: "%.0f", Double(Measure.now() - start) / 1e9)) s)")
         withExtendedLifetime(open) {}
-    } catch {
-        FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
-        exit(1)
     }
 }
 

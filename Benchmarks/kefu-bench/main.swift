@@ -3,21 +3,21 @@ import Foundation
 /// `kefu-bench`: speed figures. `classify` (the default) measures the classifier;
 /// `load` measures `kefu serve` under many concurrent customers; `dialogue` measures
 /// the gateway engine's per-message work without sockets; `memory` measures the server's
-/// memory as customers come and go; `echo-server` is the do-nothing responder `load --burst`
-/// compares against.
+/// memory as customers come and go; `http`, `ws-memory` and `relay` measure the HTTP channel
+/// (docs/HTTP.md); `echo-server` and `http-floor` are the do-nothing responders that
+/// `load --burst` and `http` compare against.
 var arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.first == "load" {
-    arguments.removeFirst()
-    loadBenchmark(arguments)
-} else if arguments.first == "echo-server" {
-    echoServer()
-} else if arguments.first == "memory" {
-    arguments.removeFirst()
-    memoryBenchmark(arguments)
-} else if arguments.first == "dialogue" {
-    arguments.removeFirst()
-    dialogueBenchmark(arguments)
-} else {
-    if arguments.first == "classify" { arguments.removeFirst() }
-    classifyBenchmark(arguments)
+let modes: Set = ["classify", "load", "memory", "dialogue", "http", "ws-memory", "relay", "echo-server", "http-floor"]
+let mode = arguments.first.flatMap { modes.contains($0) ? $0 : nil }
+if mode != nil { arguments.removeFirst() }
+switch mode {
+case "load": loadBenchmark(arguments)
+case "memory": memoryBenchmark(arguments)
+case "dialogue": dialogueBenchmark(arguments)
+case "http": httpBenchmark(arguments)
+case "ws-memory": wsMemoryBenchmark(arguments)
+case "relay": relayBenchmark(arguments)
+case "echo-server": echoServer()
+case "http-floor": httpFloorServer()
+default: classifyBenchmark(arguments)
 }
