@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one JSON writer for text that is written often (events, replies, HTTP bodies): bytes
 /// appended in place, keys in the order given, no `JSONSerialization` (its dictionaries and
 /// locale-aware sorting were a third of the engine's time in a burst).
@@ -82,5 +84,52 @@ enum JSONText {
             out.append(0x22)
             return String(decoding: out, as: UTF8.self)
         }
+    }
+}
+
+/// Dictionaries and arrays of plain values (strings, integers, doubles, booleans, `NSNull`)
+/// written as JSON with keys in byte order, without Foundation: `JSONSerialization` with sorted
+/// keys compares keys with locale-aware string comparison and was half of the engine's time on
+/// the HTTP channel. Nil for a value of another type, so the caller can fall back.
+enum JSONValue {
+    static func encode(_ value: Any) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        return append(value, to: &out) ? out : nil
+    }
+
+    private static func append(_ value: Any, to out: inout [UInt8]) -> Bool {
+        switch value {
+        case let s as String:
+            JSONText.appendQuoted(s, to: &out)
+        case let b as Bool:
+            out.append(contentsOf: (b ? "true" : "false").utf8)
+        case let n as Int:
+            out.append(contentsOf: String(n).utf8)
+        case let d as Double:
+            guard d.isFinite else { return false }
+            out.append(contentsOf: (d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)).utf8)
+        case is NSNull:
+            out.append(contentsOf: "null".utf8)
+        case let array as [Any]:
+            out.append(0x5B)
+            for (n, element) in array.enumerated() {
+                if n > 0 { out.append(0x2C) }
+                guard append(element, to: &out) else { return false }
+            }
+            out.append(0x5D)
+        case let object as [String: Any]:
+            out.append(0x7B)
+            for (n, key) in object.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+                if n > 0 { out.append(0x2C) }
+                JSONText.appendQuoted(key, to: &out)
+                out.append(0x3A)
+                guard append(object[key]!, to: &out) else { return false }
+            }
+            out.append(0x7D)
+        default:
+            return false
+        }
+        return true
     }
 }
