@@ -55,7 +55,6 @@ final class ServiceEngine: @unchecked Sendable {
         conversations = ConversationStore(limits: limits, folder: ConversationStore.spillFolder(inDataFolder: desk.folder))
         self.counters = counters
         self.deliver = deliver
-        desk.events.deferred = true
         let inbox = inbox
         authenticator = AgentAuthenticator(accountsPath: AccountsFile.path(inDataFolder: desk.folder), policy: login) { result in
             inbox.put(.login(result))
@@ -258,7 +257,7 @@ final class ServiceEngine: @unchecked Sendable {
             if let ticket = reply.ticket {
                 handoffCount += 1
                 notifyAgents("* NEW \(ticket.id) \(ticket.priority) \(ticket.reason.rawValue) \(oneLine(ticket.summary))")
-            } else if case .withPerson(let id) = before, let holder = desk.tickets.ticket(id)?.assignee {
+            } else if case .withPerson(let id) = before, let holder = (try? desk.tickets.ticket(id))??.assignee {
                 notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))")
             }
         } catch {
@@ -274,7 +273,7 @@ final class ServiceEngine: @unchecked Sendable {
     private func tellAgent(_ signal: CustomerSignal, from customer: String, now: Date) {
         guard let state = conversations.take(customer, kb: dialogue.kb) else { return }
         conversations.put(customer, state, now: now)
-        guard case .withPerson(let id) = state.stage, let holder = desk.tickets.ticket(id)?.assignee else { return }
+        guard case .withPerson(let id) = state.stage, let holder = (try? desk.tickets.ticket(id))??.assignee else { return }
         switch signal {
         case .typing: notifyAgent(named: holder, "* TYPING \(id)")
         case .read(let seq): notifyAgent(named: holder, "* READ \(id) \(seq)")
@@ -331,7 +330,7 @@ final class ServiceEngine: @unchecked Sendable {
     /// wrote (`kefu agent` may have replied or resolved meanwhile).
     private func resumable(_ hash: String, now: Date) -> Ticket? {
         try? desk.tickets.refresh()
-        return desk.tickets.resumable(codeHash: hash, now: now)
+        return try? desk.tickets.resumable(codeHash: hash, now: now)
     }
 
     private func place(_ customer: String, on connection: Int, as speaker: Speaker) {
@@ -438,12 +437,12 @@ final class ServiceEngine: @unchecked Sendable {
         switch state.stage {
         case .withPerson(let id):
             fields["ticket"] = id
-            if let ticket = desk.tickets.ticket(id), ticket.state == .waiting {
-                let position = max(1, desk.tickets.position(of: id))
+            if let ticket = try? desk.tickets.ticket(id), ticket.state == .waiting {
+                let position = max(1, (try? desk.tickets.position(of: id)) ?? 0)
                 fields["state"] = "queued"
                 fields["position"] = position
                 fields["wait"] = ReplyComposer(kb: dialogue.kb).speaking(state.language)
-                    .describeWait(Double(position) * desk.tickets.typicalWait())
+                    .describeWait(Double(position) * ((try? desk.tickets.typicalWait()) ?? TicketStore.defaultWait))
             } else {
                 fields["state"] = "with_person"
             }
@@ -628,7 +627,7 @@ final class ServiceEngine: @unchecked Sendable {
     private func stats() -> [String: Any] {
         let (customers, agentCount, messages) = counters.snapshot()
         let latency = counters.latencyPercentiles()
-        let waiting = desk.tickets.queue().filter { $0.state == .waiting }.count
+        let waiting = ((try? desk.tickets.queue()) ?? []).filter { $0.state == .waiting }.count
         let containment = startedCount == 0 ? 1.0 : 1 - Double(handoffCount) / Double(startedCount)
         let logins = authenticator.figures()
         return ["connections": ["customers": customers, "agents": agentCount], "messages": messages,
