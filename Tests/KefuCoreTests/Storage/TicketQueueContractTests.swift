@@ -13,6 +13,7 @@ struct QueueBacking: Sendable {
 /// The implementations every contract test runs against.
 enum QueueBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case journal
+    case redis
 
     var testDescription: String { rawValue }
 
@@ -22,13 +23,19 @@ enum QueueBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .journal:
             let folder = Scratch.folder("contract")
             return QueueBacking { try TicketStore(folder: folder) }
+        case .redis:
+            // The suite's server (`.redisServer`), a key prefix of this test's own.
+            guard let server = SuiteRedis.server else { throw SuiteRedis.NoServer() }
+            let configuration = try server.configuration()
+            let prefix = "kefu-\(UUID().uuidString.prefix(8)):"
+            return QueueBacking { RedisTicketQueue(client: RedisClient(configuration: configuration), prefix: prefix) }
         }
     }
 }
 
 /// One set of promises for every `TicketQueue` (see its documentation), checked against each
 /// implementation: the dialogue, the engine and the agent desk rely on these and nothing else.
-@Suite("TicketQueue contract")
+@Suite("TicketQueue contract", .redisServer)
 struct TicketQueueContractTests {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
