@@ -22,7 +22,7 @@ import Foundation
 ///
 /// The ticket's own keys share a hash tag (`{T000042}`), so they stay in one Redis Cluster
 /// slot; the queue's sorted sets do not, and the scripts touch both: on a Cluster the whole
-/// prefix must share one tag (`--store` prefix `kefu:{q}:`), see `docs/SCALING.md`.
+/// prefix must share one tag (`prefix: "kefu:{q}:"`), see `docs/SCALING.md`.
 public final class RedisTicketQueue: TicketQueue, @unchecked Sendable {
     public let client: RedisClient
     public let prefix: String
