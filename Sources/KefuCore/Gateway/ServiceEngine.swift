@@ -63,6 +63,12 @@ final class ServiceEngine: @unchecked Sendable {
 
     func start() {
         authenticator.start()
+        let inbox = inbox
+        if let relay = desk.relay {
+            do { try relay.listen { inbox.put(.relayed(ticket: $0)) } } catch {
+                FileHandle.standardError.write(Data("kefu serve: cannot listen for replies from other instances: \(error); customers here see them with their next message\n".utf8))
+            }
+        }
         let thread = Thread { [self] in loop() }
         thread.name = "kefu-engine"
         thread.start()
@@ -123,6 +129,7 @@ final class ServiceEngine: @unchecked Sendable {
     /// Finishes what was submitted, commits, and returns once the last replies are delivered.
     func drain() {
         authenticator.stop()
+        desk.relay?.stop()
         inbox.close()
         finished.wait()
     }
@@ -226,6 +233,8 @@ final class ServiceEngine: @unchecked Sendable {
             releaseFreeMemory()
         case .tick:
             if now.timeIntervalSince(lastExpiry) >= 1 { endIdleConversations(now: now) }
+        case .relayed(let id):
+            deliverRelayed(id, now: now)
         }
     }
 
@@ -532,6 +541,9 @@ final class ServiceEngine: @unchecked Sendable {
                     send(to: t.customer, ["[人工客服 \(agent)] \(text)"], route: nil, topic: nil, ticket: id, received: nil, push: "agent_reply", agent: agent)
                     try desk.tickets.markDelivered(id, count: t.agentReplies.count, now: now)
                     answer("OK delivered")
+                } else if let relay = desk.relay {
+                    try relay.announce(ticket: id)
+                    answer("OK relayed; the instance the customer is connected to delivers it, else they see it on return")
                 } else {
                     answer("OK recorded; the customer is not connected and sees it on return")
                 }
@@ -598,6 +610,17 @@ final class ServiceEngine: @unchecked Sendable {
     }
 
     /// Tells the customer a person has joined (live relay starts).
+    /// An agent on another instance replied to a customer who may be connected here: the
+    /// replies they have not seen go out now, read from the ticket.
+    private func deliverRelayed(_ id: String, now: Date) {
+        guard let t = try? desk.tickets.ticket(id), reach[t.customer] != nil, t.agentReplies.count > t.deliveredReplies else { return }
+        for line in t.agentReplies.dropFirst(t.deliveredReplies) {
+            let agent = String(line.from.dropFirst("agent:".count))
+            send(to: t.customer, ["[人工客服 \(agent)] \(line.text)"], route: nil, topic: nil, ticket: id, received: nil, push: "agent_reply", agent: agent)
+        }
+        try? desk.tickets.markDelivered(id, count: t.agentReplies.count, now: now)
+    }
+
     private func personJoined(_ t: Ticket, agent: String) {
         send(to: t.customer, ["人工客服 \(agent) 已接入，正在为您服务。"], route: nil, topic: nil, ticket: t.id, received: nil, push: "agent_joined", agent: agent)
     }

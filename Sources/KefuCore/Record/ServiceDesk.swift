@@ -8,6 +8,9 @@ public final class ServiceDesk: Sendable {
     public let folder: String
     public let tickets: any TicketQueue
     public let events: any EventSink
+    /// How instances sharing the queue tell each other of replies for customers connected
+    /// elsewhere; nil when one process serves everyone (the journals).
+    public let relay: (any LiveRelay)?
 
     /// The data folder when none is given: `$KEFU_DATA`, else `.kefu` in the working directory.
     public static func defaultFolder() -> String {
@@ -22,20 +25,22 @@ public final class ServiceDesk: Sendable {
         self.folder = folder
         tickets = try TicketStore(folder: folder, readOnly: readOnly)
         events = try EventLog(folder: folder, readOnly: readOnly)
+        relay = nil
     }
 
     /// Any queue and sink, with the data folder for everything else.
-    public init(folder: String, tickets: any TicketQueue, events: any EventSink) {
+    public init(folder: String, tickets: any TicketQueue, events: any EventSink, relay: (any LiveRelay)? = nil) {
         self.folder = folder
         self.tickets = tickets
         self.events = events
+        self.relay = relay
     }
 
     /// The same desk with a `GroupCommitSink` in front of its events, for the gateway's engine:
     /// events are queued and its committer thread writes each batch at once.
     public func withGroupCommit() -> ServiceDesk {
         if events is GroupCommitSink { return self }
-        return ServiceDesk(folder: folder, tickets: tickets, events: GroupCommitSink(events))
+        return ServiceDesk(folder: folder, tickets: tickets, events: GroupCommitSink(events), relay: relay)
     }
 
     /// What reading the stores turned up (torn last records, damaged lines), for stderr.

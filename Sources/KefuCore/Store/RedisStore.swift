@@ -21,6 +21,7 @@ public enum RedisStore {
         try tickets.ping()
         let events = RedisClient(configuration: configuration)
         return ServiceDesk(folder: folder, tickets: RedisTicketQueue(client: tickets, prefix: prefix),
-                           events: RedisEventSink(client: events, prefix: prefix))
+                           events: RedisEventSink(client: events, prefix: prefix),
+                           relay: RedisLiveRelay(configuration: configuration, client: tickets, prefix: prefix))
     }
 }

@@ -128,7 +128,12 @@ enum AgentCommand {
             case "reply":
                 let ticketID = try id("reply ID \"text\" --as NAME")
                 try work.reply(ticketID, text: try text("reply ID \"text\" --as NAME"), now: now)
-                print("OK reply recorded on \(ticketID); the customer sees it when connected.")
+                // With --store, a gateway holding the customer delivers it now.
+                if let relay = desk.relay, (try? relay.announce(ticket: ticketID)) != nil {
+                    print("OK reply recorded on \(ticketID); a kefu serve the customer is connected to delivers it now, else they see it on return.")
+                } else {
+                    print("OK reply recorded on \(ticketID); the customer sees it when connected.")
+                }
             case "note":
                 let ticketID = try id("note ID \"text\" --as NAME")
                 try work.note(ticketID, text: try text("note ID \"text\" --as NAME"), now: now)

@@ -113,6 +113,39 @@ struct MultiInstanceTests {
         let id = try #require(accepted["ticket"] as? String, "\(accepted)")
         #expect(try gateway.desk.tickets.ticket(id)?.customer != nil)
     }
+
+    @Test("an agent on one instance replies to a customer connected to another: delivered live there, and counted as delivered")
+    func liveRelayAcrossInstances() throws {
+        let redis = try RedisServerProcess(appendOnly: true)
+        defer { redis.remove() }
+        let configuration = try redis.configuration()
+        let gateways = try (0..<2).map { _ in try RunningGateway(desk: { try RedisStore.desk(configuration: configuration, folder: $0) }) }
+        defer { gateways.forEach { $0.stop() } }
+        let customer = try TestClient(gateways[1].customer)
+        customer.send("转人工")
+        #expect(customer.block()?.contains("T000001") == true)
+        let agent = try gateways[0].loggedInAgent("张三")
+        agent.send("NEXT")
+        #expect(agent.line()?.hasPrefix("OK T000001 claimed") == true)
+        agent.send("REPLY T000001 您好，我来帮您处理")
+        var answer = agent.line()
+        while answer?.hasPrefix("* ") == true { answer = agent.line() }
+        #expect(answer?.hasPrefix("OK relayed") == true, "\(answer ?? "nothing")")
+        var seen: String?
+        while let line = customer.line() {
+            if line.contains("您好，我来帮您处理") { seen = line; break }
+        }
+        #expect(seen == "[人工客服 张三] 您好，我来帮您处理")
+        var delivered = 0
+        for _ in 0..<50 where delivered == 0 {
+            delivered = try gateways[0].desk.tickets.ticket("T000001")?.deliveredReplies ?? 0
+            if delivered == 0 { usleep(20_000) }
+        }
+        #expect(delivered == 1, "the instance that delivered it counted it: not shown again on the next message")
+        customer.send("好的")
+        let next = customer.block() ?? ""
+        #expect(!next.contains("我来帮您处理"), "\(next)")
+    }
 }
 
 /// Hands test clients (not `Sendable`, each used by one thread at a time) to worker threads.
