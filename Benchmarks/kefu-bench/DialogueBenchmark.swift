@@ -3,7 +3,7 @@ import KefuCore
 
 /// `kefu-bench dialogue`: the gateway engine's work per message without sockets: many
 /// conversations taking turns, each message understood, routed, answered, added to the
-/// transcript and logged (events deferred and written once per batch, as `kefu serve` does).
+/// transcript and logged (events queued by a group commit and written once per batch, as `kefu serve` does).
 /// Separates the cost of the conversation policy from the cost of I/O, and is small enough
 /// to run under `valgrind --tool=callgrind` for a repeatable profile.
 let dialogueUsage = """
@@ -25,8 +25,7 @@ func dialogueBenchmark(_ arguments: [String]) {
             .filter { $0.example.label == "answer" }.map(\.example.text)
         let data = NSTemporaryDirectory() + "kefu-dialogue-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let desk = try ServiceDesk(folder: data)
-        desk.events.deferred = true
+        let desk = try ServiceDesk(folder: data).withGroupCommit()
         let dialogue = Dialogue(kb: kb, desk: desk)
         var states: [String: ConversationState] = [:]
         var latencies: [Double] = []

@@ -14,7 +14,7 @@ struct DataFolderFailureTests {
         let server = try RunningGateway(folder: folder)
         var filler: String?
         struct DiskFull: Error {}
-        if let disk { filler = disk.fill() } else { server.desk.events.writeFault = { throw DiskFull() } }
+        if let disk { filler = disk.fill() } else { (server.desk.events as! EventLog).writeFault = { throw DiskFull() } }
         let agent = try server.loggedInAgent()
         let c = try TestClient(server.customer)
         for text in ["我要退款", "快递到哪了", "我要退款"] {
@@ -25,7 +25,7 @@ struct DataFolderFailureTests {
         #expect((stats["unrecorded_events"] as? Int ?? 0) >= 3)
         #expect(stats["unrecorded_since"] is String)
 
-        if let filler { try FileManager.default.removeItem(atPath: filler) } else { server.desk.events.writeFault = nil }
+        if let filler { try FileManager.default.removeItem(atPath: filler) } else { (server.desk.events as! EventLog).writeFault = nil }
         c.send("快递到哪了")
         #expect(c.block()?.isEmpty == false)
         server.stop()

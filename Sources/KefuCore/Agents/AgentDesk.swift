@@ -3,7 +3,7 @@ import Foundation
 /// Everything an agent does to a ticket, in one place for every channel: the agent port of
 /// `kefu serve`, `kefu agent` on a data folder, the regression runner.
 ///
-/// Each action changes the ticket through `TicketStore` and records one `agent_action` event
+/// Each action changes the ticket through the `TicketQueue` and records one `agent_action` event
 /// with the same fields, whichever channel it came through: before, the server and the
 /// command line each kept their own log of agent work, and `kefu report` told a different
 /// history depending on where an agent had worked. The desk returns what happened, typed;
@@ -39,14 +39,14 @@ public struct AgentDesk: Sendable {
     /// Waiting and claimed tickets, most urgent first, including what other processes wrote.
     public func list() throws -> [Ticket] {
         try desk.tickets.refresh()
-        return desk.tickets.queue()
+        return try desk.tickets.queue()
     }
 
     /// The ticket as it stands now, or nil when there is none by that id (each channel says
     /// so in its own words).
     public func show(_ id: String) throws -> Ticket? {
         try desk.tickets.refresh()
-        return desk.tickets.ticket(id)
+        return try desk.tickets.ticket(id)
     }
 
     /// Whether this agent may read the customer's numbers in `ticket` unmasked: only the
@@ -125,7 +125,7 @@ public struct AgentDesk: Sendable {
 
     private func recorded(_ action: Action, _ id: String, now: Date) throws -> Ticket {
         // The change was just written and applied: the ticket is there.
-        guard let t = desk.tickets.ticket(id) else { throw TicketError.unknown(id) }
+        guard let t = try desk.tickets.ticket(id) else { throw TicketError.unknown(id) }
         return try recorded(action, t, now: now)
     }
 

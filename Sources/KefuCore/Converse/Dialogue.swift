@@ -40,12 +40,12 @@ public struct Dialogue: Sendable {
     public func start(customer: String, channel: String, now: Date) throws -> ConversationState {
         var state = ConversationState(customer: customer, channel: channel, started: now)
         try desk.tickets.refresh()
-        if let open = desk.tickets.openTicket(customer: customer) {
+        if let open = try desk.tickets.openTicket(customer: customer) {
             state = ConversationState(customer: customer, channel: channel, started: now, id: open.conversation)
             state.stage = .withPerson(open.id)
             state.ticket = open.id
             state.greeted = true
-        } else if let last = desk.tickets.latestTicket(customer: customer), last.rating == nil,
+        } else if let last = try desk.tickets.latestTicket(customer: customer), last.rating == nil,
                   let resolved = last.resolvedAt, now.timeIntervalSince(resolved) < Ticket.followUpWindow,
                   last.history.last?.action != "withdrawn" {
             state = ConversationState(customer: customer, channel: channel, started: now, id: last.conversation)
@@ -274,7 +274,7 @@ public struct Dialogue: Sendable {
     /// queued or with a person, the ticket is raised to the top instead of opening another.
     private func safety(_ u: Understanding, decision: RouteDecision, state: inout ConversationState, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
-        if case .withPerson(let id) = state.stage, let ticket = desk.tickets.ticket(id), ticket.isOpen {
+        if case .withPerson(let id) = state.stage, let ticket = try desk.tickets.ticket(id), ticket.isOpen {
             try desk.tickets.escalate(id, reason: .safety, now: now)
             try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: u.normalized.original),
                                                 turn: turnRecord(u, route: .handoff, now: now), now: now)
@@ -577,7 +577,7 @@ public struct Dialogue: Sendable {
     private func caseWithPerson(_ id: String, state: inout ConversationState, message: MessageReading?, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
         try desk.tickets.refresh()
-        guard let ticket = desk.tickets.ticket(id) else {
+        guard let ticket = try desk.tickets.ticket(id) else {
             state.stage = .open
             return Reply(lines: [composer.phrase("fallback")], route: .fallback)
         }
@@ -643,8 +643,8 @@ public struct Dialogue: Sendable {
         let u = message.understanding
         let composer = composer.speaking(state.language)
         let id = ticket.id
-        let position = max(1, desk.tickets.position(of: id))
-        let place = ["ticket": id, "position": String(position), "wait": composer.describeWait(Double(position) * desk.tickets.typicalWait())]
+        let position = try max(1, desk.tickets.position(of: id))
+        let place = ["ticket": id, "position": String(position), "wait": composer.describeWait(Double(position) * (try desk.tickets.typicalWait()))]
         let mentionedCancel = message.acts == nil ? kb.acts.mentions(.cancel, in: message.n) : nil
         // 「不用投诉了，东西送到了」 withdraws even though it reads as a complaint; anger, threats,
         // money and danger never withdraw (「再不退钱就取消合作」).
@@ -691,7 +691,7 @@ public struct Dialogue: Sendable {
             // ticket takes the more urgent reason and moves up, the customer hears an apology
             // and that the case has their words, and the reply names the ticket.
             try desk.tickets.escalate(id, reason: reason, now: now)
-            let current = desk.tickets.ticket(id) ?? ticket
+            let current = try desk.tickets.ticket(id) ?? ticket
             var lines = [composer.phrase("queue_noted", place)]
             if [.emotion, .threat].contains(reason) { lines.insert(composer.phrase("apology"), at: 0) }
             return Reply(lines: lines, route: .handoff, topic: ticket.topic, reason: current.reason, ticket: current,
@@ -754,7 +754,8 @@ public struct Dialogue: Sendable {
                                 summary: summary(reason: reason, topic: topic, state: state, emotion: u?.emotion),
                                 facts: state.facts, transcript: state.transcript, turns: state.turns, resumeHash: code?.hash)
         let ticket = try desk.tickets.open(draft, now: now)
-        let position = max(1, desk.tickets.position(of: ticket.id))
+        // The ticket is recorded: a queue that cannot say where it stands does not undo that.
+        let position = max(1, (try? desk.tickets.position(of: ticket.id)) ?? 1)
         state.ticket = ticket.id
         state.stage = .withPerson(ticket.id)
         state.awayNoticeGiven = false
@@ -775,7 +776,7 @@ public struct Dialogue: Sendable {
         case .requested: break
         }
         if hours.isOpen(at: now) {
-            let wait = Double(position) * desk.tickets.typicalWait()
+            let wait = Double(position) * ((try? desk.tickets.typicalWait()) ?? TicketStore.defaultWait)
             lines.append(composer.phrase("handoff", ["ticket": ticket.id, "position": String(position), "wait": composer.describeWait(wait)]))
         } else {
             lines.append(composer.phrase("handoff_after_hours", ["ticket": ticket.id]))

@@ -166,7 +166,7 @@ public struct RegressionRunner: Sendable {
             }
         }
         if turns == 0 { failures.append("the conversation has no customer line (`> text`)") }
-        if let id = ticket, let stored = desk.tickets.ticket(id) {
+        if let id = ticket, let stored = try desk.tickets.ticket(id) {
             // Whatever the file expects, a ticket carries what the agent needs.
             if stored.summary.isEmpty { failures.append("ticket \(id) has no summary for the agent") }
             if !stored.transcript.contains(where: { $0.from == "customer" }) { failures.append("ticket \(id) does not carry the customer's words") }

@@ -191,6 +191,8 @@ public final class Gateway: @unchecked Sendable {
         }
         (wakeRead, wakeWrite) = (ends[0], ends[1])
         try poller.register(wakeRead, token: Self.wakeToken, for: .read)
+        // Events go through the engine's group commit: queued, then written a batch at a time.
+        let desk = desk.withGroupCommit()
         engine = ServiceEngine(dialogue: Dialogue(kb: kb, desk: desk), desk: desk, login: configuration.login,
                                limits: configuration.conversations, counters: counters, webhooks: webhookOutbox,
                                log: configuration.log) { [weak self] outputs in self?.post(outputs) }

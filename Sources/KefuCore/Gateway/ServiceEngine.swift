@@ -61,7 +61,6 @@ final class ServiceEngine: @unchecked Sendable {
         conversations = ConversationStore(limits: limits, folder: ConversationStore.spillFolder(inDataFolder: desk.folder), log: log)
         self.counters = counters
         self.deliver = deliver
-        desk.events.deferred = true
         let inbox = inbox
         authenticator = AgentAuthenticator(accountsPath: AccountsFile.path(inDataFolder: desk.folder), policy: login, log: log) { result in
             inbox.put(.login(result))
@@ -70,6 +69,12 @@ final class ServiceEngine: @unchecked Sendable {
 
     func start() {
         authenticator.start()
+        let inbox = inbox
+        if let relay = desk.relay {
+            do { try relay.listen { inbox.put(.relayed(ticket: $0)) } } catch {
+                FileHandle.standardError.write(Data("kefu serve: cannot listen for replies from other instances: \(error); customers here see them with their next message\n".utf8))
+            }
+        }
         let thread = Thread { [self] in loop() }
         thread.name = "kefu-engine"
         thread.start()
@@ -147,6 +152,7 @@ final class ServiceEngine: @unchecked Sendable {
     /// Finishes what was submitted, commits, and returns once the last replies are delivered.
     func drain() {
         authenticator.stop()
+        desk.relay?.stop()
         inbox.close()
         finished.wait()
     }
@@ -258,6 +264,8 @@ final class ServiceEngine: @unchecked Sendable {
             releaseFreeMemory()
         case .tick:
             if now.timeIntervalSince(lastExpiry) >= 1 { endIdleConversations(now: now) }
+        case .relayed(let id):
+            deliverRelayed(id, now: now)
         }
     }
 
@@ -282,7 +290,7 @@ final class ServiceEngine: @unchecked Sendable {
         let unrated = unratedTicket(state)
         do {
             let reply = try dialogue.respond(to: text, in: &state, now: now)
-            if let id = unrated, let t = desk.tickets.ticket(id), let score = t.rating { webhook(.rating, t, agent: t.assignee, rating: score, now: now) }
+            if let id = unrated, let t = try? desk.tickets.ticket(id), let score = t.rating { webhook(.rating, t, agent: t.assignee, rating: score, now: now) }
             conversations.put(customer, state, now: now)
             var extra = ReplyJSON.fields(reply)
             if reach[customer]?.web == true { extra.merge(webState(state, reply: reply)) { $1 } }
@@ -292,7 +300,7 @@ final class ServiceEngine: @unchecked Sendable {
                 handoffCount += 1
                 webhook(.handoff, ticket, text: ticket.summary, now: now)
                 notifyAgents("* NEW \(ticket.id) \(ticket.priority) \(ticket.reason.rawValue) \(oneLine(ticket.summary))")
-            } else if case .withPerson(let id) = before, let holder = desk.tickets.ticket(id)?.assignee {
+            } else if case .withPerson(let id) = before, let holder = (try? desk.tickets.ticket(id))??.assignee {
                 notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))")
             }
         } catch {
@@ -308,7 +316,7 @@ final class ServiceEngine: @unchecked Sendable {
     private func tellAgent(_ signal: CustomerSignal, from customer: String, now: Date) {
         guard let state = conversations.take(customer, kb: dialogue.kb) else { return }
         conversations.put(customer, state, now: now)
-        guard case .withPerson(let id) = state.stage, let holder = desk.tickets.ticket(id)?.assignee else { return }
+        guard case .withPerson(let id) = state.stage, let holder = (try? desk.tickets.ticket(id))??.assignee else { return }
         switch signal {
         case .typing: notifyAgent(named: holder, "* TYPING \(id)")
         case .read(let seq): notifyAgent(named: holder, "* READ \(id) \(seq)")
@@ -365,7 +373,7 @@ final class ServiceEngine: @unchecked Sendable {
     /// wrote (`kefu agent` may have replied or resolved meanwhile).
     private func resumable(_ hash: String, now: Date) -> Ticket? {
         try? desk.tickets.refresh()
-        return desk.tickets.resumable(codeHash: hash, now: now)
+        return try? desk.tickets.resumable(codeHash: hash, now: now)
     }
 
     private func place(_ customer: String, on connection: Int, as speaker: Speaker) {
@@ -472,12 +480,12 @@ final class ServiceEngine: @unchecked Sendable {
         switch state.stage {
         case .withPerson(let id):
             fields["ticket"] = id
-            if let ticket = desk.tickets.ticket(id), ticket.state == .waiting {
-                let position = max(1, desk.tickets.position(of: id))
+            if let ticket = try? desk.tickets.ticket(id), ticket.state == .waiting {
+                let position = max(1, (try? desk.tickets.position(of: id)) ?? 0)
                 fields["state"] = "queued"
                 fields["position"] = position
                 fields["wait"] = ReplyComposer(kb: dialogue.kb).speaking(state.language)
-                    .describeWait(Double(position) * desk.tickets.typicalWait())
+                    .describeWait(Double(position) * ((try? desk.tickets.typicalWait()) ?? TicketStore.defaultWait))
             } else {
                 fields["state"] = "with_person"
             }
@@ -568,6 +576,9 @@ final class ServiceEngine: @unchecked Sendable {
                     send(to: t.customer, ["[人工客服 \(agent)] \(text)"], route: nil, topic: nil, ticket: id, received: nil, push: "agent_reply", agent: agent)
                     try desk.tickets.markDelivered(id, count: t.agentReplies.count, now: now)
                     answer("OK delivered")
+                } else if let relay = desk.relay {
+                    try relay.announce(ticket: id)
+                    answer("OK relayed; the instance the customer is connected to delivers it, else they see it on return")
                 } else {
                     answer("OK recorded; the customer is not connected and sees it on return")
                 }
@@ -635,6 +646,17 @@ final class ServiceEngine: @unchecked Sendable {
     }
 
     /// Tells the customer a person has joined (live relay starts).
+    /// An agent on another instance replied to a customer who may be connected here: the
+    /// replies they have not seen go out now, read from the ticket.
+    private func deliverRelayed(_ id: String, now: Date) {
+        guard let t = try? desk.tickets.ticket(id), reach[t.customer] != nil, t.agentReplies.count > t.deliveredReplies else { return }
+        for line in t.agentReplies.dropFirst(t.deliveredReplies) {
+            let agent = String(line.from.dropFirst("agent:".count))
+            send(to: t.customer, ["[人工客服 \(agent)] \(line.text)"], route: nil, topic: nil, ticket: id, received: nil, push: "agent_reply", agent: agent)
+        }
+        try? desk.tickets.markDelivered(id, count: t.agentReplies.count, now: now)
+    }
+
     private func personJoined(_ t: Ticket, agent: String) {
         webhook(.agentJoined, t, agent: agent, now: Date())
         send(to: t.customer, ["人工客服 \(agent) 已接入，正在为您服务。"], route: nil, topic: nil, ticket: t.id, received: nil, push: "agent_joined", agent: agent)
@@ -663,7 +685,7 @@ final class ServiceEngine: @unchecked Sendable {
         guard webhooks != nil else { return nil }
         var id = state.ticket
         if case .rating(let rated?) = state.stage { id = rated }
-        guard let id, let t = desk.tickets.ticket(id), t.rating == nil else { return nil }
+        guard let id, let t = try? desk.tickets.ticket(id), t.rating == nil else { return nil }
         return id
     }
 
@@ -680,7 +702,7 @@ final class ServiceEngine: @unchecked Sendable {
     private func stats() -> [String: Any] {
         let (customers, agentCount, messages) = counters.snapshot()
         let latency = counters.latencyPercentiles()
-        let waiting = desk.tickets.queue().filter { $0.state == .waiting }.count
+        let waiting = ((try? desk.tickets.queue()) ?? []).filter { $0.state == .waiting }.count
         let containment = startedCount == 0 ? 1.0 : 1 - Double(handoffCount) / Double(startedCount)
         let logins = authenticator.figures()
         return ["connections": ["customers": customers, "agents": agentCount], "messages": messages,

@@ -77,24 +77,17 @@ extension ServiceEvent {
 }
 
 /// The append-only event log in the data folder (`events.log`), one journal record per event.
-public final class EventLog: @unchecked Sendable {
+/// `record` syncs every event (`kefu chat`, `kefu agent`); the gateway puts a
+/// `GroupCommitSink` in front of it and writes batches.
+public final class EventLog: EventSink, @unchecked Sendable {
     private let journal: Journal
+    public let folder: String
 
     public var notices: [Journal.Notice] { journal.notices }
 
-    /// When set, `record` only queues events; the gateway takes them with `takePending` and
-    /// writes each batch with one sync before any reply of the batch is sent. `kefu chat`
-    /// leaves it off and syncs every event.
-    public var deferred: Bool {
-        get { lock.withLock { isDeferred } }
-        set { lock.withLock { isDeferred = newValue } }
-    }
-    private var isDeferred = false
-    private var pending: [Data] = []
-    private let lock = NSLock()
-
     /// - Parameter readOnly: only to read; an empty log stands in for a missing file.
     public init(folder: String, readOnly: Bool = false) throws {
+        self.folder = folder
         let path = (folder as NSString).appendingPathComponent("events.log")
         if !readOnly { try POSIX.makeDirectory(folder) }
         journal = try Journal(path: readOnly && !FileManager.default.fileExists(atPath: path) ? "/dev/null" : path, readOnly: readOnly)
@@ -103,29 +96,21 @@ public final class EventLog: @unchecked Sendable {
 
     /// Writes the event, masking any text, and returns once it is synced.
     public func record(_ event: ServiceEvent) throws {
-        var event = event
-        event.text = event.text.map(PrivacyMask.mask)
-        event.customer = event.customer.map(PrivacyMask.mask)
-        let payload = Data(event.jsonBytes())
-        let queued = lock.withLock { () -> Bool in
-            if isDeferred { pending.append(payload) }
-            return isDeferred
-        }
-        if !queued { try journal.append(catchUp: { _, _ in }, prepare: { payload }) }
+        let payload = event.maskedPayload()
+        try journal.append(catchUp: { _, _ in }, prepare: { payload })
     }
 
-    /// The queued events, handed over for writing elsewhere (the gateway's committer thread).
-    public func takePending() -> [Data] {
-        lock.withLock { () -> [Data] in
-            defer { pending.removeAll(keepingCapacity: true) }
-            return pending
-        }
-    }
+    /// Nothing is ever queued here: `record` writes at once.
+    public func takePending() -> [Data] { [] }
 
-    /// Writes events taken with `takePending`, in one write and one sync.
+    /// Writes a batch of events (from a `GroupCommitSink`) in one write and one sync.
     public func write(_ batch: [Data]) throws {
         if let fault = writeFault { try fault() }
         try journal.appendBatch(batch)
+    }
+
+    public func readAll() throws -> (events: [ServiceEvent], notices: [Journal.Notice]) {
+        try Self.read(folder: folder)
     }
 
     /// Tests make writes fail through this, where no small disk can be mounted to fill.

@@ -1,10 +1,16 @@
 import Foundation
 
-/// The durable side of the service: the handoff queue and the event log of one data folder.
+/// The durable side of the service: the handoff queue and the events, behind their contracts
+/// (`TicketQueue`, `EventSink`). By default the journals of one data folder; `kefu serve
+/// --store redis://…` puts both on Redis (Store/), while the data folder keeps the accounts,
+/// the secrets and the conversations spilled from memory.
 public final class ServiceDesk: Sendable {
     public let folder: String
-    public let tickets: TicketStore
-    public let events: EventLog
+    public let tickets: any TicketQueue
+    public let events: any EventSink
+    /// How instances sharing the queue tell each other of replies for customers connected
+    /// elsewhere; nil when one process serves everyone (the journals).
+    public let relay: (any LiveRelay)?
 
     /// The data folder when none is given: `$KEFU_DATA`, else `.kefu` in the working directory.
     public static func defaultFolder() -> String {
@@ -12,14 +18,31 @@ public final class ServiceDesk: Sendable {
         return (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(".kefu")
     }
 
+    /// The journals of a data folder (`tickets.log`, `events.log`).
     /// - Parameter readOnly: for commands that only read: nothing is created or changed, so
     /// they work on a folder or disk this process cannot write.
     public init(folder: String, readOnly: Bool = false) throws {
         self.folder = folder
         tickets = try TicketStore(folder: folder, readOnly: readOnly)
         events = try EventLog(folder: folder, readOnly: readOnly)
+        relay = nil
     }
 
-    /// What reading the files turned up (torn last records, damaged lines), for stderr.
+    /// Any queue and sink, with the data folder for everything else.
+    public init(folder: String, tickets: any TicketQueue, events: any EventSink, relay: (any LiveRelay)? = nil) {
+        self.folder = folder
+        self.tickets = tickets
+        self.events = events
+        self.relay = relay
+    }
+
+    /// The same desk with a `GroupCommitSink` in front of its events, for the gateway's engine:
+    /// events are queued and its committer thread writes each batch at once.
+    public func withGroupCommit() -> ServiceDesk {
+        if events is GroupCommitSink { return self }
+        return ServiceDesk(folder: folder, tickets: tickets, events: GroupCommitSink(events), relay: relay)
+    }
+
+    /// What reading the stores turned up (torn last records, damaged lines), for stderr.
     public var notices: [Journal.Notice] { tickets.notices + events.notices }
 }

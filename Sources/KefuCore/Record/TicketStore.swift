@@ -6,7 +6,7 @@ import Foundation
 /// latest state (after reading what other processes appended), written, synced, and only
 /// then applied and returned: a caller that got a ticket back may tell the customer its
 /// number, because it survives a crash from that moment on.
-public final class TicketStore: @unchecked Sendable {
+public final class TicketStore: TicketQueue, @unchecked Sendable {
     /// One journal record. Flat with optional fields so the file stays readable by eye.
     struct Record: Codable {
         var op: String
@@ -174,7 +174,7 @@ public final class TicketStore: @unchecked Sendable {
     /// supervisor (`supervisor: true`, the caller's role, checked where the caller logged in).
     /// Returns who held it, as read under the journal's lock (whom a channel may tell).
     @discardableResult
-    public func release(_ id: String, agent: String, supervisor: Bool = false, now: Date) throws -> String {
+    public func release(_ id: String, agent: String, supervisor: Bool, now: Date) throws -> String {
         var held = ""
         try write(now: now) {
             let t = try self.open(id)
@@ -189,7 +189,7 @@ public final class TicketStore: @unchecked Sendable {
     /// Hands a ticket to `other`: a waiting one by anyone, a claimed one by the agent holding
     /// it or by a supervisor. Returns who held it before, if anyone, as read under the lock.
     @discardableResult
-    public func transfer(_ id: String, from agent: String, to other: String, supervisor: Bool = false, now: Date) throws -> String? {
+    public func transfer(_ id: String, from agent: String, to other: String, supervisor: Bool, now: Date) throws -> String? {
         var held: String?
         try write(now: now) {
             let t = try self.open(id)
@@ -280,13 +280,13 @@ public final class TicketStore: @unchecked Sendable {
         return t
     }
 
-    private static let encoder: JSONEncoder = {
+    static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.dateEncodingStrategy = .iso8601WithFractions
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return e
     }()
-    private static let decoder: JSONDecoder = {
+    static let decoder: JSONDecoder = {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .iso8601WithFractions
         return d
@@ -355,6 +355,14 @@ public final class TicketStore: @unchecked Sendable {
         }
         guard let id = r.id else { return "a '\(r.op)' record without a ticket id; skipped" }
         guard var t = tickets[id] else { return "'\(r.op)' for ticket \(id), which no readable record opened; skipped" }
+        if let problem = Self.change(&t, by: r) { return "\(problem) for ticket \(id); skipped (written by a newer kefu?)" }
+        tickets[id] = t
+        return nil
+    }
+
+    /// Applies one change (any record but `open`) to its ticket; returns why it could not be.
+    /// Shared by every `TicketQueue` that keeps a ticket as its opening plus its changes.
+    static func change(_ t: inout Ticket, by r: Record) -> String? {
         switch r.op {
         case "message":
             if let line = r.line { t.transcript.append(line) }
@@ -395,9 +403,8 @@ public final class TicketStore: @unchecked Sendable {
             t.rating = r.score
             t.history.append(TicketHistoryEntry(time: r.at, action: "rated", agent: nil, note: r.score.map(String.init)))
         default:
-            return "unknown change '\(r.op)' for ticket \(id); skipped (written by a newer kefu?)"
+            return "unknown change '\(r.op)'"
         }
-        tickets[id] = t
         return nil
     }
 

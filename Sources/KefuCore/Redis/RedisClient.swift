@@ -27,6 +27,8 @@ public final class RedisClient: Sendable {
         /// Script source → its SHA-1 as the server reported it.
         var scripts: [String: String] = [:]
         var connectionsOpened = 0
+        /// Round trips made, over every connection.
+        var exchanges = 0
     }
 
     public init(configuration: RedisConfiguration) {
@@ -41,6 +43,9 @@ public final class RedisClient: Sendable {
 
     /// How many connections this client has opened (1 until a reconnect).
     public var connectionsOpened: Int { state.withLock { $0.connectionsOpened } }
+
+    /// How many round trips (commands, pipelines, script loads) this client has made.
+    public var exchanges: Int { state.withLock { $0.exchanges } }
 
     /// Runs one command: `try client.command("SET", key, value)`. An error reply is thrown
     /// (`RedisError.server` with its text, or `noScript`).
@@ -103,6 +108,8 @@ public final class RedisClient: Sendable {
     private func withConnection<T: Sendable>(_ body: (RedisConnection, inout State) throws(RedisError) -> T) throws(RedisError) -> T {
         try state.withLock { (state: inout State) throws(RedisError) -> T in
             let connection = try connected(&state)
+            let before = connection.statistics.exchanges
+            defer { state.exchanges += connection.statistics.exchanges - before }
             do throws(RedisError) {
                 return try body(connection, &state)
             } catch {

@@ -7,7 +7,7 @@ enum AgentCommand {
     static let name = "agent"
     static let summary = "list, claim, answer and resolve handed-off cases; manage agent accounts"
     static let help = """
-    Usage: kefu agent <verb> [arguments] [--data DIR] [--as NAME] [--json]
+    Usage: kefu agent <verb> [arguments] [--data DIR] [--store URL] [--as NAME] [--json]
            kefu agent <verb> [arguments] --connect HOST:PORT --as NAME [--password-file FILE]
            kefu agent add|passwd|remove NAME [--role supervisor] [--data DIR]
            kefu agent accounts [--json] [--data DIR]
@@ -40,6 +40,7 @@ enum AgentCommand {
       --password-file FILE  a file holding the password for --connect (first line)
       --role ROLE   agent (default) or supervisor, for add
       --data DIR    the data folder (default: $KEFU_DATA or ./.kefu)
+    \(DataOptions.storeHelp)
       --as NAME     the agent doing it (default: $KEFU_AGENT or $USER). Without --connect no
                     password is asked: whoever may write the data folder may act as any agent
                     (roles still come from the accounts file)
@@ -51,7 +52,7 @@ enum AgentCommand {
       kefu agent next --as 张三 && kefu agent reply T000001 "您好，我来帮您处理" --as 张三
     """
     static let verbs = ["list", "show"] + AgentDesk.Action.allCases.map(\.rawValue) + AgentAccountsCommand.verbs
-    static let options = [DataOptions.spec, OptionSpec(name: "--as", takesValue: true), OptionSpec(name: "--to", takesValue: true),
+    static let options = [DataOptions.spec, DataOptions.storeSpec, OptionSpec(name: "--as", takesValue: true), OptionSpec(name: "--to", takesValue: true),
                           OptionSpec(name: "--connect", takesValue: true), OptionSpec(name: "--password-file", takesValue: true),
                           OptionSpec(name: "--role", takesValue: true), OptionSpec(name: "--token", takesValue: true),
                           OptionSpec(name: "--note", takesValue: true), OptionSpec(name: "--json", takesValue: false)]
@@ -127,7 +128,12 @@ enum AgentCommand {
             case "reply":
                 let ticketID = try id("reply ID \"text\" --as NAME")
                 try work.reply(ticketID, text: try text("reply ID \"text\" --as NAME"), now: now)
-                print("OK reply recorded on \(ticketID); the customer sees it when connected.")
+                // With --store, a gateway holding the customer delivers it now.
+                if let relay = desk.relay, (try? relay.announce(ticket: ticketID)) != nil {
+                    print("OK reply recorded on \(ticketID); a kefu serve the customer is connected to delivers it now, else they see it on return.")
+                } else {
+                    print("OK reply recorded on \(ticketID); the customer sees it when connected.")
+                }
             case "note":
                 let ticketID = try id("note ID \"text\" --as NAME")
                 try work.note(ticketID, text: try text("note ID \"text\" --as NAME"), now: now)

@@ -182,7 +182,7 @@ final class AgentMessagePusher: @unchecked Sendable {
 
     private func deliverNew() {
         try? desk.tickets.refresh()
-        guard let ticket = desk.tickets.openTicket(customer: customer) else { return }
+        guard let ticket = try? desk.tickets.openTicket(customer: customer) else { return }
         let replies = ticket.agentReplies
         guard replies.count > ticket.deliveredReplies else { return }
         let lines = replies.dropFirst(ticket.deliveredReplies).map { "[人工客服 \($0.from.dropFirst("agent:".count))] \($0.text)" }

@@ -1,8 +1,17 @@
 import KefuCore
 
-/// `--data DIR`, shared by the commands that read or write the queue and the event log.
+/// `--data DIR` and `--store URL`, shared by the commands that read or write the queue and
+/// the event log.
 enum DataOptions {
     static let spec = OptionSpec(name: "--data", takesValue: true)
+    /// `--store redis://…`: tickets and events on Redis instead of the data folder's journals.
+    static let storeSpec = OptionSpec(name: "--store", takesValue: true)
+    /// For help texts.
+    static let storeHelp = """
+      --store URL  tickets and events on Redis, shared by several kefu serve instances:
+                   redis://[user:password@]host:port/db (default: the journals in the data
+                   folder, which still holds accounts and secrets; see docs/SCALING.md)
+    """
 
     static func folder(_ args: ParsedArguments) -> String { args.value("--data") ?? ServiceDesk.defaultFolder() }
 
@@ -11,6 +20,7 @@ enum DataOptions {
     ///   user cannot write (a read-only disk, a copy, another user's folder they may read).
     static func open(_ args: ParsedArguments, readOnly: Bool = false) throws -> ServiceDesk {
         let folder = folder(args)
+        if let url = args.value("--store") { return try redis(url, folder: folder) }
         do {
             let desk = try ServiceDesk(folder: folder, readOnly: readOnly)
             for notice in desk.notices { printError("kefu: \(notice)") }
@@ -19,5 +29,29 @@ enum DataOptions {
             let what = readOnly ? "Pass --data DIR with a folder you can read." : "Pass --data DIR with a writable folder."
             throw CommandFailure(message: "cannot open the data folder \(folder): \(error). \(what)")
         }
+    }
+
+    /// The tickets and events on the Redis at `url`, the data folder for the rest.
+    static func redis(_ url: String, folder: String) throws -> ServiceDesk {
+        guard url.hasPrefix("redis://") else {
+            throw CommandFailure(message: "--store takes redis://[user:password@]host:port/db, not '\(url)'")
+        }
+        do {
+            return try RedisStore.desk(url: url, folder: folder)
+        } catch let error as RedisError {
+            throw CommandFailure(message: "cannot use the store \(redactedURL(url)): \(error)")
+        }
+    }
+
+    /// The events the commands that report read: the store's when `--store` is given, else the
+    /// data folder's log (read-only).
+    static func events(_ args: ParsedArguments) throws -> (events: [ServiceEvent], notices: [Journal.Notice]) {
+        if args.value("--store") != nil { return try open(args, readOnly: true).events.readAll() }
+        return try EventLog.read(folder: folder(args))
+    }
+
+    /// The URL without its password, for messages.
+    static func redactedURL(_ url: String) -> String {
+        (try? RedisURL(url).description) ?? "(the --store URL)"
     }
 }

@@ -6,12 +6,13 @@ enum ReportCommand {
     static let name = "report"
     static let summary = "service report from the event log: figures, charts, unanswered questions"
     static let help = """
-    Usage: kefu report [--data DIR] [--kb DIR] [--since DATE] [--json] [--html FILE]
+    Usage: kefu report [--data DIR] [--store URL] [--kb DIR] [--since DATE] [--json] [--html FILE]
 
-    Reads the event log in the data folder and reports: conversations, containment rate,
-    first-contact resolution, handoff rate by reason, fallback and clarification rates,
-    median and p90 time to claim, satisfaction (average and distribution), busiest hours
-    (in the company timezone, Intents/company.txt `timezone`), top topics; and, for
+    Reads the event log in the data folder (or on Redis, with --store) and reports:
+    conversations, containment rate, first-contact resolution, handoff rate by reason,
+    fallback and clarification rates, median and p90 time to claim, satisfaction (average
+    and distribution), busiest hours (in the company timezone, Intents/company.txt
+    `timezone`), top topics; and, for
     editors, the messages the bot could not answer (fallback) or answered with confidence
     below 0.5, grouped into clusters of similar messages with a suggested topic.
 
@@ -21,6 +22,7 @@ enum ReportCommand {
 
     Options:
       --data DIR     the data folder (default: $KEFU_DATA or ./.kefu)
+    \(DataOptions.storeHelp)
       --kb DIR       knowledge base, for the timezone and the suggested topics (default: $KEFU_KB or .)
       --since DATE   only events from DATE on: 2026-11-23 (midnight, company timezone),
                      2026-11-23T08:00:00+08:00, or 7d / 12h back from now
@@ -30,7 +32,7 @@ enum ReportCommand {
     Example:
       kefu report --since 7d --html report.html
     """
-    static let options = [DataOptions.spec, KnowledgeOptions.spec, OptionSpec(name: "--since", takesValue: true),
+    static let options = [DataOptions.spec, DataOptions.storeSpec, KnowledgeOptions.spec, OptionSpec(name: "--since", takesValue: true),
                           OptionSpec(name: "--json", takesValue: false), OptionSpec(name: "--html", takesValue: true)]
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -47,8 +49,7 @@ enum ReportCommand {
             }
             since = date
         }
-        let folder = DataOptions.folder(args)
-        let (events, notices) = try EventLog.read(folder: folder)
+        let (events, notices) = try DataOptions.events(args)
         for n in notices { printError("kefu: \(n)") }
         let report = ServiceReport(events: events, kb: kb, since: since)
         if let path = args.value("--html") {

@@ -6,7 +6,7 @@ enum ServeCommand {
     static let name = "serve"
     static let summary = "run the gateway for customers and agents: line protocols, and HTTP/WebSocket with the chat page and the agent console"
     static let help = """
-    Usage: kefu serve [--kb DIR] [--data DIR] [--customer-listen ADDR:PORT] [--agent-listen ADDR:PORT]
+    Usage: kefu serve [--kb DIR] [--data DIR] [--store URL] [--customer-listen ADDR:PORT] [--agent-listen ADDR:PORT]
                       [--http-listen ADDR:PORT]
                       [--max-connections N] [--agent-slots N] [--idle-timeout SECONDS] [--line-timeout SECONDS]
                       [--rate LINES_PER_SECOND] [--max-conversations N] [--conversation-idle SECONDS]
@@ -35,10 +35,15 @@ enum ServeCommand {
     cases and ratings to each URL as signed JSON (docs/HTTP.md, Webhooks), from a durable
     outbox (webhooks.journal in the data folder), retried with back-off until each receiver
     answers 2xx. The signing secret is $KEFU_WEBHOOK_SECRET, else the file webhook-secret.
+    With --store redis://… the tickets and events are on Redis, so several kefu serve
+    instances behind a TCP load balancer share one queue (docs/SCALING.md); each still
+    needs the data folder's accounts and secrets (the same files on every instance).
 
     Options:
       --kb DIR                    knowledge base folder (default: $KEFU_KB or .)
-      --data DIR                  queue and event log (default: $KEFU_DATA or ./.kefu)
+      --data DIR                  queue and event log, accounts, secrets (default: $KEFU_DATA or ./.kefu)
+      --store URL                 tickets and events on Redis: redis://[user:password@]host:port/db
+                                  (default: the journals in the data folder)
       --customer-listen ADDR:PORT customer listener (default 127.0.0.1:8770)
       --agent-listen ADDR:PORT    agent listener (default 127.0.0.1:8771)
       --http-listen ADDR:PORT     HTTP and WebSocket listener (default: none)
@@ -58,7 +63,7 @@ enum ServeCommand {
     Example:
       kefu serve --customer-listen 127.0.0.1:0 --agent-listen 127.0.0.1:0
     """
-    static let options = [KnowledgeOptions.spec, DataOptions.spec, OptionSpec(name: "--customer-listen", takesValue: true),
+    static let options = [KnowledgeOptions.spec, DataOptions.spec, DataOptions.storeSpec, OptionSpec(name: "--customer-listen", takesValue: true),
                           OptionSpec(name: "--agent-listen", takesValue: true), OptionSpec(name: "--http-listen", takesValue: true), OptionSpec(name: "--max-connections", takesValue: true),
                           OptionSpec(name: "--idle-timeout", takesValue: true), OptionSpec(name: "--rate", takesValue: true),
                           OptionSpec(name: "--agent-slots", takesValue: true), OptionSpec(name: "--line-timeout", takesValue: true),
@@ -131,7 +136,8 @@ enum ServeCommand {
         flushStandardOutput()
         gateway.run()
         withExtendedLifetime(signals) {}
-        printError("kefu serve: stopped; everything acknowledged is on disk in \(desk.folder)")
+        let store = args.value("--store").map { "on Redis at \(DataOptions.redactedURL($0))" } ?? "on disk in \(desk.folder)"
+        printError("kefu serve: stopped; everything acknowledged is \(store)")
         return 0
     }
 

@@ -127,6 +127,14 @@ final class RedisServerProcess: @unchecked Sendable {
         return pid
     }
 
+    /// Kills the server with SIGKILL (no chance to write anything more) and waits for it.
+    func kill9() {
+        guard let pid else { return }
+        self.pid = nil
+        kill(pid, SIGKILL)
+        while !hasExited(pid) { usleep(2_000) }
+    }
+
     /// Freezes the server: connections stay open and nothing is answered.
     func pause() {
         if let pid { kill(pid, SIGSTOP) }

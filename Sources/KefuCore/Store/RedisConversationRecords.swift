@@ -1,0 +1,84 @@
+import Foundation
+
+/// Per-customer conversation state on Redis, each with a version, changed only by
+/// compare-and-set: the groundwork for conversations that follow a customer from one gateway
+/// instance to another (today each instance keeps its own, see `docs/SCALING.md`).
+///
+/// One hash per customer, `kefu:conversation:{<sha256 of the customer key>}` (`v`, the
+/// version; `state`, the bytes), expiring after `idle` without a write, as an idle
+/// conversation ends. A writer loads `(state, version)`, works, and saves with the version it
+/// loaded; when another instance saved in between, the save is refused (nil) and the writer
+/// loads again and redoes its step: no update is lost and none is applied twice.
+public final class RedisConversationRecords: @unchecked Sendable {
+    public let client: RedisClient
+    public let prefix: String
+    /// How long a record lives after its last save; nil: for ever.
+    public let idle: TimeInterval?
+
+    public init(client: RedisClient, prefix: String = "kefu:", idle: TimeInterval? = 1800) {
+        self.client = client
+        self.prefix = prefix
+        self.idle = idle
+    }
+
+    /// Hashed: a customer key holds any printable text, braces included, which would move a
+    /// Cluster hash tag; the digest is a tag of its own.
+    func key(_ customer: String) -> String { "\(prefix)conversation:{\(SHA256.hex(Array(customer.utf8)))}" }
+
+    /// The stored state and its version (1 for the first save), or nil when none is stored.
+    public func load(_ customer: String) throws -> (state: [UInt8], version: Int64)? {
+        let reply = try client.command("HMGET", key(customer), "v", "state")
+        guard let fields = reply.array, fields.count == 2, let version = fields[0].integer, let state = fields[1].bytes else { return nil }
+        return (state, version)
+    }
+
+    /// Saves `state` if the stored version is still `expected` (0: nothing stored yet).
+    /// Returns the new version, or nil when another writer saved first.
+    public func save(_ customer: String, _ state: [UInt8], expected: Int64) throws -> Int64? {
+        let ttl = idle.map { Int64(($0 * 1000).rounded()) } ?? 0
+        let reply = try client.evalScript(Self.compareAndSet, keys: [RedisArgument(key(customer))],
+                                          args: [RedisArgument(expected), RedisArgument(bytes: state), RedisArgument(ttl)])
+        guard let items = reply.array, items.count == 2, let done = items[0].integer, let version = items[1].integer else {
+            throw RedisStoreError.unreadable("the conversation script answered \(reply)")
+        }
+        return done == 1 ? version : nil
+    }
+
+    /// Removes the record if the stored version is still `expected`; false when another
+    /// writer changed it first (or it is gone).
+    public func remove(_ customer: String, expected: Int64) throws -> Bool {
+        try client.evalScript(Self.compareAndDelete, keys: [RedisArgument(key(customer))], args: [RedisArgument(expected)]).integer == 1
+    }
+
+    /// Loads, applies `change`, saves; on a conflict loads again and reapplies, up to `attempts`
+    /// times. `change` gets the state (nil when none) and returns the new one. Returns the
+    /// saved state and its version.
+    @discardableResult
+    public func update(_ customer: String, attempts: Int = 16, _ change: ([UInt8]?) throws -> [UInt8]) throws -> (state: [UInt8], version: Int64) {
+        for _ in 0..<attempts {
+            let current = try load(customer)
+            let next = try change(current?.state)
+            if let version = try save(customer, next, expected: current?.version ?? 0) { return (next, version) }
+        }
+        throw RedisStoreError.unreadable("the conversation of \(customer) kept changing under \(attempts) attempts to update it")
+    }
+
+    /// KEYS: the record. ARGV: the expected version, the state, the expiry in ms (0: none).
+    /// Answers {1, new version} or {0, the version found}.
+    static let compareAndSet = RedisScript(#"""
+    local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+    if v ~= tonumber(ARGV[1]) then return {0, v} end
+    v = v + 1
+    redis.call('HSET', KEYS[1], 'v', v, 'state', ARGV[2])
+    if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+    return {1, v}
+    """#)
+
+    /// KEYS: the record. ARGV: the expected version. Answers 1 when removed.
+    static let compareAndDelete = RedisScript(#"""
+    local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+    if v == 0 or v ~= tonumber(ARGV[1]) then return 0 end
+    redis.call('DEL', KEYS[1])
+    return 1
+    """#)
+}
