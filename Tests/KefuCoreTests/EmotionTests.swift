@@ -35,6 +35,12 @@ struct EmotionTests {
         #expect(read("孩子受伤了").has(.safety))
     }
 
+    @Test("a negation does not reach across punctuation")
+    func negationStopsAtPunctuation() {
+        #expect(read("回电一直没有，着急").has(.anxiety))
+        #expect(!read("没着急").has(.anxiety))
+    }
+
     @Test("an insult inside a rhetorical 是不是 question is not negated")
     func rhetoricalInsult() {
         let r = read("你们是不是傻逼")

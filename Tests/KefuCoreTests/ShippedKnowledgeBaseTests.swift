@@ -40,6 +40,24 @@ struct ShippedKnowledgeBaseTests {
         #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")
     }
 
+    @Test("prevention questions, a profession that names a threat cue and urgency without anger stay with the bot", arguments: [
+        "怎么预防被盗刷，出国前要设置什么",
+        "我男朋友是记者，他能替我办挂失吗",
+        "急死了，存款证明开出来要几天",
+    ])
+    func calmLookAlikes(_ text: String) {
+        #expect(Self.kb.route(Self.kb.understand(text)).route != .handoff)
+    }
+
+    @Test("weariness and a stranded customer go to a person", arguments: [
+        "说好的回电一直没有，急死了",
+        "又是第四次打电话了，洗衣机到现在还是没人来修",
+        "Fourth time asking about the same refund and still nothing",
+    ])
+    func upsetHandsOff(_ text: String) {
+        #expect(Self.kb.route(Self.kb.understand(text)).route == .handoff)
+    }
+
     @Test("at least 90% of messages reach the right topic")
     func topicAccuracy() {
         #expect(Self.evaluation.topicMetrics.accuracy >= 0.90)

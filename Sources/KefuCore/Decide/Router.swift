@@ -76,6 +76,17 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: .emotion,
                                  rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
         }
+        // Two weaker readings that agree: the lexicon by itself reads the customer upset (「第五次了」,
+        // 「求求你们了…没人管」) and the model, though split between reasons, gives calm little
+        // (urgency ≥ `handoff_model`). On the blind development file every calm question read
+        // upset had the model at calm ≥ 0.88; every missed upset customer at ≤ 0.35.
+        if emotion.level >= .upset, emotion.modelAnger == nil, let model = u.handoff, model.urgency >= t.handoffModel {
+            // The model's likeliest reason names the case (「我已经投诉过好几次了」: complaint); danger
+            // it has not confirmed above is not called danger here.
+            let likeliest = model.likeliestReason?.reason ?? .emotion
+            return RouteDecision(route: .handoff, reason: likeliest == .safety ? .emotion : likeliest,
+                                 rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) and handoff model urgency \(fmt(model.urgency)) ≥ \(fmt(t.handoffModel)) (calm \(fmt(calm))) → a person takes over")
+        }
         if !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
            kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint {
             return RouteDecision(route: .handoff, reason: likeliest.reason,
@@ -101,7 +112,8 @@ public enum Router {
         if let top, top.probability >= t.floor, let topic = kb.topics[top.topic], topic.route == .handoff {
             // Unsure between a handoff topic and a close answerable one (投诉 vs 投诉进度):
             // ask which the customer means rather than queue a case that needs no person.
-            if top.probability < t.answer,
+            let sureComplaint = topic.handoffReason == .complaint && (u.handoff?.probability(HandoffReason.complaint.rawValue) ?? 0) >= t.handoffModel
+            if top.probability < t.answer, !sureComplaint,
                let second = u.candidates.dropFirst().first(where: { $0.topic != top.topic }),
                kb.topics[second.topic]?.route == .answer, top.probability - second.probability < t.margin {
                 return RouteDecision(route: .clarify, reason: nil,
@@ -149,10 +161,18 @@ public enum Router {
     static let sureOfDanger: Float = 0.8
 
     /// Anger the lexicon reads with intensity (「！！！」), or that is unmistakable, is never
-    /// talked down by a calm reading of the model.
+    /// talked down by a calm reading of the model. Only anger counts here: threat, money and
+    /// safety cues have rules of their own, and urgency is not anger — 「我是律师，想问下…」
+    /// (a threat cue) and 「急急急 外币今天还能换吗」 (anxiety) are calm questions.
     static func angerOutweighsCalm(_ e: EmotionReading) -> Bool {
-        e.modelAnger == nil && !e.intensity.isEmpty || e.score >= 0.9
+        guard e.cues.contains(where: { !$0.negated && Self.angerCategories.contains($0.category) }) || e.modelAnger != nil else { return false }
+        if e.modelAnger == nil && !e.intensity.isEmpty { return true }
+        var calmness: Float = 1
+        for cue in e.cues where !cue.negated && Self.angerCategories.contains(cue.category) { calmness *= 1 - min(max(cue.weight, 0), 1) }
+        for (_, w) in e.intensity { calmness *= 1 - w }
+        return max(1 - calmness, e.modelAnger ?? 0) >= 0.9
     }
+    static let angerCategories: Set<EmotionCategory> = [.anger, .insult, .repeat]
 
     private static func cueList(_ e: EmotionReading, _ category: EmotionCategory, negated: Bool = false) -> String {
         e.cues.filter { $0.category == category && $0.negated == negated }.map { "「\($0.cue)」" }.joined(separator: " ")

@@ -175,13 +175,15 @@ public struct EmotionDetector: Sendable {
 
     /// A negation word ending at most one character before `index` (「不太着急」, 「没有生气」).
     /// The A-not-A question forms 是不是 / 有没有 / 要不要 ask, they do not deny: in
-    /// 「你们是不是想赖账」 the 不 belongs to the question, not to 赖账.
+    /// 「你们是不是想赖账」 the 不 belongs to the question, not to 赖账. A negation never reaches
+    /// across punctuation: in 「身上一分钱没有，急死了」 the 没有 ends its own clause.
     private func isNegated(_ s: [UInt32], before index: Int) -> Bool {
         for negation in negations {
             for gap in 0...1 {
                 let end = index - gap
                 let start = end - negation.count
                 guard start >= 0, Array(s[start..<end]) == negation else { continue }
+                if gap == 1 && s[end] != 0x20 && CharacterClass.of(s[end]) == .separator { continue }
                 if start >= 1 && end < s.count && s[start - 1] == s[end] { continue }  // X不X, X没X
                 return true
             }

@@ -10,7 +10,8 @@ enum ClassifyCommand {
 
     Reads one customer message per line from standard input and prints one JSON object
     per line: text, normalized, intent (topic id or out_of_scope), entry, confidence,
-    route (answer, clarify, fallback, handoff), reason, rule, emotion and candidates.
+    route (answer, clarify, fallback, handoff), reason, rule, emotion, candidates and, with
+    handoff examples, the handoff model's probability per label (handoff).
     A line that is not valid UTF-8 or longer than 4096 bytes gets an object with "error".
 
     Options:
@@ -63,6 +64,9 @@ enum ClassifyCommand {
             "candidates": u.candidates.prefix(3).map { ["entry": $0.entryID, "topic": $0.topic, "confidence": rounded($0.probability)] },
         ]
         if let reason = decision.reason { object["reason"] = reason.rawValue }
+        if let handoff = u.handoff {
+            object["handoff"] = handoff.probabilities.mapValues { rounded($0) }
+        }
         return object
     }
 
