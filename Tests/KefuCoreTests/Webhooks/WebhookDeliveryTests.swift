@@ -179,7 +179,8 @@ struct WebhookDeliveryTests {
         #expect(agent.line()?.hasPrefix("* NEW T000001") == true)
         let got = up.waitForAcknowledged(1)
         #expect(got.map(\.event) == ["handoff"])
-        let figures = try server.waitForStats(asking: agent) { $0["webhooks_failed_urls"] as? Int == 1 }
+        // The receiver's answer and the outbox's note of it are a moment apart: wait for both.
+        let figures = try server.waitForStats(asking: agent) { $0["webhooks_failed_urls"] as? Int == 1 && $0["webhooks_pending"] as? Int == 1 }
         #expect(figures["webhooks_pending"] as? Int == 1, "the down receiver's copy waits")
         let late = try WebhookReceiver(port: downPort)
         defer { late.stop() }
