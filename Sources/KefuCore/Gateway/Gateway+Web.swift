@@ -22,24 +22,25 @@ extension Gateway {
             return  // an event stream's client only listens
         case .customerSocket, .agentSocket:
             do {
-                for event in try web.socket.feed(bytes) {
+                for event in try web.socket?.feed(bytes) ?? [] {
                     guard !c.dropped, !c.closeAfterWrite else { return }
                     socketEvent(c, event, into: &inputs)
                 }
                 // A frame in progress has the line deadline: a trickle never completes one.
-                c.lineStarted = web.socket.bufferedBytes > 0 ? (c.lineStarted == 0 ? Measure.now() : c.lineStarted) : 0
+                c.lineStarted = (web.socket?.bufferedBytes ?? 0) > 0 ? (c.lineStarted == 0 ? Measure.now() : c.lineStarted) : 0
             } catch {
                 closeSocket(c, code: error.closeCode, reason: error.reason)
             }
         case .requests:
             let requests: [HTTPRequest]
             do {
-                requests = try web.parser.feed(bytes)
+                guard web.parser != nil else { return }
+                requests = try web.parser!.feed(bytes)
             } catch {
                 respond(c, .error(error), close: true)
                 return
             }
-            c.lineStarted = web.parser.hasPartialRequest ? (c.lineStarted == 0 ? Measure.now() : c.lineStarted) : 0
+            c.lineStarted = web.parser?.hasPartialRequest == true ? (c.lineStarted == 0 ? Measure.now() : c.lineStarted) : 0
             for request in requests {
                 guard !c.dropped, !c.closeAfterWrite else { return }
                 guard !web.inFlight, case .requests = web.mode else {
@@ -50,8 +51,12 @@ extension Gateway {
             }
             // A client may send its first frames right behind the handshake.
             if web.isSocket {
-                let early = web.parser.takeUnconsumedBytes()
+                let early = web.parser?.takeUnconsumedBytes() ?? []
+                web.parser = nil
+                web.socket = WebSocketParser()
                 if !early.isEmpty { webBytes(c, early[...], into: &inputs) }
+            } else if case .events = web.mode {
+                web.parser = nil
             }
         }
     }

@@ -583,7 +583,9 @@ public final class Gateway: @unchecked Sendable {
             c.outStart += n
         }
         if c.pendingBytes == 0 {
-            c.out.removeAll(keepingCapacity: c.out.capacity <= 4096)
+            // Small buffers are kept for the next reply; a connection that goes idle after a
+            // large one (a handshake, a history) gives it back.
+            c.out.removeAll(keepingCapacity: c.out.capacity <= 256)
             c.outStart = 0
             if c.closeAfterWrite { drop(c); return }
         }

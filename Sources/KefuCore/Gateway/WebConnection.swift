@@ -12,8 +12,11 @@ final class WebConnection {
     }
 
     var mode = Mode.requests
-    var parser: HTTPRequestParser
-    var socket = WebSocketParser()
+    /// Reads requests until the connection becomes a stream or a socket; then let go, so an
+    /// idle WebSocket holds no request buffers (memory per idle socket is a figure we keep low).
+    var parser: HTTPRequestParser?
+    /// Reads frames once the connection is a WebSocket.
+    var socket: WebSocketParser?
     /// A request is being answered by the engine; the next must wait for its answer.
     var inFlight = false
     /// Whether the connection stays open after the answer in flight.
