@@ -31,6 +31,10 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
     /// The highest ticket number ever seen in the journal, intact record or not: the next
     /// ticket is numbered above it, so a damaged record never makes two tickets share an id.
     private var highestNumber = 0
+    /// Each customer's ticket ids, oldest first: a new conversation looks up its customer's
+    /// open or latest case on every start, which scanning every ticket made cost more with
+    /// each handoff ever recorded.
+    private var byCustomer: [String: [String]] = [:]
     /// Ticket ids by the hash of the resume code their customer was given.
     private var resumeHashes: [String: String] = [:]
     private let lock = NSLock()
@@ -62,12 +66,12 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
 
     /// The customer's ticket that is not resolved yet, if any.
     public func openTicket(customer: String) -> Ticket? {
-        locked { order.reversed().compactMap { tickets[$0] }.first { $0.customer == customer && $0.isOpen } }
+        locked { byCustomer[customer]?.reversed().lazy.compactMap { self.tickets[$0] }.first { $0.isOpen } }
     }
 
     /// The customer's most recent ticket, open or not.
     public func latestTicket(customer: String) -> Ticket? {
-        locked { order.reversed().compactMap { tickets[$0] }.first { $0.customer == customer } }
+        locked { byCustomer[customer]?.last.flatMap { tickets[$0] } }
     }
 
     /// The ticket whose customer was given this resume code, while the code still works: the
@@ -348,6 +352,7 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
             if tickets[t.id] == nil {
                 order.append(t.id)
                 sequence[t.id] = order.count
+                byCustomer[t.customer, default: []].append(t.id)
             }
             tickets[t.id] = t
             if let hash = t.resumeHash { resumeHashes[hash] = t.id }
