@@ -158,26 +158,6 @@ public struct AccountsFile: Sendable {
     }
 
     private static func write(_ bytes: [UInt8], to path: String) throws {
-        let temporary = "\(path).tmp-\(getpid())"
-        let fd = try POSIX.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        do {
-            defer { close(fd) }
-            guard fchmod(fd, 0o600) == 0 else { throw SystemError(call: "fchmod", path: temporary, code: errno) }
-            try POSIX.writeAll(fd, bytes, path: temporary)
-            try POSIX.fsync(fd, path: temporary)
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw SystemError(call: "rename", path: path, code: code)
-        }
-        // The rename itself is durable only once the folder is synced.
-        let folder = (path as NSString).deletingLastPathComponent
-        let dir = try POSIX.open(folder.isEmpty ? "." : folder, flags: O_RDONLY | O_DIRECTORY)
-        defer { close(dir) }
-        try POSIX.fsync(dir, path: folder)
+        try POSIX.replaceAtomically(path, with: bytes)
     }
 }

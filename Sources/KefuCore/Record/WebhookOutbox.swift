@@ -294,27 +294,7 @@ public final class WebhookOutbox: @unchecked Sendable {
                 bytes.append(0x0A)
             }
         }
-        let temporary = path + ".tmp"
-        let fd = try POSIX.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
-        do {
-            try POSIX.writeAll(fd, bytes, path: temporary)
-            try POSIX.fsync(fd, path: temporary)
-            close(fd)
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw SystemError(call: "rename", path: path, code: code)
-        }
-        let folder = (path as NSString).deletingLastPathComponent
-        if let dir = try? POSIX.open(folder, flags: O_RDONLY | O_CLOEXEC) {
-            try? POSIX.fsync(dir, path: folder)
-            close(dir)
-        }
+        try POSIX.replaceAtomically(path, with: bytes)
         let reopened = try Journal(path: path)
         try reopened.catchUp { _, _ in }
         journal = reopened

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -103,5 +104,31 @@ enum POSIX {
                 throw SystemError(call: "mkdir", path: prefix, code: errno)
             }
         }
+    }
+
+    /// Replaces the file at `path` with `bytes` so that a crash leaves the old file or the new
+    /// one, never a mix: written to a temporary file beside it (mode 0600), synced, renamed
+    /// over it, and the folder synced so the rename itself is durable.
+    static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws {
+        let temporary = "\(path).tmp-\(getpid())"
+        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o600)
+        do {
+            defer { close(fd) }
+            guard fchmod(fd, 0o600) == 0 else { throw SystemError(call: "fchmod", path: temporary, code: errno) }
+            try writeAll(fd, bytes, path: temporary)
+            try fsync(fd, path: temporary)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw SystemError(call: "rename", path: path, code: code)
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        let dir = try open(folder.isEmpty ? "." : folder, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { close(dir) }
+        try fsync(dir, path: folder)
     }
 }
