@@ -19,8 +19,9 @@ let package = Package(
         // The benchmarks (`kefu-bench`) are a package of their own in Benchmarks/, so that
         // `swift test` does not build them: `swift build -c release --package-path Benchmarks`.
         .executableTarget(name: "kefu", dependencies: ["KefuCore"], path: "Sources/kefu"),
-        // Conversations/ holds transcript files that ConversationTests reads from disk.
-        .testTarget(name: "KefuCoreTests", dependencies: ["KefuCore"], path: "Tests/KefuCoreTests", exclude: ["Conversations"]),
+        // Conversations/ holds transcript files that ConversationTests reads from disk. The
+        // tests import `kefu` too, to check each command's option declarations against its help.
+        .testTarget(name: "KefuCoreTests", dependencies: ["KefuCore", "kefu"], path: "Tests/KefuCoreTests", exclude: ["Conversations"]),
     ],
     swiftLanguageModes: [.v6]
 )

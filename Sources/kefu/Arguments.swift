@@ -13,29 +13,135 @@ struct CommandFailure: Error {
     let message: String
 }
 
-/// Options of one subcommand, declared once: used for parsing, suggestions and help.
-struct OptionSpec {
-    let name: String          // "--kb"
-    let takesValue: Bool
+/// One option of one subcommand, declared once: parsing, the "did you mean" suggestion, the
+/// `Options:` block of `--help` and the lookups (`args[Self.http]`) all come from it.
+struct Option: Sendable {
+    let name: String            // "--kb"
+    /// The value's placeholder in help (`DIR`, `ADDR:PORT`, `N`); nil for a flag.
+    let value: String?
+    /// What it does, for help; may run over several lines ("\n").
+    let help: String
+    /// Shown after the help as "(default: …)"; nil when the help says it or there is none.
+    let defaultText: String?
+    /// May be given more than once, every value kept in order (`args.all(option)`).
+    let repeatable: Bool
+    /// Still parsed, only to explain that it is gone; not shown in help.
+    let hidden: Bool
+
+    init(_ name: String, value: String? = nil, help: String, default defaultText: String? = nil,
+         repeatable: Bool = false, hidden: Bool = false) {
+        self.name = name
+        self.value = value
+        self.help = help
+        self.defaultText = defaultText
+        self.repeatable = repeatable
+        self.hidden = hidden
+    }
+
+    var takesValue: Bool { value != nil }
+    /// `--kb DIR`, `--json`.
+    var synopsis: String { value.map { "\(name) \($0)" } ?? name }
+    /// The help with its default.
+    var fullHelp: String { help + (defaultText.map { " (default: \($0))" } ?? "") }
+
+    /// The same option described for another command (`--data` holds other things for each).
+    func with(help: String, default defaultText: String? = nil) -> Option {
+        Option(name, value: value, help: help, default: defaultText, repeatable: repeatable, hidden: hidden)
+    }
 }
 
-/// The parsed command line of one subcommand.
+/// A subcommand's description: its usage lines, prose, options and examples. `help` is
+/// generated from it, and `ParsedArguments.parse` parses with its options.
+struct CommandDescription: Sendable {
+    struct Group: Sendable {
+        let title: String       // "Options", "Tuning (judge every change …)"
+        let options: [Option]
+    }
+
+    let name: String
+    let summary: String
+    /// Everything after `Usage: ` on the first line, and the other forms below it.
+    let usage: [String]
+    /// The paragraphs between the usage and the options (sections such as `Verbs:` included).
+    let about: String
+    let groups: [Group]
+    let examples: [String]
+
+    init(name: String, summary: String, usage: [String], about: String, options: [Option],
+         more: [Group] = [], examples: [String]) {
+        self.name = name
+        self.summary = summary
+        self.usage = usage
+        self.about = about
+        self.groups = [Group(title: "Options", options: options)] + more
+        self.examples = examples
+    }
+
+    /// Every option the command parses, shown or hidden.
+    var options: [Option] { groups.flatMap(\.options) }
+
+    /// `kefu <command> --help`.
+    var help: String {
+        var lines: [String] = []
+        for (i, form) in usage.enumerated() { lines.append((i == 0 ? "Usage: kefu " : "       kefu ") + form) }
+        lines.append("")
+        if !about.isEmpty { lines.append(about); lines.append("") }
+        for group in groups {
+            let shown = group.options.filter { !$0.hidden }
+            guard !shown.isEmpty else { continue }
+            lines.append(group.title + ":")
+            lines.append(contentsOf: Self.table(shown))
+            lines.append("")
+        }
+        if !examples.isEmpty {
+            lines.append(examples.count == 1 ? "Example:" : "Examples:")
+            for example in examples {
+                lines.append(contentsOf: example.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 })
+            }
+        } else if lines.last == "" {
+            lines.removeLast()
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Two aligned columns: the synopsis, then the help with its continuation lines under it.
+    static func table(_ options: [Option]) -> [String] {
+        let width = options.map(\.synopsis.count).max() ?? 0
+        let indent = String(repeating: " ", count: 2 + width + 2)
+        return options.flatMap { option -> [String] in
+            let help = option.fullHelp.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let first = "  " + option.synopsis.padding(toLength: width + 2, withPad: " ", startingAt: 0) + (help.first ?? "")
+            return [first] + help.dropFirst().map { indent + $0 }
+        }
+    }
+}
+
+/// The parsed command line of one subcommand; options are looked up by their declaration. Shared
+/// code may look up an option a command does not declare (`--store` for `kefu chat`): it is never given.
 struct ParsedArguments {
-    var values: [String: String] = [:]
+    private var values: [String: String] = [:]
     /// Every value of each option, in order, for options that may be repeated.
-    var allValues: [String: [String]] = [:]
-    var flags: Set<String> = []
+    private var allValues: [String: [String]] = [:]
+    private var flags: Set<String> = []
     var positionals: [String] = []
 
     /// The option's value; the last one when it is given more than once.
-    func value(_ name: String) -> String? { values[name] }
+    subscript(option: Option) -> String? {
+        return values[option.name]
+    }
     /// Every value of a repeatable option (`--webhook A --webhook B`), in order.
-    func repeated(_ name: String) -> [String] { allValues[name] ?? [] }
-    func has(_ name: String) -> Bool { flags.contains(name) }
+    func all(_ option: Option) -> [String] {
+        return allValues[option.name] ?? []
+    }
+    /// Whether a flag was given.
+    func has(_ option: Option) -> Bool {
+        return flags.contains(option.name)
+    }
 
-    /// Parses `arguments` against `options`; an unknown option or a missing value is a
-    /// `UsageError` naming the token and, when one is close, the option meant.
-    static func parse(_ arguments: [String], options: [OptionSpec], command: String) throws -> ParsedArguments {
+    /// Parses `arguments` against the command's options; an unknown option or a missing value
+    /// is a `UsageError` naming the token and, when one is close, the option meant.
+    static func parse(_ arguments: [String], for command: CommandDescription) throws -> ParsedArguments {
+        let options = command.options
         var parsed = ParsedArguments()
         var i = 0
         while i < arguments.count {
@@ -52,23 +158,24 @@ struct ParsedArguments {
                     inlineValue = String(token[token.index(after: eq)...])
                 }
                 guard let spec = options.first(where: { $0.name == name }) else {
-                    var message = "unknown option '\(name)' for 'kefu \(command)'."
-                    if let near = closest(name, among: options.map(\.name)) { message += " Did you mean '\(near)'?" }
-                    throw UsageError(message: message, command: command)
+                    var message = "unknown option '\(name)' for 'kefu \(command.name)'."
+                    let shown = options.filter { !$0.hidden }.map(\.name)
+                    if let near = Suggestion.closest(name, among: shown) { message += " Did you mean '\(near)'?" }
+                    throw UsageError(message: message, command: command.name)
                 }
                 if spec.takesValue {
                     if let v = inlineValue {
                         parsed.values[name] = v
                     } else {
                         guard i + 1 < arguments.count else {
-                            throw UsageError(message: "option '\(name)' needs a value.", command: command)
+                            throw UsageError(message: "option '\(name)' needs a value.", command: command.name)
                         }
                         parsed.values[name] = arguments[i + 1]
                         i += 1
                     }
                     parsed.allValues[name, default: []].append(parsed.values[name]!)
                 } else {
-                    if inlineValue != nil { throw UsageError(message: "option '\(name)' takes no value.", command: command) }
+                    if inlineValue != nil { throw UsageError(message: "option '\(name)' takes no value.", command: command.name) }
                     parsed.flags.insert(name)
                 }
             } else {
@@ -78,28 +185,6 @@ struct ParsedArguments {
         }
         return parsed
     }
-}
-
-/// The candidate nearest to `word` by edit distance, if it is near enough to be a typo.
-func closest(_ word: String, among candidates: [String]) -> String? {
-    let scored = candidates.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
-    guard let best = scored, best.1 <= max(2, word.count / 3) else { return nil }
-    return best.0
-}
-
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
-    if a.isEmpty { return b.count }
-    if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    for i in 1...a.count {
-        var current = [i] + [Int](repeating: 0, count: b.count)
-        for j in 1...b.count {
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-        }
-        previous = current
-    }
-    return previous[b.count]
 }
 
 /// Standard error, for diagnostics; standard output stays for results. Diagnostics quote what customers

@@ -26,7 +26,7 @@ enum FAQFileParser {
             }
             guard knownKeys.contains(key) else {
                 var message = "unknown front matter key '\(key)'"
-                if let near = nearest(key, in: knownKeys) { message += "; did you mean '\(near)'?" }
+                if let near = Suggestion.closest(key, among: knownKeys.sorted()) { message += "; did you mean '\(near)'?" }
                 problems.append(LoadProblem(file: file, line: number, message))
                 continue
             }
@@ -145,13 +145,6 @@ enum FAQFileParser {
                 return nil
             }
             return FAQEntry.Keyword(word: word, weight: weight, line: line)
-        }
-    }
-
-    private static func nearest(_ word: String, in candidates: Set<String>) -> String? {
-        candidates.sorted().first { candidate in
-            let a = Array(word), b = Array(candidate)
-            return abs(a.count - b.count) <= 2 && Set(a).symmetricDifference(Set(b)).count <= 2
         }
     }
 }

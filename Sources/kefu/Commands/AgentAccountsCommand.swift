@@ -11,18 +11,18 @@ enum AgentAccountsCommand {
     static let verbs = ["add", "passwd", "remove", "accounts"]
 
     static func run(verb: String, rest: [String], args: ParsedArguments) throws -> Int32 {
-        if args.value("--connect") != nil {
+        if args[AgentCommand.connect] != nil {
             throw UsageError(message: "\(verb) changes the accounts file in the data folder; run it without --connect (--data DIR names the server's folder).", command: AgentCommand.name)
         }
         let path = AccountsFile.path(inDataFolder: DataOptions.folder(args))
-        if verb == "accounts" { return try list(path: path, json: args.has("--json")) }
+        if verb == "accounts" { return try list(path: path, json: args.has(AgentCommand.json)) }
         guard let name = rest.first, rest.count == 1 else {
             throw UsageError(message: "usage: kefu agent \(verb) NAME\(verb == "add" ? " [--role supervisor]" : "").", command: AgentCommand.name)
         }
         if let problem = AgentAccount.problem(withName: name) {
             throw UsageError(message: "'\(name)': \(problem).", command: AgentCommand.name)
         }
-        if args.value("--role") != nil && verb != "add" {
+        if args[AgentCommand.role] != nil && verb != "add" {
             throw UsageError(message: "--role is for add; to change a role, remove the account and add it again.", command: AgentCommand.name)
         }
         switch verb {
@@ -33,7 +33,7 @@ enum AgentAccountsCommand {
     }
 
     private static func role(_ args: ParsedArguments) throws -> AgentRole {
-        guard let text = args.value("--role") else { return .agent }
+        guard let text = args[AgentCommand.role] else { return .agent }
         guard let role = AgentRole(rawValue: text) else {
             throw UsageError(message: "--role takes agent or supervisor, not '\(text)'.", command: AgentCommand.name)
         }

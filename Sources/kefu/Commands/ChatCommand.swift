@@ -5,28 +5,27 @@ import KefuCore
 enum ChatCommand {
     static let name = "chat"
     static let summary = "chat with the bot as a customer (terminal or piped lines)"
-    static let help = """
-    Usage: kefu chat [--kb DIR] [--data DIR] [--customer ID] [--channel NAME] [--json]
-
-    Talks to the bot as a customer. On a terminal it greets you and shows a prompt; with
-    piped input every non-blank line gets exactly one reply block (reply lines, then an
-    empty line) on standard output, diagnostics go to standard error, and it exits 0 at
-    the end of the input. Handed-off cases go to the queue in the data folder, where
-    agents work on them with `kefu agent`.
-
-    Options:
-      --kb DIR          knowledge base folder (default: $KEFU_KB or .)
-      --data DIR        queue, transcripts and event log (default: $KEFU_DATA or ./.kefu)
-      --customer ID     the customer's id (default: guest); the same id continues an open case
-      --channel NAME    the channel recorded with the conversation (default: cli)
-      --json            one JSON object per reply instead of a text block: text, route, topic,
-                        entry, act, ticket, emotion (the gateway's JSON Lines fields)
-
-    Example:
-      printf '我的卡丢了\\n谢谢\\n5\\n' | kefu chat --customer c42
-    """
-    static let options = [KnowledgeOptions.spec, DataOptions.spec, OptionSpec(name: "--customer", takesValue: true),
-                          OptionSpec(name: "--channel", takesValue: true), OptionSpec(name: "--json", takesValue: false)]
+    static let customer = Option("--customer", value: "ID", help: "the customer's id (default: guest); the same id continues an open case")
+    static let channel = Option("--channel", value: "NAME", help: "the channel recorded with the conversation", default: "cli")
+    static let json = Option("--json", help: """
+        one JSON object per reply instead of a text block: text, route, topic,
+        entry, act, ticket, emotion (the gateway's JSON Lines fields)
+        """)
+    static let command = CommandDescription(
+        name: name, summary: summary,
+        usage: ["chat [--kb DIR] [--data DIR] [--customer ID] [--channel NAME] [--json]"],
+        about: """
+        Talks to the bot as a customer. On a terminal it greets you and shows a prompt; with
+        piped input every non-blank line gets exactly one reply block (reply lines, then an
+        empty line) on standard output, diagnostics go to standard error, and it exits 0 at
+        the end of the input. Handed-off cases go to the queue in the data folder, where
+        agents work on them with `kefu agent`.
+        """,
+        options: [KnowledgeOptions.kb.with(help: "knowledge base folder", default: "$KEFU_KB or ."),
+                  DataOptions.data.with(help: "queue, transcripts and event log", default: "$KEFU_DATA or ./.kefu"),
+                  customer, channel, json],
+        examples: ["printf '我的卡丢了\\n谢谢\\n5\\n' | kefu chat --customer c42"])
+    static var help: String { command.help }
     static let maxLineBytes = 2000
 
     /// Picks up saved edits to the knowledge files (checked at most every 2 s, before a
@@ -65,17 +64,17 @@ enum ChatCommand {
     }
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        let args = try ParsedArguments.parse(arguments, options: options, command: name)
+        let args = try ParsedArguments.parse(arguments, for: command)
         if let extra = args.positionals.first {
             throw UsageError(message: "unexpected argument '\(extra)'; type messages on standard input.", command: name)
         }
         var kb = try KnowledgeOptions.load(args)
         let desk = try DataOptions.open(args)
         var dialogue = Dialogue(kb: kb, desk: desk)
-        let reloader = ChatReloader(folder: args.value("--kb") ?? KnowledgeLoader.defaultFolder())
-        let json = args.has("--json")
+        let reloader = ChatReloader(folder: KnowledgeOptions.folder(args))
+        let json = args.has(json)
         let interactive = isatty(0) == 1 && isatty(1) == 1 && !json
-        var state = try dialogue.start(customer: args.value("--customer") ?? "guest", channel: args.value("--channel") ?? "cli", now: Date())
+        var state = try dialogue.start(customer: args[customer] ?? "guest", channel: args[channel] ?? "cli", now: Date())
         if interactive, let opening = try dialogue.opening(&state, now: Date()) {
             show(opening.shown, interactive: true)
         }

@@ -5,25 +5,22 @@ import KefuCore
 enum ClassifyCommand {
     static let name = "classify"
     static let summary = "classify messages from stdin, one JSON object per line"
-    static let help = """
-    Usage: kefu classify [--kb DIR]
-
-    Reads one customer message per line from standard input and prints one JSON object
-    per line: text, normalized, intent (topic id or out_of_scope), entry, confidence,
-    route (answer, clarify, fallback, handoff), reason, rule, emotion, candidates and, with
-    handoff examples, the handoff model's probability per label (handoff).
-    A line that is not valid UTF-8 or longer than 4096 bytes gets an object with "error".
-
-    Options:
-      --kb DIR   knowledge base folder holding FAQ/ and Intents/ (default: $KEFU_KB or .)
-
-    Example:
-      echo '我的卡丢了怎么办' | kefu classify
-    """
-    static let options = [KnowledgeOptions.spec]
+    static let command = CommandDescription(
+        name: name, summary: summary,
+        usage: ["classify [--kb DIR]"],
+        about: """
+        Reads one customer message per line from standard input and prints one JSON object
+        per line: text, normalized, intent (topic id or out_of_scope), entry, confidence,
+        route (answer, clarify, fallback, handoff), reason, rule, emotion, candidates and, with
+        handoff examples, the handoff model's probability per label (handoff).
+        A line that is not valid UTF-8 or longer than 4096 bytes gets an object with "error".
+        """,
+        options: [KnowledgeOptions.kb],
+        examples: ["echo '我的卡丢了怎么办' | kefu classify"])
+    static var help: String { command.help }
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        let args = try ParsedArguments.parse(arguments, options: options, command: name)
+        let args = try ParsedArguments.parse(arguments, for: command)
         if let extra = args.positionals.first {
             throw UsageError(message: "unexpected argument '\(extra)'; messages are read from standard input.", command: name)
         }

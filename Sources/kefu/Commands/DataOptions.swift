@@ -3,24 +3,22 @@ import KefuCore
 /// `--data DIR` and `--store URL`, shared by the commands that read or write the queue and
 /// the event log.
 enum DataOptions {
-    static let spec = OptionSpec(name: "--data", takesValue: true)
+    static let data = Option("--data", value: "DIR", help: "the data folder", default: "$KEFU_DATA or ./.kefu")
     /// `--store redis://…`: tickets and events on Redis instead of the data folder's journals.
-    static let storeSpec = OptionSpec(name: "--store", takesValue: true)
-    /// For help texts.
-    static let storeHelp = """
-      --store URL  tickets and events on Redis, shared by several kefu serve instances:
-                   redis://[user:password@]host:port/db (default: the journals in the data
-                   folder, which still holds accounts and secrets; see docs/SCALING.md)
-    """
+    static let store = Option("--store", value: "URL", help: """
+        tickets and events on Redis, shared by several kefu serve instances:
+        redis://[user:password@]host:port/db (default: the journals in the data
+        folder, which still holds accounts and secrets; see docs/SCALING.md)
+        """)
 
-    static func folder(_ args: ParsedArguments) -> String { args.value("--data") ?? ServiceDesk.defaultFolder() }
+    static func folder(_ args: ParsedArguments) -> String { args[data] ?? ServiceDesk.defaultFolder() }
 
     /// Opens the data folder, printing what reading it turned up (a torn last record …) on stderr.
     /// - Parameter readOnly: for commands that only read; they then work on a folder this
     ///   user cannot write (a read-only disk, a copy, another user's folder they may read).
     static func open(_ args: ParsedArguments, readOnly: Bool = false) throws -> ServiceDesk {
         let folder = folder(args)
-        if let url = args.value("--store") { return try redis(url, folder: folder) }
+        if let url = args[store] { return try redis(url, folder: folder) }
         do {
             let desk = try ServiceDesk(folder: folder, readOnly: readOnly)
             for notice in desk.notices { printError("kefu: \(notice)") }
@@ -46,7 +44,7 @@ enum DataOptions {
     /// The events the commands that report read: the store's when `--store` is given, else the
     /// data folder's log (read-only).
     static func events(_ args: ParsedArguments) throws -> (events: [ServiceEvent], notices: [Journal.Notice]) {
-        if args.value("--store") != nil { return try open(args, readOnly: true).events.readAll() }
+        if args[store] != nil { return try open(args, readOnly: true).events.readAll() }
         return try EventLog.read(folder: folder(args))
     }
 

@@ -5,70 +5,59 @@ import KefuCore
 enum EvalCommand {
     static let name = "eval"
     static let summary = "measure accuracy and speed on labelled JSONL files"
-    static let help = """
-    Usage: kefu eval --train FILE --test FILE [--valid FILE] [--oos-label LABEL] [--json]
-           kefu eval --kb DIR --test FILE [--json]
-           kefu eval --kb DIR --test FILE --emotion LABEL
-
-    Trains a classifier on --train (one {"text","label"} object per line), classifies every
-    message of --test one at a time on one thread, and prints accuracy, macro-F1 and speed.
-    With --oos-label, messages of that label are out of scope: they are left out of training,
-    a confidence threshold is chosen on --valid (when given), and in-scope accuracy,
-    out-of-scope recall and precision at that threshold are printed.
-    With --kb, the knowledge base is the classifier and --test labels are topic ids
-    (or out_of_scope); lines may also carry "route".
-    With --kb and --emotion LABEL, --test is {"text","label"} messages and the figures are how
-    well the emotion reading at level upset or above finds the LABEL ones (precision, recall,
-    F1), for the lexicon alone and with the handoff model (e.g. SMP2020-EWECT, LABEL angry).
-
-    Options:
-      --train FILE        training examples
-      --test FILE         test examples
-      --valid FILE        validation examples, used to choose the out-of-scope threshold
-      --oos-label LABEL   the label of out-of-scope examples (CLINC150: oos)
-      --kb DIR            evaluate a knowledge base folder instead of --train
-      --json              print the figures as one JSON object on the last line
-      --curve             also print in-scope accuracy and oos recall at thresholds 0 … 0.5
-      --misses            list every test message that was classified wrongly
-      --emotion LABEL     with --kb: score the emotion reading against LABEL (angry vs the rest)
-
-    Tuning (judge every change with this command, never on one message):
-      --cjk-ngrams A-B    character n-gram sizes in Chinese text (default 1-2)
-      --cjk-edges A-B     n-gram sizes marked as the start or end of a Chinese run (default 0-0: off)
-      --word-ngrams A-B   word n-gram sizes in Latin text (default 1-2)
-      --subword-ngrams A-B  character n-gram sizes inside Latin words (default 3-3; 0-0 off)
-      --unseen-weight X   weight of never-seen n-grams in a message's norm (default 1)
-      --epochs N          minimum passes over the training examples (default 16)
-      --learning-rate X   initial SGD learning rate (default 2)
-      --dropout X         chance that a Latin-script feature is left out of one training step (default 0.5)
-      --seed N            seed of the training shuffle and dropout: rerun with a few to see the noise
-
-    Example:
-      kefu eval --train ../shared/data/clinc150/train.jsonl --test ../shared/data/clinc150/test.jsonl \\
-                --valid ../shared/data/clinc150/valid.jsonl --oos-label oos
-    """
-    static let options = [
-        OptionSpec(name: "--train", takesValue: true), OptionSpec(name: "--test", takesValue: true),
-        OptionSpec(name: "--valid", takesValue: true), OptionSpec(name: "--oos-label", takesValue: true),
-        OptionSpec(name: "--kb", takesValue: true), OptionSpec(name: "--json", takesValue: false),
-        OptionSpec(name: "--misses", takesValue: false), OptionSpec(name: "--curve", takesValue: false),
-        OptionSpec(name: "--cjk-ngrams", takesValue: true), OptionSpec(name: "--cjk-edges", takesValue: true),
-        OptionSpec(name: "--word-ngrams", takesValue: true),
-        OptionSpec(name: "--subword-ngrams", takesValue: true), OptionSpec(name: "--unseen-weight", takesValue: true),
-        OptionSpec(name: "--epochs", takesValue: true), OptionSpec(name: "--learning-rate", takesValue: true),
-        OptionSpec(name: "--dropout", takesValue: true), OptionSpec(name: "--seed", takesValue: true),
-        OptionSpec(name: "--emotion", takesValue: true),
-    ]
+    static let train = Option("--train", value: "FILE", help: "training examples")
+    static let test = Option("--test", value: "FILE", help: "test examples")
+    static let valid = Option("--valid", value: "FILE", help: "validation examples, used to choose the out-of-scope threshold")
+    static let oosLabel = Option("--oos-label", value: "LABEL", help: "the label of out-of-scope examples (CLINC150: oos)")
+    static let kb = KnowledgeOptions.kb.with(help: "evaluate a knowledge base folder instead of --train")
+    static let json = Option("--json", help: "print the figures as one JSON object on the last line")
+    static let curve = Option("--curve", help: "also print in-scope accuracy and oos recall at thresholds 0 … 0.5")
+    static let misses = Option("--misses", help: "list every test message that was classified wrongly")
+    static let emotion = Option("--emotion", value: "LABEL", help: "with --kb: score the emotion reading against LABEL (angry vs the rest)")
+    static let cjkNGrams = Option("--cjk-ngrams", value: "A-B", help: "character n-gram sizes in Chinese text (default 1-2)")
+    static let cjkEdges = Option("--cjk-edges", value: "A-B", help: "n-gram sizes marked as the start or end of a Chinese run (default 0-0: off)")
+    static let wordNGrams = Option("--word-ngrams", value: "A-B", help: "word n-gram sizes in Latin text (default 1-2)")
+    static let subwordNGrams = Option("--subword-ngrams", value: "A-B", help: "character n-gram sizes inside Latin words (default 3-3; 0-0 off)")
+    static let unseenWeight = Option("--unseen-weight", value: "X", help: "weight of never-seen n-grams in a message's norm (default 1)")
+    static let epochs = Option("--epochs", value: "N", help: "minimum passes over the training examples (default 16)")
+    static let learningRate = Option("--learning-rate", value: "X", help: "initial SGD learning rate (default 2)")
+    static let dropout = Option("--dropout", value: "X", help: "chance that a Latin-script feature is left out of one training step (default 0.5)")
+    static let seed = Option("--seed", value: "N", help: "seed of the training shuffle and dropout: rerun with a few to see the noise")
+    static let command = CommandDescription(
+        name: name, summary: summary,
+        usage: ["eval --train FILE --test FILE [--valid FILE] [--oos-label LABEL] [--json]",
+                "eval --kb DIR --test FILE [--json]",
+                "eval --kb DIR --test FILE --emotion LABEL"],
+        about: """
+        Trains a classifier on --train (one {"text","label"} object per line), classifies every
+        message of --test one at a time on one thread, and prints accuracy, macro-F1 and speed.
+        With --oos-label, messages of that label are out of scope: they are left out of training,
+        a confidence threshold is chosen on --valid (when given), and in-scope accuracy,
+        out-of-scope recall and precision at that threshold are printed.
+        With --kb, the knowledge base is the classifier and --test labels are topic ids
+        (or out_of_scope); lines may also carry "route".
+        With --kb and --emotion LABEL, --test is {"text","label"} messages and the figures are how
+        well the emotion reading at level upset or above finds the LABEL ones (precision, recall,
+        F1), for the lexicon alone and with the handoff model (e.g. SMP2020-EWECT, LABEL angry).
+        """,
+        options: [train, test, valid, oosLabel, kb, json, curve, misses, emotion],
+        more: [.init(title: "Tuning (judge every change with this command, never on one message)",
+                     options: [cjkNGrams, cjkEdges, wordNGrams, subwordNGrams, unseenWeight, epochs, learningRate, dropout, seed])],
+        examples: ["""
+            kefu eval --train ../shared/data/clinc150/train.jsonl --test ../shared/data/clinc150/test.jsonl \\
+                      --valid ../shared/data/clinc150/valid.jsonl --oos-label oos
+            """])
+    static var help: String { command.help }
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        let args = try ParsedArguments.parse(arguments, options: options, command: name)
-        guard let testPath = args.value("--test") else {
+        let args = try ParsedArguments.parse(arguments, for: command)
+        guard let testPath = args[test] else {
             throw UsageError(message: "missing --test FILE.", command: name)
         }
         if let extra = args.positionals.first {
             throw UsageError(message: "unexpected argument '\(extra)'.", command: name)
         }
-        if args.value("--kb") != nil, let positive = args.value("--emotion") {
+        if args[kb] != nil, let positive = args[emotion] {
             let knowledge = try KnowledgeOptions.load(args)
             let e = EmotionEvaluation(kb: knowledge, examples: try readExamples(testPath), positive: positive)
             print("\(e.total) messages, \(e.positives) labelled \(positive); predicted \(positive) = emotion level ≥ \(e.level.rawValue)")
@@ -77,21 +66,21 @@ enum EvalCommand {
             }
             return 0
         }
-        if let kb = args.value("--kb") {
+        if let kb = args[kb] {
             let (features, training) = try settings(args, startingFrom: .knowledgeBase)
-            return try KnowledgeBaseEval.run(kbPath: kb, testPath: testPath, json: args.has("--json"), showMisses: args.has("--misses"),
+            return try KnowledgeBaseEval.run(kbPath: kb, testPath: testPath, json: args.has(json), showMisses: args.has(misses),
                                              features: features, training: training)
         }
-        guard let trainPath = args.value("--train") else {
+        guard let trainPath = args[train] else {
             throw UsageError(message: "give --train FILE (or --kb DIR).", command: name)
         }
         let train = try readExamples(trainPath)
         let test = try readExamples(testPath)
-        let valid = try args.value("--valid").map(readExamples)
+        let valid = try args[valid].map(readExamples)
         let (features, training) = try settings(args)
-        let report = Evaluation.run(train: train, test: test, valid: valid, oosLabel: args.value("--oos-label"),
+        let report = Evaluation.run(train: train, test: test, valid: valid, oosLabel: args[oosLabel],
                                     features: features, training: training)
-        printReport(report, json: args.has("--json"), curve: args.has("--curve"), misses: args.has("--misses"))
+        printReport(report, json: args.has(json), curve: args.has(curve), misses: args.has(misses))
         return 0
     }
 
@@ -109,31 +98,31 @@ enum EvalCommand {
     static func settings(_ args: ParsedArguments, startingFrom base: FeatureSettings = FeatureSettings()) throws -> (FeatureSettings, TrainingSettings) {
         var features = base
         var training = TrainingSettings()
-        func range(_ option: String) throws -> ClosedRange<Int>? {
-            guard let text = args.value(option) else { return nil }
+        func range(_ option: Option) throws -> ClosedRange<Int>? {
+            guard let text = args[option] else { return nil }
             let parts = text.split(separator: "-").compactMap { Int($0) }
             guard parts.count == 2, parts[0] <= parts[1], parts[0] >= 0 else {
-                throw UsageError(message: "\(option) takes a range such as 1-3, not '\(text)'.", command: name)
+                throw UsageError(message: "\(option.name) takes a range such as 1-3, not '\(text)'.", command: name)
             }
             return parts[0]...parts[1]
         }
-        func number(_ option: String) throws -> Float? {
-            guard let text = args.value(option) else { return nil }
-            guard let v = Float(text), v >= 0 else { throw UsageError(message: "\(option) takes a number, not '\(text)'.", command: name) }
+        func number(_ option: Option) throws -> Float? {
+            guard let text = args[option] else { return nil }
+            guard let v = Float(text), v >= 0 else { throw UsageError(message: "\(option.name) takes a number, not '\(text)'.", command: name) }
             return v
         }
-        if let r = try range("--cjk-ngrams") { features.ideographNGrams = r }
-        if let r = try range("--cjk-edges") { features.ideographEdgeNGrams = r }
-        if let r = try range("--word-ngrams") { features.wordNGrams = r }
-        if let r = try range("--subword-ngrams") { features.subwordNGrams = r }
-        if let v = try number("--unseen-weight") { features.unknownWeight = v }
-        if let v = try number("--epochs") { training.epochs = Int(v) }
-        if let v = try number("--learning-rate") { training.learningRate = v }
-        if let v = try number("--dropout") {
+        if let r = try range(cjkNGrams) { features.ideographNGrams = r }
+        if let r = try range(cjkEdges) { features.ideographEdgeNGrams = r }
+        if let r = try range(wordNGrams) { features.wordNGrams = r }
+        if let r = try range(subwordNGrams) { features.subwordNGrams = r }
+        if let v = try number(unseenWeight) { features.unknownWeight = v }
+        if let v = try number(epochs) { training.epochs = Int(v) }
+        if let v = try number(learningRate) { training.learningRate = v }
+        if let v = try number(dropout) {
             guard v < 1 else { throw UsageError(message: "--dropout takes a probability below 1, such as 0.5, not '\(v)'.", command: name) }
             training.featureDropout = v
         }
-        if let text = args.value("--seed") {
+        if let text = args[seed] {
             guard let v = UInt64(text) else { throw UsageError(message: "--seed takes a whole number, not '\(text)'.", command: name) }
             training.seed = v
         }

@@ -5,23 +5,20 @@ import KefuCore
 enum ExplainCommand {
     static let name = "explain"
     static let summary = "show how one message is normalised, scored and routed"
-    static let help = """
-    Usage: kefu explain [--kb DIR] "message"
-
-    Prints the normalised text, the features, the top candidate entries with the n-grams
-    and keywords that contributed, the thresholds, the emotion cues, and the route with
-    the rule that chose it.
-
-    Options:
-      --kb DIR   knowledge base folder holding FAQ/ and Intents/ (default: $KEFU_KB or .)
-
-    Example:
-      kefu explain "信用卡丢了，急！！"
-    """
-    static let options = [KnowledgeOptions.spec]
+    static let command = CommandDescription(
+        name: name, summary: summary,
+        usage: ["explain [--kb DIR] \"message\""],
+        about: """
+        Prints the normalised text, the features, the top candidate entries with the n-grams
+        and keywords that contributed, the thresholds, the emotion cues, and the route with
+        the rule that chose it.
+        """,
+        options: [KnowledgeOptions.kb],
+        examples: ["kefu explain \"信用卡丢了，急！！\""])
+    static var help: String { command.help }
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        let args = try ParsedArguments.parse(arguments, options: options, command: name)
+        let args = try ParsedArguments.parse(arguments, for: command)
         guard !args.positionals.isEmpty else {
             throw UsageError(message: "give the message to explain, in quotes.", command: name)
         }

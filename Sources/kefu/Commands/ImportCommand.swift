@@ -5,29 +5,26 @@ import KefuCore
 enum ImportCommand {
     static let name = "import"
     static let summary = "draft FAQ entries from a plain-text or Markdown policy document"
-    static let help = """
-    Usage: kefu import DOCUMENT [--out DIR] [--kb DIR] [--max N]
-
-    Reads a policy document (UTF-8 plain text or Markdown, simplified or traditional
-    Chinese, web-page noise tolerated) and drafts one FAQ entry per section or numbered
-    point: a question, 6 suggested phrasings templated from the heading, an answer
-    summarised from the text (its 1–2 most informative sentences, at most 160
-    characters) and the topic the shipped classifier suggests. Each entry is written as
-    DIR/<id>.md with `draft: true`: the knowledge base ignores it until an editor checks
-    it and removes the mark. Running it again on the same document rewrites its drafts.
-
-    Options:
-      --out DIR   where to write the drafts (default: FAQ/drafts under the --kb folder)
-      --kb DIR    knowledge base for the suggested topics and existing ids (default: $KEFU_KB or .)
-      --max N     at most N drafts (default: 40)
-
-    Example:
-      kefu import policies/退款规则.md --out FAQ/drafts
-    """
-    static let options = [KnowledgeOptions.spec, OptionSpec(name: "--out", takesValue: true), OptionSpec(name: "--max", takesValue: true)]
+    static let out = Option("--out", value: "DIR", help: "where to write the drafts", default: "FAQ/drafts under the --kb folder")
+    static let maxDrafts = Option("--max", value: "N", help: "at most N drafts", default: "40")
+    static let command = CommandDescription(
+        name: name, summary: summary,
+        usage: ["import DOCUMENT [--out DIR] [--kb DIR] [--max N]"],
+        about: """
+        Reads a policy document (UTF-8 plain text or Markdown, simplified or traditional
+        Chinese, web-page noise tolerated) and drafts one FAQ entry per section or numbered
+        point: a question, 6 suggested phrasings templated from the heading, an answer
+        summarised from the text (its 1–2 most informative sentences, at most 160
+        characters) and the topic the shipped classifier suggests. Each entry is written as
+        DIR/<id>.md with `draft: true`: the knowledge base ignores it until an editor checks
+        it and removes the mark. Running it again on the same document rewrites its drafts.
+        """,
+        options: [out, KnowledgeOptions.kb.with(help: "knowledge base for the suggested topics and existing ids", default: "$KEFU_KB or ."), maxDrafts],
+        examples: ["kefu import policies/退款规则.md --out FAQ/drafts"])
+    static var help: String { command.help }
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        let args = try ParsedArguments.parse(arguments, options: options, command: name)
+        let args = try ParsedArguments.parse(arguments, for: command)
         guard let document = args.positionals.first else {
             throw UsageError(message: "which document? Pass its path: kefu import DOCUMENT.", command: name)
         }
@@ -35,7 +32,7 @@ enum ImportCommand {
             throw UsageError(message: "unexpected argument '\(args.positionals[1])'; import one document at a time.", command: name)
         }
         var maximum = 40
-        if let text = args.value("--max") {
+        if let text = args[maxDrafts] {
             guard let n = Int(text), n > 0 else { throw UsageError(message: "--max needs a positive number, not '\(text)'.", command: name) }
             maximum = n
         }
@@ -45,9 +42,9 @@ enum ImportCommand {
         guard let text = String(data: data, encoding: .utf8) else {
             throw CommandFailure(message: "\(document) is not UTF-8 text; save it as UTF-8 (plain text or Markdown) first.")
         }
-        let folder = args.value("--kb") ?? KnowledgeLoader.defaultFolder()
+        let folder = KnowledgeOptions.folder(args)
         let kb = try KnowledgeOptions.load(args)
-        let out = args.value("--out") ?? (folder as NSString).appendingPathComponent("FAQ/drafts")
+        let out = args[out] ?? (folder as NSString).appendingPathComponent("FAQ/drafts")
         // Ids already used by other files (drafts included); this document's own earlier drafts may be rewritten.
         var problems: [LoadProblem] = []
         let source = KnowledgeLoader.readSource(folder, problems: &problems)

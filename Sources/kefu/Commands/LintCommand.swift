@@ -5,38 +5,35 @@ import KefuCore
 enum LintCommand {
     static let name = "lint"
     static let summary = "check the knowledge files: errors, weak or clashing entries"
-    static let help = """
-    Usage: kefu lint [--kb DIR] [--json]
+    static let json = Option("--json", help: "one JSON array of {file, line, severity, rule, message}")
+    static let command = CommandDescription(
+        name: name, summary: summary,
+        usage: ["lint [--kb DIR] [--json]"],
+        about: """
+        Checks FAQ/ and Intents/ and prints every problem as
+          file:line: severity: message [rule]
+        then a count. Errors stop the bot from loading the files; warnings are content
+        that works but serves customers worse. Exit status 1 when there is an error, else 0.
+        Entries marked `draft: true` are checked for syntax only.
 
-    Checks FAQ/ and Intents/ and prints every problem as
-      file:line: severity: message [rule]
-    then a count. Errors stop the bot from loading the files; warnings are content
-    that works but serves customers worse. Exit status 1 when there is an error, else 0.
-    Entries marked `draft: true` are checked for syntax only.
+        Rules:
+        \(LintRule.allCases.map { "  " + $0.rawValue.padding(toLength: 21, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
 
-    Rules:
-    \(LintRule.allCases.map { "  " + $0.rawValue.padding(toLength: 21, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
-
-    `shadowed` and `confusable` come from 5-fold cross-validation over the phrasings:
-    each phrasing is classified by a knowledge base trained without it.
-
-    Options:
-      --kb DIR   knowledge base folder holding FAQ/ and Intents/ (default: $KEFU_KB or .)
-      --json     one JSON array of {file, line, severity, rule, message}
-
-    Example:
-      kefu lint --kb .
-    """
-    static let options = [KnowledgeOptions.spec, OptionSpec(name: "--json", takesValue: false)]
+        `shadowed` and `confusable` come from 5-fold cross-validation over the phrasings:
+        each phrasing is classified by a knowledge base trained without it.
+        """,
+        options: [KnowledgeOptions.kb, json],
+        examples: ["kefu lint --kb ."])
+    static var help: String { command.help }
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        let args = try ParsedArguments.parse(arguments, options: options, command: name)
+        let args = try ParsedArguments.parse(arguments, for: command)
         if let extra = args.positionals.first {
             throw UsageError(message: "unexpected argument '\(extra)'; pass the folder with --kb DIR.", command: name)
         }
-        let folder = args.value("--kb") ?? KnowledgeLoader.defaultFolder()
+        let folder = KnowledgeOptions.folder(args)
         let report = KnowledgeLinter.lint(folder: folder)
-        if args.has("--json") {
+        if args.has(json) {
             print(jsonArray(report.findings.map(\.dictionary)))
         } else {
             for finding in report.findings { print(finding.description) }

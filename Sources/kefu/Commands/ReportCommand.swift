@@ -5,45 +5,43 @@ import KefuCore
 enum ReportCommand {
     static let name = "report"
     static let summary = "service report from the event log: figures, charts, unanswered questions"
-    static let help = """
-    Usage: kefu report [--data DIR] [--store URL] [--kb DIR] [--since DATE] [--json] [--html FILE]
+    static let since = Option("--since", value: "DATE", help: """
+        only events from DATE on: 2026-11-23 (midnight, company timezone),
+        2026-11-23T08:00:00+08:00, or 7d / 12h back from now
+        """)
+    static let json = Option("--json", help: "one JSON object instead of text")
+    static let html = Option("--html", value: "FILE", help: "also write a self-contained HTML page with charts to FILE")
+    static let command = CommandDescription(
+        name: name, summary: summary,
+        usage: ["report [--data DIR] [--store URL] [--kb DIR] [--since DATE] [--json] [--html FILE]"],
+        about: """
+        Reads the event log in the data folder (or on Redis, with --store) and reports:
+        conversations, containment rate, first-contact resolution, handoff rate by reason,
+        fallback and clarification rates, median and p90 time to claim, satisfaction (average
+        and distribution), busiest hours (in the company timezone, Intents/company.txt
+        `timezone`), top topics; and, for
+        editors, the messages the bot could not answer (fallback) or answered with confidence
+        below 0.5, grouped into clusters of similar messages with a suggested topic.
 
-    Reads the event log in the data folder (or on Redis, with --store) and reports:
-    conversations, containment rate, first-contact resolution, handoff rate by reason,
-    fallback and clarification rates, median and p90 time to claim, satisfaction (average
-    and distribution), busiest hours (in the company timezone, Intents/company.txt
-    `timezone`), top topics; and, for
-    editors, the messages the bot could not answer (fallback) or answered with confidence
-    below 0.5, grouped into clusters of similar messages with a suggested topic.
-
-    First-contact resolution: among conversations where the customer raised a need, the
-    share the bot answered with no person brought in, no 「没用」, and no message on the
-    same topic from the same customer within 24 hours after.
-
-    Options:
-      --data DIR     the data folder (default: $KEFU_DATA or ./.kefu)
-    \(DataOptions.storeHelp)
-      --kb DIR       knowledge base, for the timezone and the suggested topics (default: $KEFU_KB or .)
-      --since DATE   only events from DATE on: 2026-11-23 (midnight, company timezone),
-                     2026-11-23T08:00:00+08:00, or 7d / 12h back from now
-      --json         one JSON object instead of text
-      --html FILE    also write a self-contained HTML page with charts to FILE
-
-    Example:
-      kefu report --since 7d --html report.html
-    """
-    static let options = [DataOptions.spec, DataOptions.storeSpec, KnowledgeOptions.spec, OptionSpec(name: "--since", takesValue: true),
-                          OptionSpec(name: "--json", takesValue: false), OptionSpec(name: "--html", takesValue: true)]
+        First-contact resolution: among conversations where the customer raised a need, the
+        share the bot answered with no person brought in, no 「没用」, and no message on the
+        same topic from the same customer within 24 hours after.
+        """,
+        options: [DataOptions.data, DataOptions.store,
+                  KnowledgeOptions.kb.with(help: "knowledge base, for the timezone and the suggested topics", default: "$KEFU_KB or ."),
+                  since, json, html],
+        examples: ["kefu report --since 7d --html report.html"])
+    static var help: String { command.help }
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        let args = try ParsedArguments.parse(arguments, options: options, command: name)
+        let args = try ParsedArguments.parse(arguments, for: command)
         if let extra = args.positionals.first {
             throw UsageError(message: "unexpected argument '\(extra)'; pass the data folder with --data DIR.", command: name)
         }
         let kb = try KnowledgeOptions.load(args)
         let timeZone = kb.company["timezone"].flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "Asia/Shanghai")!
         var since: Date?
-        if let text = args.value("--since") {
+        if let text = args[Self.since] {
             guard let date = parseDate(text, timeZone: timeZone, now: Date()) else {
                 throw UsageError(message: "cannot read the date '\(text)' for --since; write 2026-11-23, 2026-11-23T08:00:00+08:00, 7d or 12h.", command: name)
             }
@@ -52,7 +50,7 @@ enum ReportCommand {
         let (events, notices) = try DataOptions.events(args)
         for n in notices { printError("kefu: \(n)") }
         let report = ServiceReport(events: events, kb: kb, since: since)
-        if let path = args.value("--html") {
+        if let path = args[html] {
             do {
                 try ReportPage.html(report).write(toFile: path, atomically: true, encoding: .utf8)
             } catch {
@@ -60,7 +58,7 @@ enum ReportCommand {
             }
             printError("kefu: wrote \(path)")
         }
-        if args.has("--json") {
+        if args.has(json) {
             print(jsonLine(report.dictionary))
         } else {
             printText(report)

@@ -5,33 +5,31 @@ import KefuCore
 enum TestCommand {
     static let name = "test"
     static let summary = "run regression files (messages and conversations) against the knowledge base"
-    static let help = """
-    Usage: kefu test [--kb DIR] [--loo [--misses]] [FILE…]
+    static let loo = Option("--loo", help: """
+        also print the leave-one-out check: every FAQ phrasing classified by a
+        knowledge base trained without it (5 folds), accuracy per topic
+        """)
+    static let misses = Option("--misses", help: "with --loo: list every phrasing that went to another entry")
+    static let command = CommandDescription(
+        name: name, summary: summary,
+        usage: ["test [--kb DIR] [--loo [--misses]] [FILE…]"],
+        about: """
+        Runs regression files: single messages with their expected topic / entry / route,
+        and multi-turn conversations (see docs/KNOWLEDGE-FORMAT.md, "Regression files").
+        Prints one line per case, PASS or FAIL (with what was expected, what came and the
+        rule behind it), then the closing line `N passed, N failed`. Exit status 1 when a
+        case failed.
 
-    Runs regression files: single messages with their expected topic / entry / route,
-    and multi-turn conversations (see docs/KNOWLEDGE-FORMAT.md, "Regression files").
-    Prints one line per case, PASS or FAIL (with what was expected, what came and the
-    rule behind it), then the closing line `N passed, N failed`. Exit status 1 when a
-    case failed.
-
-    Without FILE it runs the knowledge base's own regression files:
-    Tests/Data/*regression*.txt under the --kb folder.
-
-    Options:
-      --kb DIR   knowledge base folder holding FAQ/ and Intents/ (default: $KEFU_KB or .)
-      --loo      also print the leave-one-out check: every FAQ phrasing classified by a
-                 knowledge base trained without it (5 folds), accuracy per topic
-      --misses   with --loo: list every phrasing that went to another entry
-
-    Example:
-      kefu test --kb . Tests/Data/kb-regression.txt
-    """
-    static let options = [KnowledgeOptions.spec, OptionSpec(name: "--loo", takesValue: false),
-                          OptionSpec(name: "--misses", takesValue: false)]
+        Without FILE it runs the knowledge base's own regression files:
+        Tests/Data/*regression*.txt under the --kb folder.
+        """,
+        options: [KnowledgeOptions.kb, loo, misses],
+        examples: ["kefu test --kb . Tests/Data/kb-regression.txt"])
+    static var help: String { command.help }
 
     static func run(_ arguments: [String]) throws -> Int32 {
-        let args = try ParsedArguments.parse(arguments, options: options, command: name)
-        let folder = args.value("--kb") ?? KnowledgeLoader.defaultFolder()
+        let args = try ParsedArguments.parse(arguments, for: command)
+        let folder = KnowledgeOptions.folder(args)
         var files = args.positionals
         if files.isEmpty {
             files = shippedFiles(in: folder)
@@ -54,10 +52,10 @@ enum TestCommand {
             flushStandardOutput()
             if result.passed { passed += 1 } else { failed += 1 }
         }
-        if args.has("--loo") {
+        if args.has(loo) {
             var problems: [LoadProblem] = []
             if let source = KnowledgeLoader.readSource(folder, problems: &problems) {
-                printLeaveOneOut(PhrasingCrossValidation.run(source, folder: folder), kb: kb, misses: args.has("--misses"))
+                printLeaveOneOut(PhrasingCrossValidation.run(source, folder: folder), kb: kb, misses: args.has(misses))
             }
         }
         print("\(passed) passed, \(failed) failed")
