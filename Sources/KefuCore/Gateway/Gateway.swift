@@ -81,7 +81,7 @@ public final class Gateway: @unchecked Sendable {
     private var httpListener: Int32 = -1
     let poller: Epoll
     /// The web conversations' items and subscribers (loop thread).
-    let webFeeds = WebFeeds()
+    let webFeeds: WebFeeds
     let webTokens: WebConversationTokens
     /// `GET /v1/agent/canned`: the knowledge base's canned replies as JSON (loop thread).
     var cannedReplies: [UInt8] = []
@@ -177,6 +177,7 @@ public final class Gateway: @unchecked Sendable {
                                           log: configuration.log)
         }
         webTokens = WebConversationTokens(secret: configuration.webSecret ?? SecureRandom.hex(bytes: 32))
+        webFeeds = WebFeeds(maxFeeds: configuration.conversations.maxLive)
         cannedReplies = Self.cannedJSON(kb)
         linePhrases = kb.filledPhrases
         budget = ConnectionBudget(maxConnections: configuration.maxConnections, agentSlots: configuration.agentSlots,

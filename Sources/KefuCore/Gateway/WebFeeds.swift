@@ -79,6 +79,15 @@ final class WebFeeds {
     static let maxAnswers = 64
 
     private(set) var feeds: [String: Feed] = [:]
+    /// Feeds kept at most; beyond it the least recently used that nobody follows are dropped
+    /// (their conversations go on; a client catching up then gets `first_seq` past its cursor).
+    /// Without it, anyone can mint conversation tokens and make the server keep a feed for each.
+    let maxFeeds: Int
+    private(set) var dropped = 0
+
+    init(maxFeeds: Int = 5000) {
+        self.maxFeeds = maxFeeds
+    }
     func feed(_ key: String) -> Feed? { feeds[key] }
 
     /// The feed of `key`, made when new (`isNew`), so the caller can ask the engine for the
@@ -88,9 +97,20 @@ final class WebFeeds {
             feed.lastUsed = now
             return (feed, false)
         }
+        if feeds.count >= maxFeeds { dropLeastRecentlyUsed() }
         let feed = Feed(now: now)
         feeds[key] = feed
         return (feed, true)
+    }
+
+    /// Drops the least recently used tenth of the feeds nobody follows, so the scan is paid
+    /// once per many new feeds.
+    private func dropLeastRecentlyUsed() {
+        let idle = feeds.filter { $0.value.subscribers.isEmpty }.sorted { $0.value.lastUsed < $1.value.lastUsed }
+        for (key, _) in idle.prefix(max(1, maxFeeds / 10)) {
+            feeds[key] = nil
+            dropped += 1
+        }
     }
 
     func unsubscribe(_ connection: Int, from key: String) {

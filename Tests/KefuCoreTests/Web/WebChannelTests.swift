@@ -239,6 +239,27 @@ private func say(_ text: String, id: String, in conversation: (id: String, token
         #expect(after.items.last?["state"] as? String == "queued")
     }
 
+    @Test func mintingConversationsCannotGrowTheServersKeptHistoryWithoutEnd() throws {
+        let server = try RunningGateway { config in
+            config.httpAddress = Socket.Address(host: "127.0.0.1", port: 0)
+            config.conversations.maxLive = 10
+        }
+        defer { server.stop() }
+        let http = try #require(server.gateway.httpBound)
+        let client = try WebTestClient(http)
+        let first = try newConversation(http)
+        #expect(say("你好", id: "1", in: first, on: client)?.items.count == 2)
+        for n in 0..<30 {
+            let other = try newConversation(http)
+            #expect(say("你好", id: "m\(n)", in: other, on: client)?.status == 200)
+        }
+        // The oldest history nobody follows was let go; the conversation itself goes on.
+        let history = client.request("GET", "/v1/conversations/\(first.id)/messages", token: first.token)
+        #expect(history?.items.isEmpty == true)
+        let again = try #require(say("怎么退款", id: "2", in: first, on: client))
+        #expect(again.items.last?["topic"] as? String == "return_refund")
+    }
+
     @Test func theIntegrationNamesItsCustomersWhoMeetTheSameConversationOnEveryChannel() throws {
         let (server, http) = try webGateway()
         defer { server.stop() }
