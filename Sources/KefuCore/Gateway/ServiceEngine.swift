@@ -511,13 +511,11 @@ final class ServiceEngine: @unchecked Sendable {
     // MARK: Agents
 
     private func agentCommand(connection: Int, line: String, received: UInt64, now: Date) {
-        let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        let verb = parts.first.map { $0.uppercased() } ?? ""
-        let rest = parts.count > 1 ? String(parts[1]) : ""
+        let parsed = AgentRequest.parse(line)
         func answer(_ text: String, close: Bool = false) {
             outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(text), close: close, received: received))
         }
-        if verb == "QUIT" { answer("OK bye", close: true); return }
+        if case .success(.quit) = parsed { answer("OK bye", close: true); return }
         if let waiting = loginsInFlight[connection] {
             // Its AUTH is being checked: what follows waits, so the answers keep their order.
             guard waiting.count < Self.maxLinesAwaitingLogin else {
@@ -528,48 +526,55 @@ final class ServiceEngine: @unchecked Sendable {
             return
         }
         guard let session = agents[connection] else {
+            let verb = AgentRequest.verb(of: line)
             guard verb == "AUTH" else {
                 log.note("kefu serve: agent connection \(connection) sent \(verb.prefix(16)) before AUTH")
                 answer("ERR authenticate first: AUTH <name> <password>")
                 return
             }
-            let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
-            guard words.count == 2 else { answer("ERR usage: AUTH <name> <password>"); return }
-            loginsInFlight[connection] = []
-            authenticator.submit(.init(connection: connection, name: words[0], password: words[1],
-                                       address: agentAddresses[connection] ?? "unknown"))
+            switch parsed {
+            case .success(.auth(let name, let password)):
+                loginsInFlight[connection] = []
+                authenticator.submit(.init(connection: connection, name: name, password: password,
+                                           address: agentAddresses[connection] ?? "unknown"))
+            case .failure(let problem): answer(problem.answer)
+            case .success: break
+            }
             return
         }
-        // The desk changes the ticket and records the action; here it is only parsed,
-        // answered in the protocol's words, and told to whoever else is concerned.
+        let request: AgentRequest
+        switch parsed {
+        case .failure(let problem): answer(problem.answer); return
+        case .success(let r): request = r
+        }
+        // The desk changes the ticket and records the action; here it is answered in the
+        // protocol's words and told to whoever else is concerned.
         let agent = session.name
         let work = AgentDesk(desk: desk, agent: agent, role: session.role)
         do {
-            switch verb {
-            case "AUTH":
+            switch request {
+            case .auth, .quit:
                 answer("ERR already authenticated as \(agent)")
-            case "LIST":
+            case .list:
                 let queue = try work.list()
                 var text = "OK \(queue.count)\n"
                 for t in queue { text += Self.json(TicketJSON.listing(t, now: now)) + "\n" }
                 answer(text + ".")
-            case "SHOW":
-                guard let t = try work.show(rest.trimmingCharacters(in: .whitespaces)) else { throw TicketError.unknown(rest) }
+            case .show(let id):
+                guard let t = try work.show(id) else { throw TicketError.unknown(id) }
                 answer("OK\n" + Self.json(TicketJSON.full(t, now: now, unmasked: work.seesUnmasked(t))) + "\n.")
-            case "CLAIM":
-                let t = try work.claim(rest.trimmingCharacters(in: .whitespaces), now: now)
+            case .claim(let id):
+                let t = try work.claim(id, now: now)
                 answer("OK \(t.id) claimed")
                 personJoined(t, agent: agent)
-            case "NEXT":
+            case .next:
                 if let t = try work.next(now: now) {
                     answer("OK \(t.id) claimed \(t.reason.rawValue) \(oneLine(t.summary))")
                     personJoined(t, agent: agent)
                 } else {
                     answer("OK none waiting")
                 }
-            case "REPLY":
-                let (id, text) = split(rest)
-                guard !text.isEmpty else { answer("ERR usage: REPLY <id> <text>"); return }
+            case .reply(let id, let text):
                 let t = try work.reply(id, text: text, now: now)
                 webhook(.agentReply, t, agent: agent, text: text, now: now)
                 if reach[t.customer] != nil {
@@ -582,33 +587,26 @@ final class ServiceEngine: @unchecked Sendable {
                 } else {
                     answer("OK recorded; the customer is not connected and sees it on return")
                 }
-            case "NOTE":
-                let (id, text) = split(rest)
+            case .note(let id, let text):
                 try work.note(id, text: text, now: now)
                 answer("OK")
-            case "TRANSFER":
-                let (id, to) = split(rest)
-                guard !to.isEmpty else { answer("ERR usage: TRANSFER <id> <agent>"); return }
+            case .transfer(let id, let to):
                 let moved = try work.transfer(id, to: to, now: now)
                 notifyAgent(named: to, "* TRANSFERRED \(id) from \(agent)")
                 if let holder = moved.holderToTell { notifyAgent(named: holder, "* TRANSFERRED \(id) to \(to) by \(agent)") }
                 answer("OK \(id) transferred to \(to)")
-            case "RELEASE":
-                let id = rest.trimmingCharacters(in: .whitespaces)
+            case .release(let id):
                 let released = try work.release(id, now: now)
                 if let holder = released.holderToTell { notifyAgent(named: holder, "* RELEASED \(id) by \(agent)") }
                 answer("OK")
-            case "RESOLVE":
-                let (id, note) = split(rest)
-                let t = try work.resolve(id, note: note.isEmpty ? nil : note, now: now)
+            case .resolve(let id, let note):
+                let t = try work.resolve(id, note: note, now: now)
                 webhook(.resolved, t, agent: agent, now: now)
                 answer("OK \(id) resolved")
                 handBackToBot(t)
-            case "STATS":
+            case .stats:
                 try desk.tickets.refresh()  // the queue as `kefu agent` in other processes left it
                 answer("OK " + Self.json(stats()))
-            default:
-                answer("ERR unknown command '\(verb.prefix(20))'; commands: AUTH LIST SHOW CLAIM NEXT REPLY NOTE TRANSFER RELEASE RESOLVE STATS QUIT")
             }
         } catch let error as TicketError {
             answer("ERR \(error.description)")
@@ -714,11 +712,6 @@ final class ServiceEngine: @unchecked Sendable {
                 "unrecorded_events": counters.unrecorded.count, "unrecorded_since": counters.unrecorded.since.map(Timestamp.format) ?? NSNull(),
                 "logins": logins.logins, "auth_failures": logins.failures, "auth_throttled": logins.throttled, "lockouts": logins.lockouts,
                 "webhooks_pending": webhooks?.pendingCount ?? 0, "webhooks_failed_urls": webhooks?.failingCount ?? 0]
-    }
-
-    private func split(_ text: String) -> (String, String) {
-        let parts = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        return (parts.first.map(String.init) ?? "", parts.count > 1 ? String(parts[1]) : "")
     }
 
     /// Content that may hold line breaks of its own (a summary, a customer's message), made one line.
