@@ -293,7 +293,7 @@ extension Gateway {
     private func subscribe(_ c: Connection, to key: String, speaker: Speaker, after: Int, into inputs: inout [GatewayInput]) {
         let now = Measure.now()
         let (feed, isNew) = webFeeds.open(key, now: now)
-        feed.subscribers.insert(c.id)
+        feed.subscribe(c.id)
         for item in feed.items(after: after).items { send(item, to: c) }
         c.web?.lastSent = now
         if isNew { inputs.append(.identify(connection: c.id, speaker: speaker, received: now)) }

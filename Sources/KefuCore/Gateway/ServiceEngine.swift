@@ -380,10 +380,10 @@ final class ServiceEngine: @unchecked Sendable {
         switch speaker {
         case .plain: reach[customer] = Place(connection: connection, session: nil, name: nil)
         case .session(let session, let name, _): reach[customer] = Place(connection: connection, session: session, name: name)
-        case .web(_, let conversation, let name):
+        case .web(_, _, let name):
             // A web conversation is reached through its feed, whichever request or socket
             // is open: it belongs to no connection.
-            reach[customer] = Place(connection: Self.noConnection, session: conversation, name: name, web: true)
+            reach[customer] = Place(connection: Self.noConnection, session: nil, name: name, web: true)
             return
         }
         customersOn[connection, default: []].insert(customer)

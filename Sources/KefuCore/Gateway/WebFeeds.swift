@@ -28,7 +28,17 @@ final class WebFeeds {
         private(set) var nextSeq = 1
         private(set) var items: [Item] = []
         private var bytes = 0
-        var subscribers: Set<Int> = []
+        /// The streams following the conversation: nearly always one or none, so an array
+        /// (a set's table is several times the size of a one-element array).
+        private(set) var subscribers: [Int] = []
+
+        func subscribe(_ connection: Int) {
+            if !subscribers.contains(connection) { subscribers.append(connection) }
+        }
+
+        func unsubscribe(_ connection: Int) {
+            subscribers.removeAll { $0 == connection }
+        }
         var answers: [String: Answer] = [:]
         /// Client message ids in the order they came, to forget the oldest.
         var answerOrder: [String] = []
@@ -114,7 +124,7 @@ final class WebFeeds {
     }
 
     func unsubscribe(_ connection: Int, from key: String) {
-        feeds[key]?.subscribers.remove(connection)
+        feeds[key]?.unsubscribe(connection)
     }
 
     /// Forgets feeds nobody watches and nobody used for `horizon` nanoseconds (the
