@@ -34,13 +34,13 @@ struct AgentDeskTests {
         #expect(try zhang.resolve("T000001", note: "已处理", now: Self.t0).state == .resolved)
 
         let events = try Self.agentEvents(desk)
-        #expect(events.map { "\($0.action ?? "?") \($0.agent ?? "?")" }
+        #expect(events.map { "\($0.action?.rawValue ?? "?") \($0.agent ?? "?")" }
                 == ["claim 张三", "reply 张三", "note 张三", "transfer 张三", "release 李四", "next 张三", "resolve 张三"])
         for e in events {
             #expect(e.ticket == "T000001")
             #expect(e.conversation == "conv-1")
             #expect(e.customer == PrivacyMask.mask("客户13812345678"), "masked, as every event's customer")
-            #expect(e.reason == "complaint")
+            #expect(e.reason == .handoff(.complaint))
             #expect(e.time == Self.t0)
         }
     }
@@ -55,7 +55,7 @@ struct AgentDeskTests {
         #expect(throws: TicketError.heldByOther("T000001", agent: "张三")) { try li.release("T000001", now: Self.t0) }
         #expect(throws: TicketError.unknown("T999999")) { try li.note("T999999", text: "x", now: Self.t0) }
         #expect(try li.next(now: Self.t0) == nil, "nothing waits: nothing claimed")
-        #expect(try Self.agentEvents(desk).map(\.action) == ["claim"])
+        #expect(try Self.agentEvents(desk).map(\.action) == [.claim])
         #expect(try desk.tickets.ticket("T000001")?.assignee == "张三")
     }
 
@@ -90,7 +90,7 @@ struct AgentDeskTests {
         #expect(!li.seesUnmasked(t))
         #expect(try li.show("T000404") == nil)
         #expect(try li.list().map(\.id) == ["T000001"])
-        #expect(try Self.agentEvents(desk).map(\.action) == ["claim"], "looking records nothing")
+        #expect(try Self.agentEvents(desk).map(\.action) == [.claim], "looking records nothing")
     }
 
     @Test("working on a data folder, the role comes from its accounts file; anyone else is an agent")
@@ -115,7 +115,7 @@ struct AgentActionPathTests {
     /// An event as both paths must write it: what, who, which ticket and why, and whether it
     /// names the ticket's own conversation and (masked) customer.
     static func shape(_ e: ServiceEvent, ticket: Ticket) -> String {
-        "\(e.action ?? "-") by \(e.agent ?? "-") on \(e.ticket ?? "-") (\(e.reason ?? "-"))"
+        "\(e.action?.rawValue ?? "-") by \(e.agent ?? "-") on \(e.ticket ?? "-") (\(e.reason?.rawValue ?? "-"))"
             + (e.conversation == ticket.conversation ? " conversation" : " WRONG conversation \(e.conversation ?? "none")")
             + (e.customer == PrivacyMask.mask(ticket.customer) ? " customer" : " WRONG customer \(e.customer ?? "none")")
     }

@@ -18,7 +18,7 @@ struct EditingReportTests {
         return e
     }
 
-    static func message(_ c: String, _ customer: String, at seconds: Double, _ text: String, route: String, topic: String?, confidence: Double) -> ServiceEvent {
+    static func message(_ c: String, _ customer: String, at seconds: Double, _ text: String, route: Route, topic: String?, confidence: Double) -> ServiceEvent {
         event(.message, c, customer, at: seconds) { $0.text = text; $0.route = route; $0.topic = topic; $0.confidence = confidence }
     }
 
@@ -27,24 +27,24 @@ struct EditingReportTests {
     /// count; c6 handed off; c7 only fallbacks; c8 only a greeting (no need raised); c9 「没用」;
     /// c10 only a low-confidence clarification.
     static let events: [ServiceEvent] = [
-        message("c1", "u1", at: 0, "退款怎么申请", route: "answer", topic: "return_refund", confidence: 0.9),
+        message("c1", "u1", at: 0, "退款怎么申请", route: .answer, topic: "return_refund", confidence: 0.9),
         event(.rating, "c1", "u1", at: 60) { $0.score = 5 },
-        message("c2", "u2", at: 0, "卡丢了", route: "answer", topic: "card_service", confidence: 0.8),
-        message("c3", "u2", at: 3600, "卡丢了还没处理", route: "answer", topic: "card_service", confidence: 0.7),
-        message("c4", "u3", at: 0, "快递到哪了", route: "answer", topic: "order_status", confidence: 0.9),
-        message("c5", "u3", at: 25 * 3600, "物流查询", route: "answer", topic: "order_status", confidence: 0.9),
-        message("c6", "u4", at: 0, "转人工", route: "handoff", topic: "human_agent", confidence: 0.95),
-        event(.handoff, "c6", "u4", at: 10) { $0.reason = "requested"; $0.ticket = "T1" },
-        event(.agentAction, "c6", "u4", at: 130) { $0.action = "claim"; $0.ticket = "T1" },
+        message("c2", "u2", at: 0, "卡丢了", route: .answer, topic: "card_service", confidence: 0.8),
+        message("c3", "u2", at: 3600, "卡丢了还没处理", route: .answer, topic: "card_service", confidence: 0.7),
+        message("c4", "u3", at: 0, "快递到哪了", route: .answer, topic: "order_status", confidence: 0.9),
+        message("c5", "u3", at: 25 * 3600, "物流查询", route: .answer, topic: "order_status", confidence: 0.9),
+        message("c6", "u4", at: 0, "转人工", route: .handoff, topic: "human_agent", confidence: 0.95),
+        event(.handoff, "c6", "u4", at: 10) { $0.reason = .handoff(.requested); $0.ticket = "T1" },
+        event(.agentAction, "c6", "u4", at: 130) { $0.action = .claim; $0.ticket = "T1" },
         event(.rating, "c6", "u4", at: 400) { $0.score = 4 },
-        message("c7", "u5", at: 5 * 3600, "发票怎么开", route: "fallback", topic: "out_of_scope", confidence: 0.05),
-        message("c7", "u5", at: 5 * 3600 + 30, "电子发票在哪下载", route: "fallback", topic: "out_of_scope", confidence: 0.04),
-        message("c7", "u5", at: 5 * 3600 + 60, "后天天气怎么样", route: "fallback", topic: "out_of_scope", confidence: 0.15),
-        message("c7", "u5", at: 5 * 3600 + 90, "明后天的天气预报", route: "fallback", topic: "out_of_scope", confidence: 0.12),
-        message("c8", "u6", at: 0, "你好", route: "answer", topic: "greeting", confidence: 0.9),
-        message("c9", "u7", at: 0, "我要退款", route: "answer", topic: "return_refund", confidence: 0.9),
-        message("c9", "u7", at: 20, "没用", route: "answer", topic: "return_refund", confidence: 0.1),
-        message("c10", "u8", at: 0, "退款还是退货呢", route: "clarify", topic: "return_refund", confidence: 0.3),
+        message("c7", "u5", at: 5 * 3600, "发票怎么开", route: .fallback, topic: "out_of_scope", confidence: 0.05),
+        message("c7", "u5", at: 5 * 3600 + 30, "电子发票在哪下载", route: .fallback, topic: "out_of_scope", confidence: 0.04),
+        message("c7", "u5", at: 5 * 3600 + 60, "后天天气怎么样", route: .fallback, topic: "out_of_scope", confidence: 0.15),
+        message("c7", "u5", at: 5 * 3600 + 90, "明后天的天气预报", route: .fallback, topic: "out_of_scope", confidence: 0.12),
+        message("c8", "u6", at: 0, "你好", route: .answer, topic: "greeting", confidence: 0.9),
+        message("c9", "u7", at: 0, "我要退款", route: .answer, topic: "return_refund", confidence: 0.9),
+        message("c9", "u7", at: 20, "没用", route: .answer, topic: "return_refund", confidence: 0.1),
+        message("c10", "u8", at: 0, "退款还是退货呢", route: .clarify, topic: "return_refund", confidence: 0.3),
     ]
 
     /// The fixture with out-of-scope examples, so that small talk has somewhere to go.
@@ -94,7 +94,7 @@ struct EditingReportTests {
 
     @Test("a log written before the current masking rules has its numbers masked in the report's examples")
     func clusterExamplesMasked() throws {
-        let legacy = [Self.message("c1", "tel13812345678", at: 0, "我的手机tel13812345678打不通", route: "fallback", topic: "out_of_scope", confidence: 0.05)]
+        let legacy = [Self.message("c1", "tel13812345678", at: 0, "我的手机tel13812345678打不通", route: .fallback, topic: "out_of_scope", confidence: 0.05)]
         let r = ServiceReport(events: legacy, kb: try Self.knowledgeBase())
         #expect(r.clusters.flatMap { $0.examples() } == ["我的手机tel138****5678打不通"])
     }
@@ -145,7 +145,7 @@ struct EditingReportTests {
     @Test("the HTML page is self-contained: inline CSS and SVG charts, no scripts, no external assets, text escaped")
     func htmlPage() throws {
         var events = Self.events
-        events.append(Self.message("c11", "u9", at: 40, "<script>alert(1)</script> 发票", route: "fallback", topic: "out_of_scope", confidence: 0.01))
+        events.append(Self.message("c11", "u9", at: 40, "<script>alert(1)</script> 发票", route: .fallback, topic: "out_of_scope", confidence: 0.01))
         let html = ReportPage.html(ServiceReport(events: events, kb: try Self.knowledgeBase()))
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.contains("<style>"))

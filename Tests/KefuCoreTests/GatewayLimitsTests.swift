@@ -223,7 +223,7 @@ struct IdleConversationTests {
         server.stop()
         let (events, _) = try EventLog.read(folder: server.desk.folder)
         let end = events.first { $0.kind == .conversationEnd }
-        #expect(end?.reason == "idle")
+        #expect(end?.reason == .idle)
         #expect(end?.handedOff == false)
     }
 }

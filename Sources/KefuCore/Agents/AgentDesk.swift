@@ -131,12 +131,12 @@ public struct AgentDesk: Sendable {
 
     private func recorded(_ action: Action, _ t: Ticket, now: Date) throws -> Ticket {
         var event = ServiceEvent(kind: .agentAction, time: now)
-        event.action = action.rawValue
+        event.action = EventAction(action)
         event.agent = agent
         event.ticket = t.id
         event.conversation = t.conversation
         event.customer = t.customer
-        event.reason = t.reason.rawValue
+        event.reason = .handoff(t.reason)
         do {
             try desk.events.record(event)
         } catch {
@@ -157,5 +157,20 @@ public struct UnrecordedAgentAction: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         "\(action.rawValue) on \(ticket) is done, but the event log in \(folder) could not record it (\(cause)), so kefu report will not count it; free space or make the folder writable before the next action"
+    }
+}
+
+extension EventAction {
+    /// The event an agent desk action is recorded as.
+    public init(_ action: AgentDesk.Action) {
+        switch action {
+        case .claim: self = .claim
+        case .next: self = .next
+        case .reply: self = .reply
+        case .note: self = .note
+        case .transfer: self = .transfer
+        case .release: self = .release
+        case .resolve: self = .resolve
+        }
     }
 }

@@ -183,7 +183,7 @@ public struct Dialogue: Sendable {
             if withdrawn {
                 var event = messageEvent(message.understanding, route: .answer, state: state, now: now)
                 event.topic = "complaint"
-                event.reason = "withdrawn"
+                event.reason = .withdrawn
                 try desk.events.record(event)
                 return Reply(lines: [composer.phrase("complaint_withdrawn")], route: .answer, topic: "complaint",
                              rule: "the customer withdrew the complaint before giving details → nothing filed")
@@ -220,7 +220,7 @@ public struct Dialogue: Sendable {
                 let reply = try notHelped(state: &state, now: now)
                 var event = messageEvent(message.understanding, route: reply.route ?? .clarify, state: state, now: now)
                 event.topic = previousTopic
-                event.reason = HandoffReason.notHelped.rawValue
+                event.reason = .handoff(.notHelped)
                 try desk.events.record(event)
                 return reply
             }
@@ -280,7 +280,7 @@ public struct Dialogue: Sendable {
                                                 turn: turnRecord(u, route: .handoff, now: now), now: now)
             var event = messageEvent(u, route: .handoff, state: state, now: now)
             event.ticket = id
-            event.reason = HandoffReason.safety.rawValue
+            event.reason = .handoff(.safety)
             try desk.events.record(event)
             return Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated")], route: .handoff,
                          topic: dangerTopic(u), reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
@@ -736,7 +736,7 @@ public struct Dialogue: Sendable {
         event.conversation = state.id
         event.customer = state.customer
         event.ticket = id
-        event.action = "withdrawn"
+        event.action = .withdrawn
         try desk.events.record(event)
         state.stage = .open
         state.ticket = nil
@@ -763,7 +763,7 @@ public struct Dialogue: Sendable {
         event.conversation = state.id
         event.customer = state.customer
         event.channel = state.channel
-        event.reason = reason.rawValue
+        event.reason = .handoff(reason)
         event.ticket = ticket.id
         event.topic = topic
         try desk.events.record(event)
@@ -843,12 +843,12 @@ public struct Dialogue: Sendable {
         event.customer = state.customer
         event.channel = state.channel
         event.text = u.normalized.original
-        event.route = route.rawValue
+        event.route = route
         event.topic = route == .fallback ? KnowledgeBase.outOfScopeTopic : u.topic
         event.entry = u.top?.entryID
         event.confidence = Double(u.top?.probability ?? 0)
         event.emotionScore = Double(u.emotion.score)
-        event.emotionLevel = u.emotion.level.rawValue
+        event.emotionLevel = u.emotion.level
         return event
     }
 

@@ -350,7 +350,7 @@ final class ServiceEngine: @unchecked Sendable {
                 event.customer = ended.customer
                 event.channel = ended.channel
                 event.handedOff = ended.handedOff
-                event.reason = "idle"
+                event.reason = .idle
                 try? desk.events.record(event)
             }
             if let place = reach.removeValue(forKey: ended.key) { customersOn[place.connection]?.remove(ended.key) }

@@ -20,16 +20,16 @@ public struct ServiceEvent: Sendable, Codable, Equatable {
     public var customer: String?
     public var channel: String?
     public var text: String?
-    public var route: String?
+    public var route: Route?
     public var topic: String?
     public var entry: String?
     public var confidence: Double?
     public var emotionScore: Double?
-    public var emotionLevel: String?
-    public var reason: String?
+    public var emotionLevel: EmotionLevel?
+    public var reason: EventReason?
     public var ticket: String?
     public var agent: String?
-    public var action: String?
+    public var action: EventAction?
     public var score: Int?
     /// For `conversation_end`: whether a person took part.
     public var handedOff: Bool?
@@ -43,6 +43,87 @@ public struct ServiceEvent: Sendable, Codable, Equatable {
     }
 }
 
+/// Why a handoff happened or a conversation ended, as `ServiceEvent.reason`. Stored as the
+/// same plain string as before (a handoff reason's code, `idle`, `withdrawn`); a string this
+/// version does not know (an older or newer log) is kept as `other` and written back as is.
+public enum EventReason: Sendable, Hashable, Codable, RawRepresentable, CustomStringConvertible {
+    case handoff(HandoffReason)
+    /// A conversation closed after the customer was idle.
+    case idle
+    /// The customer withdrew a waiting request.
+    case withdrawn
+    case other(String)
+
+    public init(rawValue: String) {
+        switch rawValue {
+        case "idle": self = .idle
+        case "withdrawn": self = .withdrawn
+        default: self = HandoffReason(rawValue: rawValue).map(EventReason.handoff) ?? .other(rawValue)
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .handoff(let r): r.rawValue
+        case .idle: "idle"
+        case .withdrawn: "withdrawn"
+        case .other(let s): s
+        }
+    }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: Decoder) throws {
+        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+}
+
+/// What an agent (or the customer, withdrawing) did to a ticket, as `ServiceEvent.action`:
+/// the agent desk's actions plus `withdrawn`. Stored as the same plain string as before; a
+/// string this version does not know is kept as `other` and written back as is.
+public enum EventAction: Sendable, Hashable, Codable, RawRepresentable, CustomStringConvertible {
+    case claim, next, reply, note, transfer, release, resolve
+    /// The customer withdrew a waiting request.
+    case withdrawn
+    case other(String)
+
+    private static let known: [EventAction] = [.claim, .next, .reply, .note, .transfer, .release, .resolve, .withdrawn]
+
+    public init(rawValue: String) {
+        self = Self.known.first { $0.rawValue == rawValue } ?? .other(rawValue)
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .claim: "claim"
+        case .next: "next"
+        case .reply: "reply"
+        case .note: "note"
+        case .transfer: "transfer"
+        case .release: "release"
+        case .resolve: "resolve"
+        case .withdrawn: "withdrawn"
+        case .other(let s): s
+        }
+    }
+
+    public var description: String { rawValue }
+
+    public init(from decoder: Decoder) throws {
+        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+}
+
 extension ServiceEvent {
     /// The event as one JSON object with sorted keys, written straight into one byte buffer:
     /// `JSONEncoder`, then building strings field by field, then nested functions capturing
@@ -50,20 +131,20 @@ extension ServiceEvent {
     /// with `JSONDecoder` as usual.
     func jsonBytes() -> [UInt8] {
         var w = JSONObjectWriter()
-        w.add("action", action)
+        w.add("action", action?.rawValue)
         w.add("agent", agent)
         w.add("channel", channel)
         w.add("confidence", confidence)
         w.add("conversation", conversation)
         if let count { w.addLiteral("count", String(count)) }
         w.add("customer", customer)
-        w.add("emotionLevel", emotionLevel)
+        w.add("emotionLevel", emotionLevel?.rawValue)
         w.add("emotionScore", emotionScore)
         w.add("entry", entry)
         if let handedOff { w.addLiteral("handedOff", handedOff ? "true" : "false") }
         w.add("kind", kind.rawValue)
-        w.add("reason", reason)
-        w.add("route", route)
+        w.add("reason", reason?.rawValue)
+        w.add("route", route?.rawValue)
         if let score { w.addLiteral("score", String(score)) }
         w.add("text", text)
         w.add("ticket", ticket)

@@ -33,15 +33,15 @@ public struct ServiceMetrics: Sendable {
             switch e.kind {
             case .message:
                 messages += 1
-                if e.route == "fallback" { fallbacks += 1 }
-                if e.route == "clarify" { clarifications += 1 }
-                if let t = e.topic, e.route != "fallback" { topics[t, default: 0] += 1 }
+                if e.route == .fallback { fallbacks += 1 }
+                if e.route == .clarify { clarifications += 1 }
+                if let t = e.topic, e.route != .fallback { topics[t, default: 0] += 1 }
             case .handoff:
                 if let c = e.conversation { handedOff.insert(c) }
-                handoffReasons[e.reason ?? "unknown", default: 0] += 1
+                handoffReasons[e.reason?.rawValue ?? "unknown", default: 0] += 1
                 if let t = e.ticket { handoffTime[t] = e.time }
             case .agentAction:
-                if (e.action == "claim" || e.action == "next"), let t = e.ticket, !claimed.contains(t), let opened = handoffTime[t] {
+                if (e.action == .claim || e.action == .next), let t = e.ticket, !claimed.contains(t), let opened = handoffTime[t] {
                     claimed.insert(t)
                     claimWaits.append(e.time.timeIntervalSince(opened))
                 }

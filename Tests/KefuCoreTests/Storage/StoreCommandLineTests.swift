@@ -18,7 +18,7 @@ struct StoreCommandLineTests {
         let ticket = try desk.tickets.open(draft, now: Self.t0)
         var handoff = ServiceEvent(kind: .handoff, time: Self.t0)
         handoff.ticket = ticket.id
-        handoff.reason = "complaint"
+        handoff.reason = .handoff(.complaint)
         try desk.events.record(handoff)
         let cli = CommandLineTests()
         let next = try cli.run(["agent", "next", "--as", "张三", "--store", server.url, "--data", folder])
