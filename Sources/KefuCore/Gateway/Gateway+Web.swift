@@ -78,6 +78,11 @@ extension Gateway {
             respond(c, .error(429, "too many requests on this connection; slow down"))
             return
         }
+        if c.countedAsAgent, case .requests = web.mode, route != .agentSocket, route != .agentPage, route != .canned {
+            // Admitted on an agent slot while the customers' share is full.
+            respond(c, .error(503, "server busy, retry later"), close: true)
+            return
+        }
         switch route {
         case .root:
             respond(c, HTTPResponse(status: 302, headers: [("Location", "/chat/")], body: []))
@@ -271,6 +276,7 @@ extension Gateway {
     private func openAgentSocket(_ c: Connection, _ request: HTTPRequest, into inputs: inout [GatewayInput]) {
         guard let web = c.web, upgrade(c, request) else { return }
         web.mode = .agentSocket
+        countAsAgent(c)
         inputs.append(.agentConnected(connection: c.id, address: Socket.peerHost(c.fd)))
     }
 

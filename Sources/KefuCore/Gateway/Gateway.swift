@@ -146,6 +146,8 @@ public final class Gateway: @unchecked Sendable {
         var pendingBytes: Int { out.count - outStart }
         /// HTTP: the request parser and what the connection has become.
         var web: WebConnection?
+        /// Counted in the agents' share of the connection limit (an agent's console socket).
+        var countedAsAgent = false
 
         init(id: Int, fd: Int32, kind: Kind, codec: LineCodec, now: UInt64, burst: Double) {
             self.id = id
@@ -371,16 +373,26 @@ public final class Gateway: @unchecked Sendable {
                 return
             } catch { return }
             guard let fd = accepted else { return }
+            // An HTTP connection may become an agent's console: when the customers' share is
+            // full it may still take an agent slot, and is refused at its first request unless
+            // that opens the agent socket (or the console's page).
+            var agentOnly = false
             if !budget.admits(kind == .agent, customers: customerCount, agents: agentCount) {
-                refuseBusy(fd, kind: kind, why: nil)
-                continue
+                guard kind == .http, budget.admits(true, customers: customerCount, agents: agentCount) else {
+                    refuseBusy(fd, kind: kind, why: nil)
+                    continue
+                }
+                agentOnly = true
             }
             var sendBuffer = config.socketSendBufferBytes
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sendBuffer, socklen_t(MemoryLayout<Int32>.size))
             let codec = LineCodec(role: kind == .agent ? .agent : .customer, maxLineBytes: config.maxLineBytes,
                                   integrationToken: config.integrationToken, phrases: linePhrases)
             let c = Connection(id: nextID, fd: fd, kind: kind, codec: codec, now: Measure.now(), burst: config.burst)
-            if kind == .http { c.web = WebConnection(limits: config.httpLimits) }
+            if kind == .http {
+                c.web = WebConnection(limits: config.httpLimits)
+                c.countedAsAgent = agentOnly
+            }
             do {
                 try poller.register(fd, token: UInt64(c.id), for: .read)
             } catch {
@@ -608,8 +620,17 @@ public final class Gateway: @unchecked Sendable {
         engine.submit([agent ? .agentGone(connection: c.id) : .customerGone(connection: c.id)])
     }
 
+    /// An HTTP connection that became an agent's socket moves to the agents' share, so the
+    /// customers' share it leaves is free for customers again.
+    func countAsAgent(_ c: Connection) {
+        guard !c.countedAsAgent else { return }
+        countConnection(c, by: -1)
+        c.countedAsAgent = true
+        countConnection(c, by: 1)
+    }
+
     private func countConnection(_ c: Connection, by change: Int) {
-        if c.kind == .agent { agentCount += change } else { customerCount += change }
+        if c.kind == .agent || c.countedAsAgent { agentCount += change } else { customerCount += change }
         counters.connections(customer: customerCount, agent: agentCount)
     }
 

@@ -260,6 +260,25 @@ private func say(_ text: String, id: String, in conversation: (id: String, token
         #expect(again.items.last?["topic"] as? String == "return_refund")
     }
 
+    @Test func aCrowdOfWebCustomersCannotKeepTheAgentConsoleOut() throws {
+        let server = try RunningGateway { config in
+            config.httpAddress = Socket.Address(host: "127.0.0.1", port: 0)
+            config.maxConnections = 2
+            config.agentSlots = 2
+        }
+        defer { server.stop() }
+        let http = try #require(server.gateway.httpBound)
+        let crowd = try (0..<2).map { _ in try WebTestClient(http) }
+        for client in crowd { #expect(client.request("GET", "/v1/health")?.status == 200) }
+        // The customers' share is full: a customer's request is refused …
+        #expect(try WebTestClient(http).request("GET", "/v1/health")?.status == 503)
+        // … and an agent's console still opens its socket and logs in.
+        let desk = try WebTestClient(http)
+        #expect(desk.upgrade("/v1/agent/ws")?.status == 101)
+        desk.sendText("AUTH 张三 \(AgentAccountFixture.password(for: "张三"))")
+        #expect(desk.text() == "OK welcome 张三")
+    }
+
     @Test func theIntegrationNamesItsCustomersWhoMeetTheSameConversationOnEveryChannel() throws {
         let (server, http) = try webGateway()
         defer { server.stop() }
