@@ -322,7 +322,7 @@ extension Gateway {
             switch web.mode {
             case .agentSocket:
                 let line = text.trimmingSpaces
-                guard !line.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) else {
+                guard !LineCodec.hasControlCharacters(line) else {
                     sendToSocket(c, Array("ERR one command per message, without line breaks or control characters".utf8), close: false)
                     return
                 }

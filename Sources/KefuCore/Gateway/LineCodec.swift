@@ -59,8 +59,7 @@ struct LineCodec {
     mutating func read(_ raw: ArraySlice<UInt8>, connection: Int, received: UInt64) -> Reading {
         var bytes = raw
         if bytes.last == 0x0D { bytes = bytes.dropLast() }
-        guard let text = String(validating: bytes, as: UTF8.self),
-              !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) else {
+        guard let text = String(validating: bytes, as: UTF8.self), !Self.hasControlCharacters(text) else {
             return .refused(.unreadable)
         }
         let line = text.trimmingSpaces
@@ -192,6 +191,12 @@ struct LineCodec {
         case .shuttingDown: "服务即将维护，连接将关闭，请稍后重新连接。"
         }
         return "\(words)(\(why.reason))\n\n"
+    }
+
+    /// Whether a line holds a control character other than tab (a line break inside it, NUL,
+    /// DEL …): such a line is refused whole, on every channel that carries lines.
+    static func hasControlCharacters(_ text: String) -> Bool {
+        text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }
     }
 
     static func jsonObject(_ text: String) -> [String: Any]? {

@@ -93,7 +93,6 @@ final class WebFeeds {
     /// (their conversations go on; a client catching up then gets `first_seq` past its cursor).
     /// Without it, anyone can mint conversation tokens and make the server keep a feed for each.
     let maxFeeds: Int
-    private(set) var dropped = 0
 
     init(maxFeeds: Int = 5000) {
         self.maxFeeds = maxFeeds
@@ -119,7 +118,6 @@ final class WebFeeds {
         let idle = feeds.filter { $0.value.subscribers.isEmpty }.sorted { $0.value.lastUsed < $1.value.lastUsed }
         for (key, _) in idle.prefix(max(1, maxFeeds / 10)) {
             feeds[key] = nil
-            dropped += 1
         }
     }
 
@@ -135,5 +133,4 @@ final class WebFeeds {
         }
     }
 
-    var count: Int { feeds.count }
 }

@@ -43,10 +43,30 @@ public struct ServiceEvent: Sendable, Codable, Equatable {
     }
 }
 
+/// A code stored in the logs as its plain string, with room for strings this version does not
+/// know (an older or newer log): read, kept and written back as they came.
+public protocol OpenCode: Codable, CustomStringConvertible {
+    init(rawValue: String)
+    var rawValue: String { get }
+}
+
+extension OpenCode {
+    public var description: String { rawValue }
+
+    public init(from decoder: Decoder) throws {
+        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+}
+
 /// Why a handoff happened or a conversation ended, as `ServiceEvent.reason`. Stored as the
 /// same plain string as before (a handoff reason's code, `idle`, `withdrawn`); a string this
 /// version does not know (an older or newer log) is kept as `other` and written back as is.
-public enum EventReason: Sendable, Hashable, Codable, RawRepresentable, CustomStringConvertible {
+public enum EventReason: Sendable, Hashable, OpenCode {
     case handoff(HandoffReason)
     /// A conversation closed after the customer was idle.
     case idle
@@ -70,23 +90,12 @@ public enum EventReason: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         case .other(let s): s
         }
     }
-
-    public var description: String { rawValue }
-
-    public init(from decoder: Decoder) throws {
-        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
 }
 
 /// What an agent (or the customer, withdrawing) did to a ticket, as `ServiceEvent.action`:
 /// the agent desk's actions plus `withdrawn`. Stored as the same plain string as before; a
 /// string this version does not know is kept as `other` and written back as is.
-public enum EventAction: Sendable, Hashable, Codable, RawRepresentable, CustomStringConvertible {
+public enum EventAction: Sendable, Hashable, OpenCode {
     case claim, next, reply, note, transfer, release, resolve
     /// The customer withdrew a waiting request.
     case withdrawn
@@ -110,17 +119,6 @@ public enum EventAction: Sendable, Hashable, Codable, RawRepresentable, CustomSt
         case .withdrawn: "withdrawn"
         case .other(let s): s
         }
-    }
-
-    public var description: String { rawValue }
-
-    public init(from decoder: Decoder) throws {
-        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
     }
 }
 

@@ -82,6 +82,19 @@ public struct Ticket: Sendable, Codable, Equatable {
 }
 
 /// What the dialogue knows when it decides to hand off; the store turns it into a ticket.
+extension Ticket {
+    /// A new ticket from what the dialogue collected, waiting for a person; `id` is the
+    /// queue's to give (the journal's next number, or Redis's counter).
+    init(opening draft: TicketDraft, id: String, at now: Date) {
+        self.init(id: id, conversation: draft.conversation, customer: draft.customer, channel: draft.channel,
+                  created: now, reason: draft.reason, priority: draft.reason.priority, topic: draft.topic,
+                  summary: draft.summary, facts: draft.facts, transcript: draft.transcript, turns: draft.turns,
+                  state: .waiting, assignee: nil, claimedAt: nil, resolvedAt: nil,
+                  history: [TicketHistoryEntry(time: now, action: "opened", agent: nil, note: draft.reason.rawValue)],
+                  deliveredReplies: 0, rating: nil, resumeHash: draft.resumeHash)
+    }
+}
+
 public struct TicketDraft: Sendable {
     public let conversation: String
     public let customer: String

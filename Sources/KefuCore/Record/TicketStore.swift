@@ -124,12 +124,7 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
         var created: Ticket?
         try write(now: now) {
             let id = Self.ticketID(self.highestNumber + 1)
-            let ticket = Ticket(id: id, conversation: draft.conversation, customer: draft.customer, channel: draft.channel,
-                                created: now, reason: draft.reason, priority: draft.reason.priority, topic: draft.topic,
-                                summary: draft.summary, facts: draft.facts, transcript: draft.transcript, turns: draft.turns,
-                                state: .waiting, assignee: nil, claimedAt: nil, resolvedAt: nil,
-                                history: [TicketHistoryEntry(time: now, action: "opened", agent: nil, note: draft.reason.rawValue)],
-                                deliveredReplies: 0, rating: nil, resumeHash: draft.resumeHash)
+            let ticket = Ticket(opening: draft, id: id, at: now)
             created = ticket
             return Record(op: "open", id: id, at: now, ticket: ticket)
         }

@@ -136,12 +136,7 @@ public final class RedisTicketQueue: TicketQueue, @unchecked Sendable {
             throw RedisStoreError.unreadable("INCR \(sequenceKey) did not answer a number")
         }
         let id = TicketStore.ticketID(Int(number))
-        let ticket = Ticket(id: id, conversation: draft.conversation, customer: draft.customer, channel: draft.channel,
-                            created: now, reason: draft.reason, priority: draft.reason.priority, topic: draft.topic,
-                            summary: draft.summary, facts: draft.facts, transcript: draft.transcript, turns: draft.turns,
-                            state: .waiting, assignee: nil, claimedAt: nil, resolvedAt: nil,
-                            history: [TicketHistoryEntry(time: now, action: "opened", agent: nil, note: draft.reason.rawValue)],
-                            deliveredReplies: 0, rating: nil, resumeHash: draft.resumeHash)
+        let ticket = Ticket(opening: draft, id: id, at: now)
         let json = try TicketStore.encoder.encode(ticket)
         let score = RedisArgument(Self.score(priority: ticket.priority, number: Int(number)))
         var commands: [[RedisArgument]] = [
