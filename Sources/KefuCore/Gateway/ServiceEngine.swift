@@ -4,9 +4,9 @@ import Foundation
 /// command runs here, one at a time, so conversations and tickets need no further locking.
 ///
 /// Lines arrive in batches. The engine answers every line of a batch and passes the batch's
-/// events and replies to a committer thread, which writes the events with one `fsync` and
-/// only then hands the replies to the I/O thread: what a customer has seen answered is on
-/// disk (group commit, as databases do). The engine meanwhile works on the next batch
+/// events and replies to a committer thread, which writes the events with one `fsync`, syncs
+/// the ticket changes the engine wrote (one more), and only then hands the replies to the I/O
+/// thread: what a customer or agent has seen answered is on disk (group commit, as databases do). The engine meanwhile works on the next batch
 /// instead of waiting for the disk.
 final class ServiceEngine: @unchecked Sendable {
     private var dialogue: Dialogue
@@ -109,12 +109,30 @@ final class ServiceEngine: @unchecked Sendable {
                     }
                 }
             }
+            syncTickets()
             writeWebhooks(batches.flatMap(\.webhooks))
             deliver(batches.flatMap(\.outputs))
         }
         if gap.count > 0 { recordAtShutdown(gap) }
         finished.signal()
     }
+
+    /// Makes the batch's ticket changes durable (written by the engine, not yet synced) before
+    /// its replies tell anyone. When the sync fails the bytes are still in the file for every
+    /// process, and only a power loss could take them: the replies go out, and stderr says so
+    /// once a minute.
+    private func syncTickets() {
+        do {
+            try desk.tickets.syncPending()
+        } catch {
+            let now = Date()
+            guard now.timeIntervalSince(lastTicketComplaint) >= 60 else { return }
+            lastTicketComplaint = now
+            log.note("kefu serve: cannot sync the tickets in \(desk.folder): \(error); recent ticket changes would not survive a power loss. Check the disk")
+        }
+    }
+    /// Committer thread only.
+    private var lastTicketComplaint = Date.distantPast
 
     /// The batch's webhook deliveries, synced before its replies go out. When the outbox file
     /// takes no writes they are still sent, from memory, and stderr says so once a minute.

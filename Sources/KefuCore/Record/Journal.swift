@@ -33,6 +33,8 @@ public final class Journal: @unchecked Sendable {
     private var offset = 0
     private var lineNumber = 0
     private let lock = NSLock()
+    /// Records written by `append(sync: false)` and not yet synced (under `lock`).
+    private var unsynced = false
     public private(set) var notices: [Notice] = []
     /// Called with the raw bytes of every record that fails its checksum or was cut short,
     /// before it is discarded: what the owner can still read there (an id) must not be reused.
@@ -55,8 +57,10 @@ public final class Journal: @unchecked Sendable {
     /// Writes one record and syncs it; returns when it is durable. `prepare` runs under the
     /// lock after catching up with other writers, so it sees the latest state and may
     /// refuse (throw) or return the payload to write (nil writes nothing).
+    /// - Parameter sync: false to leave the `fsync` to a later `syncWritten()` (group commit):
+    ///   the record is then in the file for every process at once, durable only after that call.
     @discardableResult
-    public func append(catchUp apply: Apply, prepare: () throws -> Data?) throws -> Bool {
+    public func append(catchUp apply: Apply, sync: Bool = true, prepare: () throws -> Data?) throws -> Bool {
         guard !readOnly else { throw SystemError(call: "append", path: path + " (opened read-only)", code: EROFS) }
         return try withFileLock {
             try readNew(apply)
@@ -65,10 +69,26 @@ public final class Journal: @unchecked Sendable {
             line.append(contentsOf: payload)
             line.append(0x0A)
             try POSIX.writeAll(fd, line, path: path)
-            try POSIX.fsync(fd, path: path)
+            if sync { try POSIX.fsync(fd, path: path) } else { unsynced = true }
             offset += line.count
             lineNumber += 1
             return true
+        }
+    }
+
+    /// Syncs the records `append(sync: false)` wrote so far; nothing when there are none.
+    /// Needs no file lock: `fsync` covers every write that returned before it, whoever made it.
+    public func syncWritten() throws {
+        let pending = lock.withLock { () -> Bool in
+            defer { unsynced = false }
+            return unsynced
+        }
+        guard pending else { return }
+        do {
+            try POSIX.fsync(fd, path: path)
+        } catch {
+            lock.withLock { unsynced = true }
+            throw error
         }
     }
 

@@ -36,11 +36,12 @@ public final class ServiceDesk: Sendable {
         self.relay = relay
     }
 
-    /// The same desk with a `GroupCommitSink` in front of its events, for the gateway's engine:
-    /// events are queued and its committer thread writes each batch at once.
+    /// The same desk for the gateway's engine: a `GroupCommitSink` in front of its events and
+    /// its queue's `groupCommitted()` view, so the committer thread makes each batch's events
+    /// and ticket changes durable with one sync each, before the batch's replies go out.
     public func withGroupCommit() -> ServiceDesk {
         if events is GroupCommitSink { return self }
-        return ServiceDesk(folder: folder, tickets: tickets, events: GroupCommitSink(events), relay: relay)
+        return ServiceDesk(folder: folder, tickets: tickets.groupCommitted(), events: GroupCommitSink(events), relay: relay)
     }
 
     /// What reading the stores turned up (torn last records, damaged lines), for stderr.

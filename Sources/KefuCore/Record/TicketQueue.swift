@@ -8,7 +8,8 @@ import Foundation
 /// default) and one on Redis for several gateways (Store/). The promises are
 /// the same and `TicketQueueContractTests` checks them against both:
 /// - a change that returns has been made durable (synced to disk, or acknowledged by a Redis
-///   that writes `appendfsync always`); a caller may tell the customer a ticket number then;
+///   that writes `appendfsync always`); a caller may tell the customer a ticket number then
+///   (on a `groupCommitted()` queue: once `syncPending()` returned);
 ///   one that throws may or may not have happened, and nothing may be told;
 /// - ids are `T` + six digits, never reused, in the order tickets were opened;
 /// - a claim is won by exactly one agent, whichever process or instance each works in;
@@ -66,6 +67,18 @@ public protocol TicketQueue: AnyObject, Sendable {
     /// The customer has now seen the first `count` agent replies.
     func markDelivered(_ id: String, count: Int, now: Date) throws
     func rate(_ id: String, score: Int, now: Date) throws
+
+    // MARK: Group commit
+
+    /// The same queue for the gateway's group commit: changes return before they are
+    /// durable, and `syncPending()` makes every one of them durable at once. The gateway calls
+    /// it once per batch, before any reply of the batch goes out, so a ticket number is still
+    /// told only once it is durable. A queue whose changes are acknowledged by a server
+    /// (Redis) returns itself.
+    func groupCommitted() -> any TicketQueue
+    /// Makes every change returned so far durable; nothing for a queue whose changes are
+    /// durable when they return.
+    func syncPending() throws
 }
 
 extension TicketQueue {

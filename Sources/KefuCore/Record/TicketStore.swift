@@ -22,63 +22,148 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
         var score: Int?
     }
 
-    private let journal: Journal
-    private var tickets: [String: Ticket] = [:]
-    private var order: [String] = []
-    /// Where each ticket stands in the journal: arrival order that every process agrees on
-    /// (creation times come from each process's clock, taken before it got the lock).
-    private var sequence: [String: Int] = [:]
-    /// The highest ticket number ever seen in the journal, intact record or not: the next
-    /// ticket is numbered above it, so a damaged record never makes two tickets share an id.
-    private var highestNumber = 0
-    /// Each customer's ticket ids, oldest first: a new conversation looks up its customer's
-    /// open or latest case on every start, which scanning every ticket made cost more with
-    /// each handoff ever recorded.
-    private var byCustomer: [String: [String]] = [:]
-    /// Ticket ids by the hash of the resume code their customer was given.
-    private var resumeHashes: [String: String] = [:]
-    private let lock = NSLock()
+
+    /// The journal and what replaying it built, under one lock: shared by a store and its
+    /// group-committed view (`groupCommitted()`), so both see one queue.
+    final class Replay: @unchecked Sendable {
+        let journal: Journal
+        var tickets: [String: Ticket] = [:]
+        var order: [String] = []
+        /// Where each ticket stands in the journal: arrival order that every process agrees on
+        /// (creation times come from each process's clock, taken before it got the lock).
+        var sequence: [String: Int] = [:]
+        /// The highest ticket number ever seen in the journal, intact record or not: the next
+        /// ticket is numbered above it, so a damaged record never makes two tickets share an id.
+        var highestNumber = 0
+        /// Each customer's ticket ids, oldest first: a new conversation looks up its customer's
+        /// open or latest case on every start, which scanning every ticket made cost more with
+        /// each handoff ever recorded.
+        var byCustomer: [String: [String]] = [:]
+        /// Ticket ids by the hash of the resume code their customer was given.
+        var resumeHashes: [String: String] = [:]
+        let lock = NSLock()
+
+        init(journal: Journal) {
+            self.journal = journal
+        }
+
+        /// Raises `highestNumber` past every `T` + six digits in a damaged record, so that an id
+        /// that may have been told to a customer is never given to another.
+        func noteNumbers(in bytes: ArraySlice<UInt8>) {
+            var i = bytes.startIndex
+            while i < bytes.endIndex {
+                if bytes[i] == UInt8(ascii: "T"), i + 7 <= bytes.endIndex,
+                   bytes[(i + 1)..<(i + 7)].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                   i + 7 == bytes.endIndex || !(bytes[i + 7] >= 0x30 && bytes[i + 7] <= 0x39) {
+                    let number = bytes[(i + 1)..<(i + 7)].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                    highestNumber = max(highestNumber, number)
+                    i += 7
+                } else {
+                    i += 1
+                }
+            }
+        }
+
+        func apply(_ payload: Data, line: Int) throws {
+            guard let record = try? TicketStore.decoder.decode(Record.self, from: payload) else {
+                noteNumbers(in: ArraySlice(payload))
+                journal.report(line: line, "record has a valid checksum but cannot be read as a ticket change; skipped (its ticket number stays used)")
+                return
+            }
+            if let problem = apply(record) { journal.report(line: line, problem) }
+        }
+
+        /// Applies one record; returns why it could not be, if it could not.
+        @discardableResult
+        func apply(_ r: Record) -> String? {
+            if let number = (r.ticket?.id ?? r.id).flatMap(TicketStore.ticketNumber) { highestNumber = max(highestNumber, number) }
+            if r.op == "open" {
+                guard let t = r.ticket else { return "an 'open' record without its ticket; skipped" }
+                if tickets[t.id] == nil {
+                    order.append(t.id)
+                    sequence[t.id] = order.count
+                    byCustomer[t.customer, default: []].append(t.id)
+                }
+                tickets[t.id] = t
+                if let hash = t.resumeHash { resumeHashes[hash] = t.id }
+                return nil
+            }
+            guard let id = r.id else { return "a '\(r.op)' record without a ticket id; skipped" }
+            guard var t = tickets[id] else { return "'\(r.op)' for ticket \(id), which no readable record opened; skipped" }
+            if let problem = TicketStore.change(&t, by: r) { return "\(problem) for ticket \(id); skipped (written by a newer kefu?)" }
+            tickets[id] = t
+            return nil
+        }
+    }
+
+    private let replay: Replay
+    /// False for the gateway's view (`groupCommitted()`): its changes are written at once but
+    /// synced by `syncPending()`, once per batch.
+    private let syncsEachChange: Bool
     /// Waits assumed before any ticket has been claimed.
     public static let defaultWait: TimeInterval = 180
 
-    public var notices: [Journal.Notice] { journal.notices }
+    public var notices: [Journal.Notice] { replay.journal.notices }
 
     /// - Parameter readOnly: only to read (`kefu agent list`, `show`): works where the folder
     /// cannot be written; changes are refused. A missing journal reads as an empty queue.
     public init(folder: String, readOnly: Bool = false) throws {
         let path = (folder as NSString).appendingPathComponent("tickets.log")
         if !readOnly { try POSIX.makeDirectory(folder) }
-        journal = try Journal(path: readOnly && !FileManager.default.fileExists(atPath: path) ? "/dev/null" : path, readOnly: readOnly)
-        journal.salvage = { [unowned self] bytes in self.noteNumbers(in: bytes) }
-        try journal.catchUp { try self.apply($0, line: $1) }
+        let journal = try Journal(path: readOnly && !FileManager.default.fileExists(atPath: path) ? "/dev/null" : path, readOnly: readOnly)
+        let replay = Replay(journal: journal)
+        journal.salvage = { [unowned replay] bytes in replay.noteNumbers(in: bytes) }
+        try journal.catchUp { try replay.apply($0, line: $1) }
+        self.replay = replay
+        syncsEachChange = true
+    }
+
+    private init(sharing replay: Replay) {
+        self.replay = replay
+        syncsEachChange = false
+    }
+
+    /// The same queue for the gateway's group commit: each change is still checked, numbered
+    /// and written under the journal's lock at once, so every process sees it and no id is
+    /// given twice, but its `fsync` waits for `syncPending()`, which the committer calls once
+    /// per batch before the batch's replies go out. A process killed in between loses nothing
+    /// (the bytes are in the kernel); a machine that loses power loses only changes no reply
+    /// had told anyone yet.
+    public func groupCommitted() -> any TicketQueue {
+        TicketStore(sharing: replay)
+    }
+
+    /// Syncs every change written so far (one `fsync`); nothing when there is none.
+    public func syncPending() throws {
+        try replay.journal.syncWritten()
     }
 
     // MARK: Reading
 
     /// Reads what other processes wrote since the last look.
     public func refresh() throws {
-        try locked { try journal.catchUp { try self.apply($0, line: $1) } }
+        try locked { try replay.journal.catchUp { try self.replay.apply($0, line: $1) } }
     }
 
-    public func ticket(_ id: String) -> Ticket? { locked { tickets[id] } }
+    public func ticket(_ id: String) -> Ticket? { locked { replay.tickets[id] } }
 
-    public func all() -> [Ticket] { locked { order.compactMap { tickets[$0] } } }
+    public func all() -> [Ticket] { locked { replay.order.compactMap { replay.tickets[$0] } } }
 
     /// The customer's ticket that is not resolved yet, if any.
     public func openTicket(customer: String) -> Ticket? {
-        locked { byCustomer[customer]?.reversed().lazy.compactMap { self.tickets[$0] }.first { $0.isOpen } }
+        locked { replay.byCustomer[customer]?.reversed().lazy.compactMap { self.replay.tickets[$0] }.first { $0.isOpen } }
     }
 
     /// The customer's most recent ticket, open or not.
     public func latestTicket(customer: String) -> Ticket? {
-        locked { byCustomer[customer]?.last.flatMap { tickets[$0] } }
+        locked { replay.byCustomer[customer]?.last.flatMap { replay.tickets[$0] } }
     }
 
     /// The ticket whose customer was given this resume code, while the code still works: the
     /// ticket is open, or a person resolved it within `Ticket.followUpWindow`.
     public func resumable(codeHash: String, now: Date) -> Ticket? {
         locked {
-            guard let t = resumeHashes[codeHash].flatMap({ tickets[$0] }) else { return nil }
+            guard let t = replay.resumeHashes[codeHash].flatMap({ replay.tickets[$0] }) else { return nil }
             if t.isOpen { return t }
             guard let resolved = t.resolvedAt, now.timeIntervalSince(resolved) < Ticket.followUpWindow else { return nil }
             return t
@@ -87,14 +172,14 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
 
     /// Waiting and claimed tickets, most urgent first: priority, then arrival.
     public func queue() -> [Ticket] {
-        locked { sorted(order.compactMap { tickets[$0] }.filter(\.isOpen)) }
+        locked { sorted(replay.order.compactMap { replay.tickets[$0] }.filter(\.isOpen)) }
     }
 
     /// Most urgent first: priority, then the order in which the journal received them.
     private func sorted(_ list: [Ticket]) -> [Ticket] {
         list.sorted { a, b in
             if a.priority != b.priority { return a.priority > b.priority }
-            return (sequence[a.id] ?? 0) < (sequence[b.id] ?? 0)
+            return (replay.sequence[a.id] ?? 0) < (replay.sequence[b.id] ?? 0)
         }
     }
 
@@ -103,7 +188,7 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
     /// ticket was written), in the journal's own order.
     public func position(of id: String) -> Int {
         locked {
-            let waiting = sorted(order.compactMap { tickets[$0] }.filter { $0.state == .waiting })
+            let waiting = sorted(replay.order.compactMap { replay.tickets[$0] }.filter { $0.state == .waiting })
             return (waiting.firstIndex { $0.id == id }).map { $0 + 1 } ?? 0
         }
     }
@@ -111,7 +196,7 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
     /// Median wait from creation to first claim over the last 20 claimed tickets.
     public func typicalWait() -> TimeInterval {
         locked {
-            let waits = order.compactMap { tickets[$0] }.compactMap { t in t.claimedAt.map { $0.timeIntervalSince(t.created) } }.suffix(20).sorted()
+            let waits = replay.order.compactMap { replay.tickets[$0] }.compactMap { t in t.claimedAt.map { $0.timeIntervalSince(t.created) } }.suffix(20).sorted()
             guard !waits.isEmpty else { return Self.defaultWait }
             return max(30, waits[waits.count / 2])
         }
@@ -123,7 +208,7 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
     public func open(_ draft: TicketDraft, now: Date) throws -> Ticket {
         var created: Ticket?
         try write(now: now) {
-            let id = Self.ticketID(self.highestNumber + 1)
+            let id = Self.ticketID(self.replay.highestNumber + 1)
             let ticket = Ticket(opening: draft, id: id, at: now)
             created = ticket
             return Record(op: "open", id: id, at: now, ticket: ticket)
@@ -161,7 +246,7 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
     public func claimNext(agent: String, now: Date) throws -> Ticket? {
         var claimed: String?
         try write(now: now) {
-            let waiting = self.sorted(self.order.compactMap { self.tickets[$0] }.filter { $0.state == .waiting })
+            let waiting = self.sorted(self.replay.order.compactMap { self.replay.tickets[$0] }.filter { $0.state == .waiting })
             guard let next = waiting.first else { return nil }
             claimed = next.id
             return Record(op: "claim", id: next.id, at: now, agent: agent)
@@ -262,7 +347,7 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
     // MARK: Journal
 
     private func existing(_ id: String) throws -> Ticket {
-        guard let t = tickets[id] else { throw TicketError.unknown(id) }
+        guard let t = replay.tickets[id] else { throw TicketError.unknown(id) }
         return t
     }
 
@@ -295,12 +380,12 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
     private func write(now: Date, _ make: () throws -> Record?) throws {
         try locked {
             var written: Record?
-            try journal.append(catchUp: { try self.apply($0, line: $1) }) {
+            try replay.journal.append(catchUp: { try self.replay.apply($0, line: $1) }, sync: syncsEachChange) {
                 guard let record = try make() else { return nil }
                 written = record
                 return try Self.encoder.encode(record)
             }
-            if let written { _ = apply(written) }
+            if let written { _ = replay.apply(written) }
         }
     }
 
@@ -310,54 +395,6 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
     static func ticketNumber(_ id: String) -> Int? {
         guard id.count == 7, id.hasPrefix("T") else { return nil }
         return Int(id.dropFirst())
-    }
-
-    /// Raises `highestNumber` past every `T` + six digits in a damaged record, so that an id
-    /// that may have been told to a customer is never given to another.
-    private func noteNumbers(in bytes: ArraySlice<UInt8>) {
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            if bytes[i] == UInt8(ascii: "T"), i + 7 <= bytes.endIndex,
-               bytes[(i + 1)..<(i + 7)].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-               i + 7 == bytes.endIndex || !(bytes[i + 7] >= 0x30 && bytes[i + 7] <= 0x39) {
-                let number = bytes[(i + 1)..<(i + 7)].reduce(0) { $0 * 10 + Int($1 - 0x30) }
-                highestNumber = max(highestNumber, number)
-                i += 7
-            } else {
-                i += 1
-            }
-        }
-    }
-
-    private func apply(_ payload: Data, line: Int) throws {
-        guard let record = try? Self.decoder.decode(Record.self, from: payload) else {
-            noteNumbers(in: ArraySlice(payload))
-            journal.report(line: line, "record has a valid checksum but cannot be read as a ticket change; skipped (its ticket number stays used)")
-            return
-        }
-        if let problem = apply(record) { journal.report(line: line, problem) }
-    }
-
-    /// Applies one record; returns why it could not be, if it could not.
-    @discardableResult
-    private func apply(_ r: Record) -> String? {
-        if let number = (r.ticket?.id ?? r.id).flatMap(Self.ticketNumber) { highestNumber = max(highestNumber, number) }
-        if r.op == "open" {
-            guard let t = r.ticket else { return "an 'open' record without its ticket; skipped" }
-            if tickets[t.id] == nil {
-                order.append(t.id)
-                sequence[t.id] = order.count
-                byCustomer[t.customer, default: []].append(t.id)
-            }
-            tickets[t.id] = t
-            if let hash = t.resumeHash { resumeHashes[hash] = t.id }
-            return nil
-        }
-        guard let id = r.id else { return "a '\(r.op)' record without a ticket id; skipped" }
-        guard var t = tickets[id] else { return "'\(r.op)' for ticket \(id), which no readable record opened; skipped" }
-        if let problem = Self.change(&t, by: r) { return "\(problem) for ticket \(id); skipped (written by a newer kefu?)" }
-        tickets[id] = t
-        return nil
     }
 
     /// Applies one change (any record but `open`) to its ticket; returns why it could not be.
@@ -409,8 +446,8 @@ public final class TicketStore: TicketQueue, @unchecked Sendable {
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
+        replay.lock.lock()
+        defer { replay.lock.unlock() }
         return try body()
     }
 }

@@ -230,6 +230,10 @@ public final class RedisTicketQueue: TicketQueue, @unchecked Sendable {
         try change("rating", id, TicketStore.Record(op: "rating", at: now, score: score))
     }
 
+    /// Every change is acknowledged by Redis before it returns: there is nothing to defer.
+    public func groupCommitted() -> any TicketQueue { self }
+    public func syncPending() throws {}
+
     // MARK: Scripts
 
     /// Runs the change script for one ticket; throws the `TicketError` it answers with.

@@ -13,6 +13,8 @@ struct QueueBacking: Sendable {
 /// The implementations every contract test runs against.
 enum QueueBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case journal
+    /// The journal as the gateway's engine uses it: syncs left to `syncPending()`.
+    case groupCommittedJournal
     case redis
 
     var testDescription: String { rawValue }
@@ -23,6 +25,9 @@ enum QueueBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .journal:
             let folder = Scratch.folder("contract")
             return QueueBacking { try TicketStore(folder: folder) }
+        case .groupCommittedJournal:
+            let folder = Scratch.folder("contract")
+            return QueueBacking { try TicketStore(folder: folder).groupCommitted() }
         case .redis:
             // The suite's server (`.redisServer`), a key prefix of this test's own.
             guard let server = SuiteRedis.server else { throw SuiteRedis.NoServer() }
