@@ -50,7 +50,36 @@ struct Option: Sendable {
     }
 }
 
-/// A subcommand's description: its usage lines, prose, options and examples. `help` is
+/// One way to call a command, for the `Usage:` lines of its help. Built from the option
+/// declarations, so a renamed option or placeholder is renamed in the usage too.
+struct UsageForm: Sendable {
+    /// Words before the options (`<verb> [arguments]`, `DOCUMENT`).
+    let lead: String
+    let required: [Option]
+    /// Shown in brackets; nil for every shown option of the command's first group that is not required.
+    let optional: [Option]?
+    /// Words after the options (`"message"`, `[FILE…]`).
+    let trail: String
+
+    init(_ lead: String = "", required: [Option] = [], optional: [Option]? = nil, then trail: String = "") {
+        self.lead = lead
+        self.required = required
+        self.optional = optional
+        self.trail = trail
+    }
+
+    /// The form's words after `kefu NAME`, for the options of `command`.
+    func words(in command: CommandDescription) -> [String] {
+        let requiredNames = Set(required.map(\.name))
+        let bracketed = optional ?? (command.groups.first?.options ?? []).filter { !$0.hidden && !requiredNames.contains($0.name) }
+        return [lead].filter { !$0.isEmpty }
+            + required.map(\.synopsis)
+            + bracketed.map { "[\($0.synopsis)]" + ($0.repeatable ? "..." : "") }
+            + [trail].filter { !$0.isEmpty }
+    }
+}
+
+/// A subcommand's description: its usage forms, prose, options and examples. `help` is
 /// generated from it, and `ParsedArguments.parse` parses with its options.
 struct CommandDescription: Sendable {
     struct Group: Sendable {
@@ -60,14 +89,14 @@ struct CommandDescription: Sendable {
 
     let name: String
     let summary: String
-    /// Everything after `Usage: ` on the first line, and the other forms below it.
-    let usage: [String]
+    /// The ways to call it: the first after `Usage:`, the others below it.
+    let usage: [UsageForm]
     /// The paragraphs between the usage and the options (sections such as `Verbs:` included).
     let about: String
     let groups: [Group]
     let examples: [String]
 
-    init(name: String, summary: String, usage: [String], about: String, options: [Option],
+    init(name: String, summary: String, usage: [UsageForm] = [UsageForm()], about: String, options: [Option],
          more: [Group] = [], examples: [String]) {
         self.name = name
         self.summary = summary
@@ -83,7 +112,7 @@ struct CommandDescription: Sendable {
     /// `kefu <command> --help`.
     var help: String {
         var lines: [String] = []
-        for (i, form) in usage.enumerated() { lines.append((i == 0 ? "Usage: kefu " : "       kefu ") + form) }
+        lines.append(contentsOf: usageLines)
         lines.append("")
         if !about.isEmpty { lines.append(about); lines.append("") }
         for group in groups {
@@ -103,6 +132,24 @@ struct CommandDescription: Sendable {
         }
         return lines.joined(separator: "\n")
     }
+
+    /// The `Usage:` lines, each form wrapped at `usageWidth` columns under its first option.
+    var usageLines: [String] {
+        usage.enumerated().flatMap { i, form -> [String] in
+            let start = (i == 0 ? "Usage: kefu " : "       kefu ") + name
+            let indent = String(repeating: " ", count: start.count + 1)
+            var lines = [start]
+            for word in form.words(in: self) {
+                if lines[lines.count - 1].count + 1 + word.count > Self.usageWidth && lines[lines.count - 1] != start {
+                    lines.append(indent + word)
+                } else {
+                    lines[lines.count - 1] += " " + word
+                }
+            }
+            return lines
+        }
+    }
+    static let usageWidth = 100
 
     /// Two aligned columns: the synopsis, then the help with its continuation lines under it.
     static func table(_ options: [Option]) -> [String] {

@@ -25,6 +25,20 @@ struct CommandOptionsTests {
         }
     }
 
+    @Test("the Usage lines are built from the declarations: each names only options the command parses, and every main option appears in one")
+    func usageLinesFollowDeclarations() throws {
+        for (command, _) in commands {
+            let usage = command.usageLines.joined(separator: "\n")
+            #expect(command.usageLines.allSatisfy { $0.count <= CommandDescription.usageWidth }, "\(command.name): a Usage line is too wide")
+            let declared = Set(command.options.filter { !$0.hidden }.map(\.name))
+            let named = usage.split(whereSeparator: { " []|.\n".contains($0) }).filter { $0.hasPrefix("--") }.map(String.init)
+            for name in named { #expect(declared.contains(name), "kefu \(command.name)'s usage names \(name), which it does not parse") }
+            for option in command.groups[0].options where !option.hidden {
+                #expect(usage.contains(option.synopsis), "kefu \(command.name)'s usage leaves out \(option.synopsis)")
+            }
+        }
+    }
+
     @Test("an unknown option is refused with the nearest declared one suggested")
     func unknownOptionSuggestsDeclared() {
         do {

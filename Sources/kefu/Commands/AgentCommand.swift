@@ -26,10 +26,10 @@ enum AgentCommand {
     static let token = Option("--token", value: "TOKEN", help: "no longer used", hidden: true)
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["agent <verb> [arguments] [--data DIR] [--store URL] [--as NAME] [--json]",
-                "agent <verb> [arguments] --connect HOST:PORT --as NAME [--password-file FILE]",
-                "agent add|passwd|remove NAME [--role supervisor] [--data DIR]",
-                "agent accounts [--json] [--data DIR]"],
+        usage: [UsageForm("<verb> [arguments]", optional: [DataOptions.data, DataOptions.store, asAgent, to, note, json]),
+                UsageForm("<verb> [arguments]", required: [connect, asAgent], optional: [passwordFile, to, note]),
+                UsageForm("add|passwd|remove NAME", optional: [role, DataOptions.data]),
+                UsageForm("accounts", optional: [json, DataOptions.data])],
         about: """
         Verbs:
           list [--json]                  waiting and claimed tickets, most urgent first

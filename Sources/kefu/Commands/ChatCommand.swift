@@ -13,7 +13,6 @@ enum ChatCommand {
         """)
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["chat [--kb DIR] [--data DIR] [--customer ID] [--channel NAME] [--json]"],
         about: """
         Talks to the bot as a customer. On a terminal it greets you and shows a prompt; with
         piped input every non-blank line gets exactly one reply block (reply lines, then an

@@ -7,7 +7,6 @@ enum ClassifyCommand {
     static let summary = "classify messages from stdin, one JSON object per line"
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["classify [--kb DIR]"],
         about: """
         Reads one customer message per line from standard input and prints one JSON object
         per line: text, normalized, intent (topic id or out_of_scope), entry, confidence,

@@ -25,9 +25,9 @@ enum EvalCommand {
     static let seed = Option("--seed", value: "N", help: "seed of the training shuffle and dropout: rerun with a few to see the noise")
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["eval --train FILE --test FILE [--valid FILE] [--oos-label LABEL] [--json]",
-                "eval --kb DIR --test FILE [--json]",
-                "eval --kb DIR --test FILE --emotion LABEL"],
+        usage: [UsageForm(required: [train, test], optional: [valid, oosLabel, json, curve, misses], then: "[tuning options]"),
+                UsageForm(required: [kb, test], optional: [json, misses]),
+                UsageForm(required: [kb, test, emotion], optional: [])],
         about: """
         Trains a classifier on --train (one {"text","label"} object per line), classifies every
         message of --test one at a time on one thread, and prints accuracy, macro-F1 and speed.

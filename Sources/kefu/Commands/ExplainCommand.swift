@@ -7,7 +7,7 @@ enum ExplainCommand {
     static let summary = "show how one message is normalised, scored and routed"
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["explain [--kb DIR] \"message\""],
+        usage: [UsageForm(then: "\"message\"")],
         about: """
         Prints the normalised text, the features, the top candidate entries with the n-grams
         and keywords that contributed, the thresholds, the emotion cues, and the route with

@@ -9,7 +9,7 @@ enum ImportCommand {
     static let maxDrafts = Option("--max", value: "N", help: "at most N drafts", default: "40")
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["import DOCUMENT [--out DIR] [--kb DIR] [--max N]"],
+        usage: [UsageForm("DOCUMENT")],
         about: """
         Reads a policy document (UTF-8 plain text or Markdown, simplified or traditional
         Chinese, web-page noise tolerated) and drafts one FAQ entry per section or numbered

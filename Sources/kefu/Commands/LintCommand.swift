@@ -8,7 +8,6 @@ enum LintCommand {
     static let json = Option("--json", help: "one JSON array of {file, line, severity, rule, message}")
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["lint [--kb DIR] [--json]"],
         about: """
         Checks FAQ/ and Intents/ and prints every problem as
           file:line: severity: message [rule]

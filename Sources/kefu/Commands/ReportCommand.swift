@@ -13,7 +13,6 @@ enum ReportCommand {
     static let html = Option("--html", value: "FILE", help: "also write a self-contained HTML page with charts to FILE")
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["report [--data DIR] [--store URL] [--kb DIR] [--since DATE] [--json] [--html FILE]"],
         about: """
         Reads the event log in the data folder (or on Redis, with --store) and reports:
         conversations, containment rate, first-contact resolution, handoff rate by reason,

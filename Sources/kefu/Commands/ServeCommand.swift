@@ -28,13 +28,6 @@ enum ServeCommand {
         """, repeatable: true)
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["""
-            serve [--kb DIR] [--data DIR] [--store URL] [--customer-listen ADDR:PORT] [--agent-listen ADDR:PORT]
-                              [--http-listen ADDR:PORT]
-                              [--max-connections N] [--agent-slots N] [--idle-timeout SECONDS] [--line-timeout SECONDS]
-                              [--rate LINES_PER_SECOND] [--max-conversations N] [--conversation-idle SECONDS]
-                              [--max-sessions N] [--webhook URL]...
-            """],
         about: """
         Serves customers (plain lines or JSON Lines, see docs/PROTOCOL.md) and agents (AUTH, LIST,
         CLAIM, REPLY …) over TCP. Binds to 127.0.0.1; port 0 picks a free port. Prints

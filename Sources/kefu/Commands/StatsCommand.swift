@@ -8,7 +8,6 @@ enum StatsCommand {
     static let json = Option("--json", help: "one JSON object")
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["stats [--data DIR] [--store URL] [--json]"],
         about: """
         Reads the event log in the data folder (or on Redis, with --store) and prints:
         conversations, containment rate (closed without a person), handoff rate and reasons,

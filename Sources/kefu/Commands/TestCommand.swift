@@ -12,7 +12,7 @@ enum TestCommand {
     static let misses = Option("--misses", help: "with --loo: list every phrasing that went to another entry")
     static let command = CommandDescription(
         name: name, summary: summary,
-        usage: ["test [--kb DIR] [--loo [--misses]] [FILE…]"],
+        usage: [UsageForm(then: "[FILE…]")],
         about: """
         Runs regression files: single messages with their expected topic / entry / route,
         and multi-turn conversations (see docs/KNOWLEDGE-FORMAT.md, "Regression files").
