@@ -19,7 +19,7 @@ struct EditingReportTests {
     }
 
     static func message(_ c: String, _ customer: String, at seconds: Double, _ text: String, route: Route, topic: String?, confidence: Double) -> ServiceEvent {
-        event(.message, c, customer, at: seconds) { $0.text = text; $0.route = route; $0.topic = topic; $0.confidence = confidence }
+        event(.message, c, customer, at: seconds) { $0.text = text; $0.route = StoredCode(route); $0.topic = topic; $0.confidence = confidence }
     }
 
     /// Ten conversations: c1, c3, c4, c5 resolved at first contact; c2 followed by a repeat on

@@ -6,7 +6,7 @@ import Testing
 struct ServiceMetricsTests {
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test("an events.log written by the previous version, with strings for route, reason and action, reads and writes back byte for byte")
+    @Test("an events.log written by the previous version, with strings for route, reason and action, or by a newer one with codes this version does not know, reads and writes back byte for byte")
     func previousVersionLogRoundTrips() throws {
         // As the version with `String?` fields wrote them: sorted keys, plain string codes,
         // and codes this version does not know (a newer version's) kept as they are.
@@ -19,11 +19,14 @@ struct ServiceMetricsTests {
             #"{"conversation":"c2","kind":"message","reason":"withdrawn","route":"answer","time":"2027-01-15T08:00:05.000Z","topic":"complaint"}"#,
             #"{"conversation":"c3","kind":"handoff","reason":"future_reason","ticket":"T000002","time":"2027-01-15T08:00:06.000Z"}"#,
             #"{"action":"future_action","agent":"李四","kind":"agent_action","ticket":"T000002","time":"2027-01-15T08:00:07.000Z"}"#,
+            #"{"conversation":"c4","emotionLevel":"future_level","kind":"message","route":"future_route","time":"2027-01-15T08:00:08.000Z"}"#,
         ]
         let events = lines.compactMap { ServiceEvent.decodeStored(Data($0.utf8)) }
         #expect(events.count == lines.count)
         #expect(events.map { $0.jsonLine() } == lines)
-        #expect(events[0].route == .answer && events[0].emotionLevel == .upset)
+        #expect(events[0].route?.value == .answer && events[0].emotionLevel?.value == .upset)
+        // A newer version's route or emotion level still reads: the message counts, its code is kept.
+        #expect(events[8].route == .unknown("future_route") && events[8].route?.value == nil && events[8].emotionLevel == .unknown("future_level"))
         #expect(events[1].reason == .handoff(.notHelped) && events[2].reason == .handoff(.complaint))
         #expect(events[2].action == .claim && events[3].action == .withdrawn)
         #expect(events[4].reason == .idle && events[5].reason == .withdrawn)
@@ -43,17 +46,17 @@ struct ServiceMetricsTests {
     @Test("containment, handoff, fallback, time to claim and satisfaction come out as constructed")
     func figuresFromConstructedLog() {
         let events = [
-            Self.event(.message, "c1", at: 0) { $0.route = .answer; $0.topic = "points" },
-            Self.event(.message, "c1", at: 1) { $0.route = .fallback },
+            Self.event(.message, "c1", at: 0) { $0.route = StoredCode(.answer); $0.topic = "points" },
+            Self.event(.message, "c1", at: 1) { $0.route = StoredCode(.fallback) },
             Self.event(.rating, "c1", at: 2) { $0.score = 5 },
-            Self.event(.message, "c2", at: 0) { $0.route = .clarify; $0.topic = "card_service" },
-            Self.event(.message, "c2", at: 5) { $0.route = .handoff; $0.topic = "complaint" },
+            Self.event(.message, "c2", at: 0) { $0.route = StoredCode(.clarify); $0.topic = "card_service" },
+            Self.event(.message, "c2", at: 5) { $0.route = StoredCode(.handoff); $0.topic = "complaint" },
             Self.event(.handoff, "c2", at: 5) { $0.reason = .handoff(.complaint); $0.ticket = "T1" },
             Self.event(.agentAction, nil, at: 65) { $0.action = .claim; $0.ticket = "T1" },
             Self.event(.agentAction, nil, at: 70) { $0.action = .claim; $0.ticket = "T1" },  // a second claim does not count
             Self.event(.rating, "c2", at: 99) { $0.score = 2 },
-            Self.event(.message, "c3", at: 0) { $0.route = .answer; $0.topic = "points" },
-            Self.event(.message, "c4", at: 0) { $0.route = .handoff },
+            Self.event(.message, "c3", at: 0) { $0.route = StoredCode(.answer); $0.topic = "points" },
+            Self.event(.message, "c4", at: 0) { $0.route = StoredCode(.handoff) },
             Self.event(.handoff, "c4", at: 0) { $0.reason = .handoff(.safety); $0.ticket = "T2" },
             Self.event(.agentAction, nil, at: 180) { $0.action = .next; $0.ticket = "T2" },
         ]

@@ -843,12 +843,12 @@ public struct Dialogue: Sendable {
         event.customer = state.customer
         event.channel = state.channel
         event.text = u.normalized.original
-        event.route = route
+        event.route = StoredCode(route)
         event.topic = route == .fallback ? KnowledgeBase.outOfScopeTopic : u.topic
         event.entry = u.top?.entryID
         event.confidence = Double(u.top?.probability ?? 0)
         event.emotionScore = Double(u.emotion.score)
-        event.emotionLevel = u.emotion.level
+        event.emotionLevel = StoredCode(u.emotion.level)
         return event
     }
 

@@ -97,7 +97,7 @@ public struct ServiceReport: Sendable {
         }
         self.hourly = hourly
         var topicCounts: [String: Int] = [:]
-        for e in events where e.kind == .message && e.route != .fallback {
+        for e in events where e.kind == .message && e.route?.value != .fallback {
             if let t = e.topic, t != KnowledgeBase.outOfScopeTopic, !Self.smallTalkTopics.contains(t) { topicCounts[t, default: 0] += 1 }
         }
         topTopics = topicCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map { ($0.key, $0.value) }
@@ -110,8 +110,8 @@ public struct ServiceReport: Sendable {
             // 「5」「好的」「没用」 steer the conversation; they are no question to add to the FAQ.
             let n = normalizer.normalize(text)
             if kb.acts.read(n) != nil || ControlReplies.rating(n) != nil { return false }
-            if e.route == .fallback { return true }
-            return (e.route == .answer || e.route == .clarify) && (e.confidence ?? 0) < settings.lowConfidence
+            if e.route?.value == .fallback { return true }
+            return (e.route?.value == .answer || e.route?.value == .clarify) && (e.confidence ?? 0) < settings.lowConfidence
         }
         unansweredMessages = unsure.count
         clusters = Self.cluster(unsure.compactMap(\.text).map(PrivacyMask.mask), kb: kb, settings: settings)
@@ -142,9 +142,9 @@ public struct ServiceReport: Sendable {
                 c.last = max(c.last, e.time)
                 let topic = e.topic ?? KnowledgeBase.outOfScopeTopic
                 if !smallTalkTopics.contains(topic) { c.raisedNeed = true }
-                if e.route != .fallback, topic != KnowledgeBase.outOfScopeTopic, !smallTalkTopics.contains(topic) {
+                if e.route?.value != .fallback, topic != KnowledgeBase.outOfScopeTopic, !smallTalkTopics.contains(topic) {
                     c.topics.insert(topic)
-                    if e.route == .answer && kb.topics[topic]?.route != .handoff { c.answered = true }
+                    if e.route?.value == .answer && kb.topics[topic]?.route != .handoff { c.answered = true }
                 }
                 if let text = e.text, kb.acts.read(normalizer.normalize(text))?.has(.notHelped) == true { c.notHelped = true }
             case .handoff:

@@ -20,12 +20,12 @@ public struct ServiceEvent: Sendable, Codable, Equatable {
     public var customer: String?
     public var channel: String?
     public var text: String?
-    public var route: Route?
+    public var route: StoredCode<Route>?
     public var topic: String?
     public var entry: String?
     public var confidence: Double?
     public var emotionScore: Double?
-    public var emotionLevel: EmotionLevel?
+    public var emotionLevel: StoredCode<EmotionLevel>?
     public var reason: EventReason?
     public var ticket: String?
     public var agent: String?
@@ -60,6 +60,34 @@ extension OpenCode {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(rawValue)
+    }
+}
+
+/// A value of one of this version's enums (`Route`, `EmotionLevel`) as an event stores it: a
+/// string this version does not know (a newer log) is kept as `unknown` and written back as
+/// is, so the event still counts instead of failing to read.
+public enum StoredCode<Known>: Sendable, Hashable, OpenCode
+where Known: RawRepresentable & Sendable & Hashable, Known.RawValue == String {
+    case known(Known)
+    case unknown(String)
+
+    public init(_ value: Known) { self = .known(value) }
+
+    public init(rawValue: String) {
+        self = Known(rawValue: rawValue).map(StoredCode.known) ?? .unknown(rawValue)
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .known(let value): value.rawValue
+        case .unknown(let s): s
+        }
+    }
+
+    /// The value, when this version knows it.
+    public var value: Known? {
+        if case .known(let value) = self { return value }
+        return nil
     }
 }
 

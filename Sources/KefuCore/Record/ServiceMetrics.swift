@@ -33,9 +33,9 @@ public struct ServiceMetrics: Sendable {
             switch e.kind {
             case .message:
                 messages += 1
-                if e.route == .fallback { fallbacks += 1 }
-                if e.route == .clarify { clarifications += 1 }
-                if let t = e.topic, e.route != .fallback { topics[t, default: 0] += 1 }
+                if e.route?.value == .fallback { fallbacks += 1 }
+                if e.route?.value == .clarify { clarifications += 1 }
+                if let t = e.topic, e.route?.value != .fallback { topics[t, default: 0] += 1 }
             case .handoff:
                 if let c = e.conversation { handedOff.insert(c) }
                 handoffReasons[e.reason?.rawValue ?? "unknown", default: 0] += 1
