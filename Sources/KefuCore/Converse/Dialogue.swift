@@ -530,7 +530,7 @@ public struct Dialogue: Sendable {
     private func notHelped(state: inout ConversationState, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
         if let next = state.lastCandidates.first(where: { !state.tried.contains($0.entryID) && $0.topic != KnowledgeBase.outOfScopeTopic
-            && $0.probability >= kb.thresholds.floor / 4 && !["greeting", "thanks", "goodbye"].contains($0.topic) }) {
+            && $0.probability >= kb.thresholds.floor / 4 && !KnowledgeBase.smallTalkTopics.contains($0.topic) }) {
             var reply = try answer(kb.entries[next.entryIndex], understanding: nil, state: &state, now: now, rule: "not helped → next candidate \(next.entryID)")
             reply.lines.insert(composer.phrase("not_helped"), at: 0)
             return reply
@@ -676,7 +676,7 @@ public struct Dialogue: Sendable {
         // margin below the answer threshold) gets its closest answer; the agent sees it anyway.
         let nearlySure = decision.route == .clarify && (u.top?.probability ?? 0) >= kb.thresholds.answer - kb.thresholds.margin
             && u.top.map { kb.topics[$0.topic]?.route == .answer && $0.topic != KnowledgeBase.outOfScopeTopic } == true
-        if decision.route == .answer || nearlySure, let top = u.top, !["greeting", "thanks", "goodbye"].contains(top.topic) {
+        if decision.route == .answer || nearlySure, let top = u.top, !KnowledgeBase.smallTalkTopics.contains(top.topic) {
             // A routine question while waiting: answered, and the exchange is in the ticket.
             try passOn(message.n.original, u, to: id, state: state, now: now)
             let entry = kb.entries[top.entryIndex]

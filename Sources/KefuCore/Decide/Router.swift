@@ -24,7 +24,7 @@ public enum Router {
             let top = u.candidates.first
             let topTopic = top.flatMap { kb.topics[$0.topic] }
             let subjectless = top == nil || top!.topic == KnowledgeBase.outOfScopeTopic
-                || Self.smallTalk.contains(top!.topic) || (topTopic?.route == .handoff && topTopic?.handoffReason != .complaint)
+                || KnowledgeBase.smallTalkTopics.contains(top!.topic) || (topTopic?.route == .handoff && topTopic?.handoffReason != .complaint)
             if subjectless { decision.topic = complaint }
         }
         return decision
@@ -45,7 +45,7 @@ public enum Router {
         // unless the model is sure the message is about something calm (「热水器打不着火」).
         if emotion.hasNegated(.safety), hasModel, safety >= t.safetyModel / 2 {
             return RouteDecision(route: .handoff, reason: .safety,
-                                 rule: "safety cue under a negation \(cueList(emotion, .safety, negated: true)) and handoff model safety \(fmt(safety)) ≥ \(fmt(t.safetyModel / 2)) → a person takes over at once")
+                                 rule: "safety cue under a negation \(cueList(emotion, .safety, negated: true)) and handoff model safety \(twoDecimals(safety)) ≥ \(twoDecimals(t.safetyModel / 2)) → a person takes over at once")
         }
         // The model alone calls danger only when the knowledge base agrees (a safety entry is
         // among the candidates) or it is sure: unigrams of an unfamiliar chat (「星座运势」)
@@ -53,7 +53,7 @@ public enum Router {
         if safety >= t.safetyModel,
            safety >= Self.sureOfDanger || u.candidates.prefix(3).contains(where: { kb.topics[$0.topic]?.handoffReason == .safety && $0.probability >= t.floor }) {
             return RouteDecision(route: .handoff, reason: .safety,
-                                 rule: "handoff model: safety \(fmt(safety)) ≥ \(fmt(t.safetyModel)) → a person takes over at once")
+                                 rule: "handoff model: safety \(twoDecimals(safety)) ≥ \(twoDecimals(t.safetyModel)) → a person takes over at once")
         }
         // Money already lost always goes to a person: its cues say that it happened (被盗刷, 被骗了).
         if emotion.has(.money) {
@@ -71,10 +71,10 @@ public enum Router {
             // the reason is the threat, so the ticket tells the agent what they face.
             if let model = u.handoff, let likeliest = model.likeliestReason, likeliest.reason == .threat, likeliest.probability >= t.handoffModel {
                 return RouteDecision(route: .handoff, reason: .threat,
-                                     rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) and handoff model: threat \(fmt(likeliest.probability)) ≥ \(fmt(t.handoffModel)) → a person takes over")
+                                     rule: "emotion \(emotion.level.rawValue) (score \(twoDecimals(emotion.score))) and handoff model: threat \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffModel)) → a person takes over")
             }
             return RouteDecision(route: .handoff, reason: .emotion,
-                                 rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
+                                 rule: "emotion \(emotion.level.rawValue) (score \(twoDecimals(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
         }
         // Two weaker readings that agree: the lexicon by itself reads the customer upset (「第五次了」,
         // 「求求你们了…没人管」) and the model, though split between reasons, gives calm little
@@ -85,12 +85,12 @@ public enum Router {
             // it has not confirmed above is not called danger here.
             let likeliest = model.likeliestReason?.reason ?? .emotion
             return RouteDecision(route: .handoff, reason: likeliest == .safety ? .emotion : likeliest,
-                                 rule: "emotion \(emotion.level.rawValue) (score \(fmt(emotion.score))) and handoff model urgency \(fmt(model.urgency)) ≥ \(fmt(t.handoffModel)) (calm \(fmt(calm))) → a person takes over")
+                                 rule: "emotion \(emotion.level.rawValue) (score \(twoDecimals(emotion.score))) and handoff model urgency \(twoDecimals(model.urgency)) ≥ \(twoDecimals(t.handoffModel)) (calm \(twoDecimals(calm))) → a person takes over")
         }
         if !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
            kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint {
             return RouteDecision(route: .handoff, reason: likeliest.reason,
-                                 rule: "handoff model: \(likeliest.reason.rawValue) \(fmt(likeliest.probability)) ≥ \(fmt(t.handoffModel)) (calm \(fmt(calm))) → a person takes over")
+                                 rule: "handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffModel)) (calm \(twoDecimals(calm))) → a person takes over")
         }
         let coverage = u.ranking.knownFeatureShare
         if coverage < t.coverage {
@@ -104,8 +104,8 @@ public enum Router {
             let others = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
             let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: nil)
             let decision = decide(calmer, in: kb)
-            let why = vetoed ? " — but the handoff model reads it as calm (\(fmt(calm)) ≥ \(fmt(t.calmVeto)))"
-                             : " — but the handoff model sees no danger (safety \(fmt(safety)) < \(fmt(t.safetyModel / 2)))"
+            let why = vetoed ? " — but the handoff model reads it as calm (\(twoDecimals(calm)) ≥ \(twoDecimals(t.calmVeto)))"
+                             : " — but the handoff model sees no danger (safety \(twoDecimals(safety)) < \(twoDecimals(t.safetyModel / 2)))"
             return RouteDecision(route: decision.route, reason: decision.reason,
                                  rule: "topic \(top.topic) would go to a person\(why): \(decision.rule)")
         }
@@ -117,23 +117,23 @@ public enum Router {
                let second = u.candidates.dropFirst().first(where: { $0.topic != top.topic }),
                kb.topics[second.topic]?.route == .answer, top.probability - second.probability < t.margin {
                 return RouteDecision(route: .clarify, reason: nil,
-                                     rule: "\(top.topic) \(fmt(top.probability)) is within margin \(fmt(t.margin)) of \(second.entryID) \(fmt(second.probability)) → ask which is meant")
+                                     rule: "\(top.topic) \(twoDecimals(top.probability)) is within margin \(twoDecimals(t.margin)) of \(second.entryID) \(twoDecimals(second.probability)) → ask which is meant")
             }
             let reason = topic.handoffReason ?? .requested
             return RouteDecision(route: .handoff, reason: reason,
-                                 rule: "topic \(top.topic) (confidence \(fmt(top.probability)) ≥ floor \(fmt(t.floor))) always goes to a person")
+                                 rule: "topic \(top.topic) (confidence \(twoDecimals(top.probability)) ≥ floor \(twoDecimals(t.floor))) always goes to a person")
         }
         guard let top, top.probability >= t.floor else {
-            let p = top.map { fmt($0.probability) } ?? "0"
-            return RouteDecision(route: .fallback, reason: nil, rule: "top confidence \(p) < out-of-scope floor \(fmt(t.floor))")
+            let p = top.map { twoDecimals($0.probability) } ?? "0"
+            return RouteDecision(route: .fallback, reason: nil, rule: "top confidence \(p) < out-of-scope floor \(twoDecimals(t.floor))")
         }
         if top.topic == KnowledgeBase.outOfScopeTopic {
-            return RouteDecision(route: .fallback, reason: nil, rule: "closest to the out-of-scope examples (\(top.entryID), confidence \(fmt(top.probability)))")
+            return RouteDecision(route: .fallback, reason: nil, rule: "closest to the out-of-scope examples (\(top.entryID), confidence \(twoDecimals(top.probability)))")
         }
         // One character (「卡」) names a subject, not a question: however sure the model is
         // about the entry, ask which of its questions is meant.
         let letters = u.normalized.scalars.filter { CharacterClass.of($0) != .separator }
-        if letters.count == 1, CharacterClass.of(letters[0]) == .ideograph, !Self.smallTalk.contains(top.topic),
+        if letters.count == 1, CharacterClass.of(letters[0]) == .ideograph, !KnowledgeBase.smallTalkTopics.contains(top.topic),
            u.candidates.dropFirst().contains(where: { $0.topic != KnowledgeBase.outOfScopeTopic && $0.probability >= t.floor / 4 }) {
             return RouteDecision(route: .clarify, reason: nil, rule: "a one-character message is too short to answer → offer choices")
         }
@@ -141,22 +141,21 @@ public enum Router {
         let threshold = entry.threshold ?? t.answer
         if top.probability < threshold {
             return RouteDecision(route: .clarify, reason: nil,
-                                 rule: "confidence \(fmt(top.probability)) between floor \(fmt(t.floor)) and answer threshold \(fmt(threshold)) → offer choices")
+                                 rule: "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold)) → offer choices")
         }
         if let second = u.candidates.dropFirst().first(where: { $0.topic != top.topic && $0.topic != KnowledgeBase.outOfScopeTopic }),
            top.probability - second.probability < t.margin {
             return RouteDecision(route: .clarify, reason: nil,
-                                 rule: "margin \(fmt(top.probability - second.probability)) to \(second.entryID) < \(fmt(t.margin)) → offer choices")
+                                 rule: "margin \(twoDecimals(top.probability - second.probability)) to \(second.entryID) < \(twoDecimals(t.margin)) → offer choices")
         }
         if entry.alwaysHandOff {
             return RouteDecision(route: .handoff, reason: kb.topics[top.topic]?.handoffReason ?? .requested,
                                  rule: "entry \(entry.id) is marked `handoff: true`")
         }
         return RouteDecision(route: .answer, reason: nil,
-                             rule: "confidence \(fmt(top.probability)) ≥ answer threshold \(fmt(threshold))")
+                             rule: "confidence \(twoDecimals(top.probability)) ≥ answer threshold \(twoDecimals(threshold))")
     }
 
-    static let smallTalk: Set<String> = ["greeting", "thanks", "goodbye"]
     /// The model's safety probability at which it calls danger without a safety entry agreeing.
     static let sureOfDanger: Float = 0.8
 
@@ -177,15 +176,6 @@ public enum Router {
     private static func cueList(_ e: EmotionReading, _ category: EmotionCategory, negated: Bool = false) -> String {
         e.cues.filter { $0.category == category && $0.negated == negated }.map { "「\($0.cue)」" }.joined(separator: " ")
     }
-}
-
-/// A score with two decimals ("0.82", "-40.00"), by integer arithmetic: rules are worded for
-/// every message, and `String(Float)` was most of the router's time.
-func fmt(_ v: Float) -> String {
-    guard v.isFinite else { return String(v) }
-    let cents = Int((v * 100).rounded())
-    let whole = abs(cents) / 100, fraction = abs(cents) % 100
-    return (cents < 0 ? "-" : "") + String(whole) + (fraction < 10 ? ".0" : ".") + String(fraction)
 }
 
 extension KnowledgeBase {

@@ -105,7 +105,7 @@ public struct RegressionRunner: Sendable {
         var full = Expectation(topic: topic, entry: entry ?? "none", route: d.route, reason: d.reason)
         if d.route != .handoff { full.reason = nil }
         return RegressionResult(file: file, line: line, passed: false,
-                                detail: "\(place)  \(text): expected \(e.text), got \(full.text), confidence \(fmt(u.top?.probability ?? 0)) (\(d.rule))")
+                                detail: "\(place)  \(text): expected \(e.text), got \(full.text), confidence \(twoDecimals(u.top?.probability ?? 0)) (\(d.rule))")
     }
 
     // MARK: - Conversations

@@ -78,8 +78,6 @@ public struct ServiceReport: Sendable {
             .prefix(3).map { ($0.offset, $0.element) }
     }
 
-    static let smallTalkTopics: Set<String> = ["greeting", "thanks", "goodbye"]
-
     public init(events allEvents: [ServiceEvent], kb: KnowledgeBase, since: Date? = nil, settings: Settings = Settings()) {
         let events = since.map { s in allEvents.filter { $0.time >= s } } ?? allEvents
         self.since = since
@@ -98,7 +96,7 @@ public struct ServiceReport: Sendable {
         self.hourly = hourly
         var topicCounts: [String: Int] = [:]
         for e in events where e.kind == .message && e.route?.value != .fallback {
-            if let t = e.topic, t != KnowledgeBase.outOfScopeTopic, !Self.smallTalkTopics.contains(t) { topicCounts[t, default: 0] += 1 }
+            if let t = e.topic, t != KnowledgeBase.outOfScopeTopic, !KnowledgeBase.smallTalkTopics.contains(t) { topicCounts[t, default: 0] += 1 }
         }
         topTopics = topicCounts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map { ($0.key, $0.value) }
 
@@ -141,8 +139,8 @@ public struct ServiceReport: Sendable {
             case .message:
                 c.last = max(c.last, e.time)
                 let topic = e.topic ?? KnowledgeBase.outOfScopeTopic
-                if !smallTalkTopics.contains(topic) { c.raisedNeed = true }
-                if e.route?.value != .fallback, topic != KnowledgeBase.outOfScopeTopic, !smallTalkTopics.contains(topic) {
+                if !KnowledgeBase.smallTalkTopics.contains(topic) { c.raisedNeed = true }
+                if e.route?.value != .fallback, topic != KnowledgeBase.outOfScopeTopic, !KnowledgeBase.smallTalkTopics.contains(topic) {
                     c.topics.insert(topic)
                     if e.route?.value == .answer && kb.topics[topic]?.route != .handoff { c.answered = true }
                 }

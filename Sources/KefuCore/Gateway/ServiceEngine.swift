@@ -736,9 +736,5 @@ final class ServiceEngine: @unchecked Sendable {
     private func oneLine(_ s: String) -> String { LineSanitizer.clean(s) }
 
     /// One JSON object or array, keys sorted, on one line (U+2028, U+2029 and C1 controls escaped).
-    static func json(_ object: Any) -> String {
-        if let bytes = JSONValue.encode(object) { return LineSanitizer.escapingJSON(String(decoding: bytes, as: UTF8.self)) }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return LineSanitizer.escapingJSON(String(decoding: data, as: UTF8.self))
-    }
+    static func json(_ object: Any) -> String { JSONValue.line(object) }
 }

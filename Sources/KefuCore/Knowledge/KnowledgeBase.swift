@@ -61,7 +61,7 @@ public enum KeywordEffect: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .boosted(let text, let weight): "\(text) +\(fmt(weight))"
+        case .boosted(let text, let weight): "\(text) +\(twoDecimals(weight))"
         case .requiredMissing: "required keyword missing"
         case .excluded(let text): "\(text) excluded"
         }
@@ -88,6 +88,9 @@ public struct Understanding: Sendable {
 /// new one and swaps it in whole; a broken edit never replaces a working one.
 public struct KnowledgeBase: Sendable {
     public static let outOfScopeTopic = "out_of_scope"
+    /// Greetings, thanks and goodbyes: answered, but never a customer's question (not offered
+    /// as a choice, not counted as a topic served, not what a follow-up is read with).
+    public static let smallTalkTopics: Set<String> = ["greeting", "thanks", "goodbye"]
 
     public let folder: String
     public let entries: [CompiledEntry]

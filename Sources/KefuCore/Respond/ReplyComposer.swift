@@ -64,7 +64,7 @@ struct ReplyComposer: Sendable {
 
     /// What the bot can help with, from the topics' examples.
     func capabilities() -> String {
-        let topics = kb.topicOrder.compactMap { kb.topics[$0] }.filter { $0.route == .answer && !["greeting", "thanks", "goodbye"].contains($0.id) }
+        let topics = kb.topicOrder.compactMap { kb.topics[$0] }.filter { $0.route == .answer && !KnowledgeBase.smallTalkTopics.contains($0.id) }
         if language == .en {
             return phrase("topics", ["topics": topics.prefix(8).map { $0.englishName ?? $0.name }.joined(separator: ", ")])
         }

@@ -91,7 +91,15 @@ enum JSONText {
 /// written as JSON with keys in byte order, without Foundation: `JSONSerialization` with sorted
 /// keys compares keys with locale-aware string comparison and was half of the engine's time on
 /// the HTTP channel. Nil for a value of another type, so the caller can fall back.
-enum JSONValue {
+public enum JSONValue {
+    /// One JSON object or array on one line, keys sorted (U+2028, U+2029 and C1 controls
+    /// escaped): every machine-readable line kefu prints or sends.
+    public static func line(_ object: Any) -> String {
+        if let bytes = encode(object) { return LineSanitizer.escapingJSON(String(decoding: bytes, as: UTF8.self)) }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return LineSanitizer.escapingJSON(String(decoding: data, as: UTF8.self))
+    }
+
     static func encode(_ value: Any) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(256)

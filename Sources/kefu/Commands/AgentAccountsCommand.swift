@@ -80,7 +80,7 @@ enum AgentAccountsCommand {
         }
         for notice in file.notices { printError("kefu: \(notice)") }
         if json {
-            print(jsonLine(file.accounts.map { ["name": $0.name, "role": $0.role.rawValue] }))
+            print(JSONValue.line(file.accounts.map { ["name": $0.name, "role": $0.role.rawValue] }))
         } else if file.accounts.isEmpty {
             print("No agent accounts in \(path). Create one with `kefu agent add NAME`.")
         } else {

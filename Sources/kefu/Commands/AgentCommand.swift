@@ -97,7 +97,7 @@ enum AgentCommand {
             case "list":
                 let queue = try work.list()
                 if args.has(json) {
-                    print(jsonLine(queue.map { TicketJSON.listing($0, now: now) }))
+                    print(JSONValue.line(queue.map { TicketJSON.listing($0, now: now) }))
                 } else if queue.isEmpty {
                     print("No open tickets.")
                 } else {
@@ -113,7 +113,7 @@ enum AgentCommand {
                 // Without --as the name is only a guess ($KEFU_AGENT, $USER): numbers stay masked.
                 let unmasked = args[asAgent] != nil && work.seesUnmasked(t)
                 if args.has(json) {
-                    print(jsonLine(TicketJSON.full(t, now: now, unmasked: unmasked)))
+                    print(JSONValue.line(TicketJSON.full(t, now: now, unmasked: unmasked)))
                 } else {
                     print(TicketJSON.text(t, now: now, unmasked: unmasked))
                 }

@@ -96,7 +96,7 @@ enum ChatCommand {
                     let reply = try pusher.map { p in try p.paused { try dialogue.respond(to: text, in: &state, now: Date()) } }
                         ?? dialogue.respond(to: text, in: &state, now: Date())
                     if json {
-                        print(jsonLine(ReplyJSON.object(reply)))
+                        print(JSONValue.line(ReplyJSON.object(reply)))
                         flushStandardOutput()
                         continue
                     }

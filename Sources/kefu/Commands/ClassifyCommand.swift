@@ -31,11 +31,11 @@ enum ClassifyCommand {
             switch line {
             case .text(let text):
                 if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-                print(jsonLine(classification(text, kb: kb)))
+                print(JSONValue.line(classification(text, kb: kb)))
             case .invalidUTF8(let count):
-                print(jsonLine(["line": lineNumber, "error": "not valid UTF-8 (\(count) bytes); send UTF-8 text"]))
+                print(JSONValue.line(["line": lineNumber, "error": "not valid UTF-8 (\(count) bytes); send UTF-8 text"]))
             case .tooLong(let count):
-                print(jsonLine(["line": lineNumber, "error": "line too long (\(count) bytes, limit 4096)"]))
+                print(JSONValue.line(["line": lineNumber, "error": "line too long (\(count) bytes, limit 4096)"]))
             }
             flushStandardOutput()
         }

@@ -163,13 +163,7 @@ enum EvalCommand {
                 object["oos_precision"] = o.precision
                 object["oos_threshold"] = Double(o.threshold)
             }
-            print(jsonLine(object))
+            print(JSONValue.line(object))
         }
     }
-}
-
-/// One JSON object on one line with sorted keys, for machine-readable output.
-func jsonLine(_ object: Any) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    return LineSanitizer.escapingJSON(String(decoding: data, as: UTF8.self))
 }

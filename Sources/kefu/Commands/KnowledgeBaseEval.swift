@@ -33,7 +33,7 @@ enum KnowledgeBaseEval {
             for m in r.topicMisses { print("  topic: \(m.example.text)  expected \(m.example.topic), got \(m.topic) (\(m.route.rawValue))") }
         }
         if json {
-            print(jsonLine([
+            print(JSONValue.line([
                 "accuracy": r.topicMetrics.accuracy, "macro_f1": r.topicMetrics.macroF1, "route_accuracy": r.routeAccuracy,
                 "handoff_expected": r.handoffExpected, "handoff_missed": r.handoffMissed.count,
                 "routine_handed_off": r.routineHandedOff.count, "messages_per_second": r.speed.messagesPerSecond,

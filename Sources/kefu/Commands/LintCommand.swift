@@ -33,7 +33,7 @@ enum LintCommand {
         let folder = KnowledgeOptions.folder(args)
         let report = KnowledgeLinter.lint(folder: folder)
         if args.has(json) {
-            print(jsonArray(report.findings.map(\.dictionary)))
+            print(JSONValue.line(report.findings.map(\.dictionary)))
         } else {
             for finding in report.findings { print(finding.description) }
             let e = report.errors.count, w = report.warnings.count
@@ -46,11 +46,5 @@ enum LintCommand {
             print(closing)
         }
         return report.errors.isEmpty ? 0 : 1
-    }
-
-    /// A JSON array on one line, keys sorted.
-    static func jsonArray(_ objects: [[String: Any]]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("[]".utf8)
-        return String(decoding: data, as: UTF8.self)
     }
 }

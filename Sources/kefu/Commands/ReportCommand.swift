@@ -58,7 +58,7 @@ enum ReportCommand {
             printError("kefu: wrote \(path)")
         }
         if args.has(json) {
-            print(jsonLine(report.dictionary))
+            print(JSONValue.line(report.dictionary))
         } else {
             printText(report)
         }

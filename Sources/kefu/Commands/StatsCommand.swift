@@ -24,7 +24,7 @@ enum StatsCommand {
         for n in notices { printError("kefu: \(n)") }
         let m = ServiceMetrics(events: events)
         if args.has(json) {
-            print(jsonLine(m.dictionary))
+            print(JSONValue.line(m.dictionary))
             return 0
         }
         m.textLines().forEach { print($0) }
