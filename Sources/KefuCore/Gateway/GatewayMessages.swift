@@ -49,8 +49,8 @@ enum GatewayInput: Sendable {
     /// Once a second from the I/O loop, so the engine ends idle conversations even when no
     /// line arrives.
     case tick
-    /// Another instance sharing the queue announced replies on this ticket (`LiveRelay`).
-    case relayed(ticket: String)
+    /// An instance sharing the queue announced news on a ticket (`LiveRelay`).
+    case relayed(RelayNotice)
 }
 
 /// What a web customer's page tells the agent without a message.

@@ -27,6 +27,19 @@ final class ServiceEngine: @unchecked Sendable {
 
     /// Live conversations, bounded; the rest on disk or ended (see `ConversationStore`).
     private let conversations: ConversationStore
+    /// Conversations shared with the other instances (`--store redis://…`), nil on one
+    /// machine; then the version of each copy held here, the customers whose turn this
+    /// instance holds now, and the inputs waiting while another instance has the turn.
+    private let shared: (any SharedConversations)?
+    private var sharedVersions: [String: Int64] = [:]
+    private var turnsHeld: Set<String> = []
+    private var waitingForTurn: [GatewayInput] = []
+    /// The input being handled, to put back when its customer's turn is elsewhere.
+    private var currentInput: GatewayInput?
+    /// This instance, for turns and for telling its own announcements apart.
+    let instance = SecureRandom.hex(bytes: 8)
+    /// When a failure to reach the shared conversations was last reported.
+    private var lastSharedComplaint = Date.distantPast
     /// Which customer each connection and session speaks for.
     private var directory = CustomerDirectory()
     /// Where a customer (by key) can be reached now.
@@ -59,6 +72,7 @@ final class ServiceEngine: @unchecked Sendable {
         self.webhooks = webhooks
         self.desk = desk
         conversations = ConversationStore(limits: limits, folder: ConversationStore.spillFolder(inDataFolder: desk.folder), log: log)
+        shared = desk.conversations
         self.counters = counters
         self.deliver = deliver
         let inbox = inbox
@@ -71,7 +85,7 @@ final class ServiceEngine: @unchecked Sendable {
         authenticator.start()
         let inbox = inbox
         if let relay = desk.relay {
-            do { try relay.listen { inbox.put(.relayed(ticket: $0)) } } catch {
+            do { try relay.listen { inbox.put(.relayed($0)) } } catch {
                 FileHandle.standardError.write(Data("kefu serve: cannot listen for replies from other instances: \(error); customers here see them with their next message\n".utf8))
             }
         }
@@ -231,6 +245,8 @@ final class ServiceEngine: @unchecked Sendable {
     private func handle(_ input: GatewayInput) {
         engineThread.check()
         let now = Date()
+        currentInput = input
+        defer { currentInput = nil }
         switch input {
         case .customer(let connection, let speaker, let text, let received):
             customerMessage(text, on: connection, as: speaker, clientMessageID: nil, received: received, now: now)
@@ -262,7 +278,10 @@ final class ServiceEngine: @unchecked Sendable {
                 reach[customer] = nil
                 // Only a resume code leads back to an anonymous customer, and the conversation
                 // it leads to is rebuilt from the ticket: keeping a copy would only hold memory.
-                if CustomerKey.needsResumeCode(customer) { conversations.remove(customer) }
+                if CustomerKey.needsResumeCode(customer) {
+                    conversations.remove(customer)
+                    sharedVersions[customer] = nil
+                }
             }
             directory.forget(connection)
         case .agent(let connection, let line, let received):
@@ -282,8 +301,11 @@ final class ServiceEngine: @unchecked Sendable {
             releaseFreeMemory()
         case .tick:
             if now.timeIntervalSince(lastExpiry) >= 1 { endIdleConversations(now: now) }
-        case .relayed(let id):
-            deliverRelayed(id, now: now)
+            let waiting = waitingForTurn
+            waitingForTurn.removeAll()
+            waiting.forEach(handle)
+        case .relayed(let notice):
+            heard(notice, now: now)
         }
     }
 
@@ -292,9 +314,9 @@ final class ServiceEngine: @unchecked Sendable {
     /// message itself is an item of the conversation too, ahead of the reply.
     private func customerMessage(_ text: String, on connection: Int, as speaker: Speaker, clientMessageID: String?,
                                  received: UInt64, now: Date) {
-        counters.countMessage()
         let customer = directory.key(for: speaker, on: connection)
-        guard admits(customer, on: connection, as: speaker, received: received) else { return }
+        guard admits(customer, on: connection, as: speaker, received: received), takeTurn(customer, now: now) else { return }
+        counters.countMessage()
         place(customer, on: connection, as: speaker)
         replyingTo = connection
         replyingToMessage = clientMessageID
@@ -309,7 +331,7 @@ final class ServiceEngine: @unchecked Sendable {
         do {
             let reply = try dialogue.respond(to: text, in: &state, now: now)
             if let id = unrated, let t = try? desk.tickets.ticket(id), let score = t.rating { webhook(.rating, t, agent: t.assignee, rating: score, now: now) }
-            conversations.put(customer, state, now: now)
+            keep(customer, state, now: now)
             var extra = ReplyJSON.fields(reply)
             if reach[customer]?.web == true { extra.merge(webState(state, reply: reply)) { $1 } }
             send(to: customer, reply.shown, route: reply.route, topic: reply.topic, ticket: reply.ticket?.id, received: received,
@@ -317,13 +339,14 @@ final class ServiceEngine: @unchecked Sendable {
             if let ticket = reply.ticket {
                 handoffCount += 1
                 webhook(.handoff, ticket, text: ticket.summary, now: now)
-                notifyAgents("* NEW \(ticket.id) \(ticket.priority) \(ticket.reason.rawValue) \(oneLine(ticket.summary))")
+                notifyAgents(Self.newCaseLine(ticket))
+                announce(.handoff, ticket.id)
             } else if case .withPerson(let id) = before, let holder = (try? desk.tickets.ticket(id))??.assignee {
-                notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))")
+                if !notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))") { announce(.message, id) }
             }
         } catch {
             // What the dialogue changed before it failed stays: the customer's place in it.
-            conversations.put(customer, state, now: now)
+            keep(customer, state, now: now)
             log.note("kefu serve: \(error)")
             send(to: customer, ["抱歉，系统暂时无法记录您的消息，请稍后再试。"], route: nil, topic: nil, ticket: nil, received: received)
         }
@@ -362,6 +385,7 @@ final class ServiceEngine: @unchecked Sendable {
     private func endIdleConversations(now: Date) {
         lastExpiry = now
         for ended in conversations.expire(now: now) {
+            if ended.needsEnd, carriedOnElsewhere(ended.key) { continue }
             if ended.needsEnd {
                 var event = ServiceEvent(kind: .conversationEnd, time: now)
                 event.conversation = ended.conversation
@@ -375,13 +399,116 @@ final class ServiceEngine: @unchecked Sendable {
         }
     }
 
+    // MARK: Conversations shared between instances
+
+    /// Takes the customer's turn among the instances sharing conversations, bringing in the
+    /// state another instance saved since this one last held it. False when another instance
+    /// is in the middle of the customer's turn: the input waits for the next tick (unless
+    /// `retry` is false: an agent's command is not run twice). When the store cannot be
+    /// reached the customer is served from this instance's copy.
+    private func takeTurn(_ customer: String, now: Date, retry: Bool = true) -> Bool {
+        guard let shared, !turnsHeld.contains(customer) else { return true }
+        do {
+            switch try shared.beginTurn(customer, known: sharedVersions[customer] ?? 0, owner: instance) {
+            case .busy:
+                if retry, let currentInput { waitingForTurn.append(currentInput) }
+                return false
+            case .none:
+                // Saved from here before and gone now: it ended idle; the customer starts anew.
+                if sharedVersions.removeValue(forKey: customer) != nil { conversations.remove(customer) }
+            case .unchanged:
+                break
+            case .stored(let bytes, let version):
+                let snapshot = try JSONDecoder.spill.decode(ConversationSnapshot.self, from: Data(bytes))
+                _ = conversations.take(customer, kb: dialogue.kb)
+                conversations.put(customer, snapshot.state(kb: dialogue.kb), now: now)
+                sharedVersions[customer] = version
+            }
+            turnsHeld.insert(customer)
+        } catch {
+            complainAboutShared(error, now: now)
+        }
+        return true
+    }
+
+    /// Puts the conversation back, and when this instance holds the customer's turn, saves it
+    /// for the other instances and ends the turn. A save refused because another instance saved
+    /// first (the turn's lease ran out meanwhile) leaves theirs: this copy is read again next time.
+    private func keep(_ customer: String, _ state: ConversationState, now: Date) {
+        conversations.put(customer, state, now: now)
+        guard let shared, turnsHeld.remove(customer) != nil else { return }
+        do {
+            let bytes = try JSONEncoder.spill.encode(ConversationSnapshot(state))
+            if let version = try shared.endTurn(customer, Array(bytes), expected: sharedVersions[customer] ?? 0, owner: instance,
+                                                keepFor: conversations.limits.idleHorizon) {
+                sharedVersions[customer] = version
+            } else {
+                sharedVersions[customer] = nil
+                log.note("kefu serve: another instance changed a conversation while this one held its turn; its state is kept and read again here")
+            }
+        } catch {
+            complainAboutShared(error, now: now)
+        }
+    }
+
+    /// Whether a conversation idle here was carried on by another instance since (or is being
+    /// now): then it has not ended. Otherwise its shared record is removed with it.
+    private func carriedOnElsewhere(_ customer: String) -> Bool {
+        guard let shared else { return false }
+        let known = sharedVersions.removeValue(forKey: customer) ?? 0
+        do {
+            return try !shared.finish(customer, expected: known, owner: instance)
+        } catch {
+            complainAboutShared(error, now: Date())
+            return false
+        }
+    }
+
+    private func complainAboutShared(_ error: any Error, now: Date) {
+        guard now.timeIntervalSince(lastSharedComplaint) >= 60 else { return }
+        lastSharedComplaint = now
+        log.note("kefu serve: cannot reach the shared conversations (\(error)); customers are served from this instance's copies until it answers again")
+    }
+
+    /// Tells the other instances sharing the queue (nothing on one machine).
+    private func announce(_ kind: RelayNotice.Kind, _ ticket: String) {
+        guard let relay = desk.relay else { return }
+        do { try relay.announce(RelayNotice(kind, ticket: ticket, origin: instance)) } catch {
+            log.note("kefu serve: cannot tell the other instances about \(ticket) (\(error)); they see it with the next message or LIST")
+        }
+    }
+
+    /// News from another instance for the customers and agents connected here.
+    private func heard(_ notice: RelayNotice, now: Date) {
+        guard notice.origin != instance, let t = (try? desk.tickets.ticket(notice.ticket)) ?? nil else { return }
+        switch notice.kind {
+        case .reply:
+            deliverRelayed(t, now: now)
+        case .handoff:
+            notifyAgents(Self.newCaseLine(t))
+        case .joined:
+            if reach[t.customer] != nil, let agent = t.assignee { tellPersonJoined(t, agent: agent) }
+        case .message:
+            if let holder = t.assignee, let said = t.transcript.last(where: { $0.from == "customer" }) {
+                notifyAgent(named: holder, "* MESSAGE \(t.id) \(oneLine(PrivacyMask.mask(said.text)))")
+            }
+        case .resolved:
+            handBackToBot(t)
+        }
+    }
+
+    static func newCaseLine(_ t: Ticket) -> String {
+        "* NEW \(t.id) \(t.priority) \(t.reason.rawValue) \(LineSanitizer.clean(t.summary))"
+    }
+
     /// The customer's opening: a greeting, or what waits for them (an agent's replies, a
     /// request to rate a case a person resolved), after `notice` when there is one.
     private func greet(_ customer: String, on connection: Int, as speaker: Speaker, received: UInt64, now: Date, notice: String? = nil) {
+        guard takeTurn(customer, now: now) else { return }
         place(customer, on: connection, as: speaker)
         var state = conversation(customer, channel: speaker.channel, now: now)
         let opening = (try? dialogue.opening(&state, now: now)) ?? nil
-        conversations.put(customer, state, now: now)
+        keep(customer, state, now: now)
         let extra = reach[customer]?.web == true && opening != nil ? webState(state, reply: opening!) : [:]
         send(to: customer, (notice.map { [$0] } ?? []) + (opening?.shown ?? []), route: nil, topic: nil, ticket: state.ticket, received: received,
              extra: extra)
@@ -600,7 +727,7 @@ final class ServiceEngine: @unchecked Sendable {
                     try desk.tickets.markDelivered(id, count: t.agentReplies.count, now: now)
                     answer("OK delivered")
                 } else if let relay = desk.relay {
-                    try relay.announce(ticket: id)
+                    try relay.announce(RelayNotice(.reply, ticket: id, origin: instance))
                     answer("OK relayed; the instance the customer is connected to delivers it, else they see it on return")
                 } else {
                     answer("OK recorded; the customer is not connected and sees it on return")
@@ -664,8 +791,9 @@ final class ServiceEngine: @unchecked Sendable {
     /// Tells the customer a person has joined (live relay starts).
     /// An agent on another instance replied to a customer who may be connected here: the
     /// replies they have not seen go out now, read from the ticket.
-    private func deliverRelayed(_ id: String, now: Date) {
-        guard let t = try? desk.tickets.ticket(id), reach[t.customer] != nil, t.agentReplies.count > t.deliveredReplies else { return }
+    private func deliverRelayed(_ t: Ticket, now: Date) {
+        let id = t.id
+        guard reach[t.customer] != nil, t.agentReplies.count > t.deliveredReplies else { return }
         for line in t.agentReplies.dropFirst(t.deliveredReplies) {
             let agent = String(line.from.dropFirst("agent:".count))
             send(to: t.customer, ["[人工客服 \(agent)] \(line.text)"], route: nil, topic: nil, ticket: id, received: nil, push: "agent_reply", agent: agent)
@@ -675,16 +803,22 @@ final class ServiceEngine: @unchecked Sendable {
 
     private func personJoined(_ t: Ticket, agent: String) {
         webhook(.agentJoined, t, agent: agent, now: Date())
+        if reach[t.customer] != nil { tellPersonJoined(t, agent: agent) } else { announce(.joined, t.id) }
+    }
+
+    private func tellPersonJoined(_ t: Ticket, agent: String) {
         send(to: t.customer, ["人工客服 \(agent) 已接入，正在为您服务。"], route: nil, topic: nil, ticket: t.id, received: nil, push: "agent_joined", agent: agent)
     }
 
     /// After resolve, the bot takes the conversation back and asks for a rating.
     private func handBackToBot(_ t: Ticket) {
-        guard reach[t.customer] != nil, var state = conversations.take(t.customer, kb: dialogue.kb) else { return }
-        guard case .withPerson = state.stage else { conversations.put(t.customer, state, now: Date()); return }
+        guard reach[t.customer] != nil else { return announce(.resolved, t.id) }
+        let now = Date()
+        guard takeTurn(t.customer, now: now, retry: false), var state = conversations.take(t.customer, kb: dialogue.kb) else { return }
+        guard case .withPerson = state.stage else { keep(t.customer, state, now: now); return }
         state.stage = .rating(ticket: t.id)
         state.ratingAsked = true
-        conversations.put(t.customer, state, now: Date())
+        keep(t.customer, state, now: now)
         let phrases = ReplyComposer(kb: dialogue.kb)
         send(to: t.customer, [phrases.phrase("person_resolved", ["ticket": t.id]), phrases.phrase("rating")],
              route: nil, topic: nil, ticket: t.id, received: nil, push: "resolved")
@@ -709,10 +843,12 @@ final class ServiceEngine: @unchecked Sendable {
         for connection in agents.connections { outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(line))) }
     }
 
-    private func notifyAgent(named name: String, _ line: String) {
-        if let connection = agents.connection(named: name) {
-            outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(line)))
-        }
+    /// False when the agent is not connected here.
+    @discardableResult
+    private func notifyAgent(named name: String, _ line: String) -> Bool {
+        guard let connection = agents.connection(named: name) else { return false }
+        outputs.append(GatewayOutput(connection: connection, bytes: LineSanitizer.wire(line)))
+        return true
     }
 
     private func stats() -> [String: Any] {

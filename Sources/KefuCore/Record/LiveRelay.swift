@@ -1,17 +1,61 @@
 import Foundation
 
-/// Tells every instance that shares a queue that a ticket has something new for its customer
-/// (an agent's reply), so the instance holding the customer's connection delivers it live.
+/// Tells every instance that shares a queue that a ticket has news for a customer or an agent
+/// connected elsewhere: an agent's reply, a new case, a person joining, a customer's message
+/// to the agent holding the case, a case resolved.
 ///
-/// Only a nudge: what is delivered is read from the ticket, where the reply was recorded
-/// before the announcement, so an announcement that is lost costs only the live delivery;
-/// the customer still sees the reply with their next message, as on one instance. The
-/// journals need none (one gateway holds every customer it serves); Redis has one (Store/).
+/// Only a nudge: what is told is read from the ticket, where it was recorded before the
+/// announcement, so an announcement that is lost costs only the live notice; the customer
+/// still sees a reply with their next message, and an agent the case in `LIST`, as on one
+/// instance. The journals need none (one gateway holds every connection it serves); Redis
+/// has one (Store/).
 public protocol LiveRelay: AnyObject, Sendable {
-    /// Tells the other instances that `ticket` has replies its customer has not seen.
-    func announce(ticket: String) throws
-    /// Starts listening; `heard` runs on the relay's own thread with each announced ticket id.
-    func listen(_ heard: @escaping @Sendable (String) -> Void) throws
+    func announce(_ notice: RelayNotice) throws
+    /// Starts listening; `heard` runs on the relay's own thread with each notice, the
+    /// listener's own announcements included (`RelayNotice.origin` tells them apart).
+    func listen(_ heard: @escaping @Sendable (RelayNotice) -> Void) throws
     /// Stops listening; `heard` is not called again.
     func stop()
+}
+
+/// One announcement: what happened to which ticket, and which instance announced it (it has
+/// told its own customers and agents already).
+public struct RelayNotice: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// An agent replied: the customer's instance delivers what they have not seen.
+        case reply
+        /// A new case: every instance tells its agents (`* NEW`).
+        case handoff
+        /// A person claimed the case: the customer's instance tells them.
+        case joined
+        /// The customer wrote while a person holds the case: the agent's instance tells them (`* MESSAGE`).
+        case message
+        /// A person resolved the case: the customer's instance hands it back to the bot.
+        case resolved
+    }
+
+    public let kind: Kind
+    public let ticket: String
+    public let origin: String
+
+    public init(_ kind: Kind, ticket: String, origin: String) {
+        self.kind = kind
+        self.ticket = ticket
+        self.origin = origin
+    }
+
+    /// `kind ticket origin` on the wire.
+    public var wire: String { "\(kind.rawValue) \(ticket) \(origin)" }
+
+    /// A notice from the wire; a ticket id alone is a reply (as earlier versions announced
+    /// them). Nil for anything else.
+    public init?(wire: String) {
+        let parts = wire.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        if parts.count == 1, TicketStore.ticketNumber(parts[0]) != nil {
+            self.init(.reply, ticket: parts[0], origin: "")
+            return
+        }
+        guard parts.count == 3, let kind = Kind(rawValue: parts[0]), TicketStore.ticketNumber(parts[1]) != nil else { return nil }
+        self.init(kind, ticket: parts[1], origin: parts[2])
+    }
 }

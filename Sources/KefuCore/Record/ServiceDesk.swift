@@ -11,6 +11,9 @@ public final class ServiceDesk: Sendable {
     /// How instances sharing the queue tell each other of replies for customers connected
     /// elsewhere; nil when one process serves everyone (the journals).
     public let relay: (any LiveRelay)?
+    /// Conversations shared by the instances, so a customer continues on any of them; nil
+    /// when one process serves everyone (the journals).
+    public let conversations: (any SharedConversations)?
 
     /// The data folder when none is given: `$KEFU_DATA`, else `.kefu` in the working directory.
     public static func defaultFolder() -> String {
@@ -26,14 +29,17 @@ public final class ServiceDesk: Sendable {
         tickets = try TicketStore(folder: folder, readOnly: readOnly)
         events = try EventLog(folder: folder, readOnly: readOnly)
         relay = nil
+        conversations = nil
     }
 
     /// Any queue and sink, with the data folder for everything else.
-    public init(folder: String, tickets: any TicketQueue, events: any EventSink, relay: (any LiveRelay)? = nil) {
+    public init(folder: String, tickets: any TicketQueue, events: any EventSink, relay: (any LiveRelay)? = nil,
+                conversations: (any SharedConversations)? = nil) {
         self.folder = folder
         self.tickets = tickets
         self.events = events
         self.relay = relay
+        self.conversations = conversations
     }
 
     /// The same desk for the gateway's engine: a `GroupCommitSink` in front of its events and
@@ -41,7 +47,8 @@ public final class ServiceDesk: Sendable {
     /// and ticket changes durable with one sync each, before the batch's replies go out.
     public func withGroupCommit() -> ServiceDesk {
         if events is GroupCommitSink { return self }
-        return ServiceDesk(folder: folder, tickets: tickets.groupCommitted(), events: GroupCommitSink(events), relay: relay)
+        return ServiceDesk(folder: folder, tickets: tickets.groupCommitted(), events: GroupCommitSink(events), relay: relay,
+                           conversations: conversations)
     }
 
     /// What reading the stores turned up (torn last records, damaged lines), for stderr.

@@ -1,9 +1,9 @@
 import Foundation
 
-/// `--store redis://[user:password@]host:port/db`: tickets and events on Redis, for several
-/// gateway instances (and `kefu agent`, `kefu stats`, `kefu report`) sharing one queue. The
-/// data folder still holds the agent accounts, the secrets and the conversations spilled
-/// from memory. See `docs/SCALING.md`.
+/// `--store redis://[user:password@]host:port/db`: tickets, events and conversations on
+/// Redis, for several gateway instances (and `kefu agent`, `kefu stats`, `kefu report`)
+/// sharing one queue. The data folder still holds the agent accounts, the secrets and the
+/// conversations moved out of memory. See `docs/SCALING.md`.
 public enum RedisStore {
     /// The desk for `folder` with its tickets and events on the Redis at `url`. Checks that
     /// Redis answers (`PING`), so a wrong address fails at start rather than at the first
@@ -22,6 +22,7 @@ public enum RedisStore {
         let events = RedisClient(configuration: configuration)
         return ServiceDesk(folder: folder, tickets: RedisTicketQueue(client: tickets, prefix: prefix),
                            events: RedisEventSink(client: events, prefix: prefix),
-                           relay: RedisLiveRelay(configuration: configuration, client: tickets, prefix: prefix))
+                           relay: RedisLiveRelay(configuration: configuration, client: tickets, prefix: prefix),
+                           conversations: RedisConversationRecords(client: tickets, prefix: prefix))
     }
 }

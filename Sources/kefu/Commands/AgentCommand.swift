@@ -130,7 +130,7 @@ enum AgentCommand {
                 let ticketID = try id("reply ID \"text\" --as NAME")
                 try work.reply(ticketID, text: try text("reply ID \"text\" --as NAME"), now: now)
                 // With --store, a gateway holding the customer delivers it now.
-                if let relay = desk.relay, (try? relay.announce(ticket: ticketID)) != nil {
+                if let relay = desk.relay, (try? relay.announce(RelayNotice(.reply, ticket: ticketID, origin: "kefu-agent"))) != nil {
                     print("OK reply recorded on \(ticketID); a kefu serve the customer is connected to delivers it now, else they see it on return.")
                 } else {
                     print("OK reply recorded on \(ticketID); the customer sees it when connected.")
