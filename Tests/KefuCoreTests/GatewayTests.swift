@@ -381,7 +381,8 @@ struct ServeProcessTests {
         /// - Parameters:
         ///   - options: more `kefu serve` options.
         ///   - descriptorLimit: run under `ulimit -n` this low (soft and hard), as an operator might.
-        init(kb: String, data: String, options: [String] = [], descriptorLimit: Int? = nil) throws {
+        ///   - environment: more environment variables (`KEFU_INTEGRATION_TOKEN` …).
+        init(kb: String, data: String, options: [String] = [], descriptorLimit: Int? = nil, environment: [String: String] = [:]) throws {
             let binary = try #require(KefuProcess.binary)
             let arguments = ["serve", "--kb", kb, "--data", data, "--customer-listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"] + options
             if let descriptorLimit {
@@ -391,6 +392,7 @@ struct ServeProcessTests {
                 process.executableURL = binary
                 process.arguments = arguments
             }
+            if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
             let out = Pipe()
             process.standardOutput = out
             process.standardError = stderr

@@ -146,6 +146,116 @@ struct MultiInstanceTests {
         let next = customer.block() ?? ""
         #expect(!next.contains("我来帮您处理"), "\(next)")
     }
+
+    /// Gateways on one Redis that share the integration token, as behind a load balancer.
+    static func sharedGateways(_ count: Int, on redis: RedisServerProcess, token: String) throws -> [RunningGateway] {
+        let configuration = try redis.configuration()
+        return try (0..<count).map { _ in
+            try RunningGateway(configure: { $0.integrationToken = token },
+                               desk: { try RedisStore.desk(configuration: configuration, folder: $0) })
+        }
+    }
+
+    /// A JSON Lines connection to `address`, authenticated as the integration.
+    static func integration(_ address: Socket.Address, token: String) throws -> TestClient {
+        let c = try TestClient(address)
+        c.send(json: ["auth": token])
+        #expect(c.object()?["type"] as? String == "authenticated")
+        return c
+    }
+
+    @Test("a customer's conversation follows them from instance to instance: a misunderstanding on one and another on the next offer a person, and yes on a third hands off with the whole transcript")
+    func conversationFollowsCustomer() throws {
+        let redis = try RedisServerProcess(appendOnly: true)
+        defer { redis.remove() }
+        let token = "shared-\(UUID().uuidString)"
+        let gateways = try Self.sharedGateways(3, on: redis, token: token)
+        defer { gateways.forEach { $0.stop() } }
+        func say(_ text: String, on instance: Int) throws -> [String: Any] {
+            let c = try Self.integration(gateways[instance].customer, token: token)
+            c.send(json: ["session": "s", "customer": "u-moving", "text": text])
+            return try #require(c.object(), "a reply from instance \(instance)")
+        }
+        let first = try say("今天股市行情如何", on: 0)
+        #expect(first["route"] as? String == "fallback")
+        let second = try say("推荐几部电影吧", on: 1)
+        #expect("\(second["text"] ?? "")".contains("offer_person"), "the second misunderstanding in a row, counted across instances: \(second)")
+        let third = try say("好", on: 2)
+        let id = try #require(third["ticket"] as? String, "yes to the offer, on a third instance: \(third)")
+        let ticket = try #require(try gateways[0].desk.tickets.ticket(id))
+        #expect(ticket.reason == .repeatedFailure)
+        let said = ticket.transcript.filter { $0.from == "customer" }.map(\.text)
+        #expect(said == ["今天股市行情如何", "推荐几部电影吧", "好"], "the agent sees what was said on every instance")
+    }
+
+    @Test("kill -9 of the customer's instance: the customer reconnects to another and continues where they were, nothing acknowledged lost")
+    func customerInstanceKilled() throws {
+        let redis = try RedisServerProcess(appendOnly: true)
+        defer { redis.remove() }
+        let fixture = try KnowledgeFixture.make()
+        let token = "shared-\(UUID().uuidString)"
+        let store = ["--store", "redis://127.0.0.1:\(redis.port)/0"]
+        let environment = ["KEFU_INTEGRATION_TOKEN": token]
+        let doomed = try ServeProcessTests.Server(kb: fixture.folder, data: Scratch.folder("doomed"), options: store, environment: environment)
+        let survivor = try ServeProcessTests.Server(kb: fixture.folder, data: Scratch.folder("survivor"), options: store, environment: environment)
+        defer { survivor.process.terminate(); survivor.process.waitUntilExit() }
+
+        let before = try Self.integration(doomed.customer, token: token)
+        before.send(json: ["session": "s", "customer": "u-crash", "text": "今天股市行情如何"])
+        #expect(try #require(before.object())["route"] as? String == "fallback")
+        kill(doomed.process.processIdentifier, SIGKILL)
+        doomed.process.waitUntilExit()
+
+        let after = try Self.integration(survivor.customer, token: token)
+        after.send(json: ["session": "s", "customer": "u-crash", "text": "推荐几部电影吧"])
+        let offer = try #require(after.object())
+        #expect("\(offer["text"] ?? "")".contains("offer_person"), "the misunderstanding before the crash still counts: \(offer)")
+        after.send(json: ["session": "s", "customer": "u-crash", "text": "好"])
+        let handedOff = try #require(after.object())
+        let id = try #require(handedOff["ticket"] as? String, "\(handedOff)")
+        let desk = try RedisStore.desk(configuration: try redis.configuration(), folder: Scratch.folder("reader"))
+        let ticket = try #require(try desk.tickets.ticket(id))
+        #expect(ticket.transcript.filter { $0.from == "customer" }.map(\.text) == ["今天股市行情如何", "推荐几部电影吧", "好"])
+        let events = try desk.events.readAll().events
+        #expect(events.filter { $0.kind == .message }.map(\.text) == ["今天股市行情如何", "推荐几部电影吧"],
+                "the message answered by the killed instance is in the event stream")
+        #expect(events.filter { $0.kind == .conversationStart }.count == 1, "one conversation, not a new one on the second instance")
+        #expect(events.contains { $0.kind == .handoff && $0.ticket == id })
+    }
+
+    @Test("a case handed off on one instance and worked from another: the agent hears of it and of the customer's messages, the customer hears the agent join and is asked to rate after resolve")
+    func noticesAcrossInstances() throws {
+        let redis = try RedisServerProcess(appendOnly: true)
+        defer { redis.remove() }
+        let token = "shared-\(UUID().uuidString)"
+        let gateways = try Self.sharedGateways(2, on: redis, token: token)
+        defer { gateways.forEach { $0.stop() } }
+        let agent = try gateways[0].loggedInAgent("张三")
+        let customer = try Self.integration(gateways[1].customer, token: token)
+        func nextNotice(_ prefix: String) -> String? {
+            while let line = agent.line() { if line.hasPrefix(prefix) { return line } }
+            return nil
+        }
+        func nextReply(containing text: String) -> [String: Any]? {
+            while let object = customer.object() { if "\(object["text"] ?? "")".contains(text) { return object } }
+            return nil
+        }
+        customer.send(json: ["session": "s", "customer": "u-far", "text": "转人工"])
+        let id = try #require(customer.object()?["ticket"] as? String)
+        #expect(nextNotice("* NEW")?.hasPrefix("* NEW \(id) ") == true, "the new case reached the agent on the other instance")
+        agent.send("CLAIM \(id)")
+        #expect(nextNotice("OK") == "OK \(id) claimed")
+        #expect(nextReply(containing: "已接入") != nil, "the customer hears the agent join, from the other instance")
+        customer.send(json: ["session": "s", "customer": "u-far", "text": "我的卡号是6222020200112233445"])
+        let message = try #require(nextNotice("* MESSAGE"))
+        #expect(message.hasPrefix("* MESSAGE \(id) ") && !message.contains("6222020200112233445"), "told, masked: \(message)")
+        agent.send("RESOLVE \(id) done")
+        #expect(nextNotice("OK") == "OK \(id) resolved")
+        #expect(nextReply(containing: "评分") != nil, "the customer's instance hands the case back to the bot for a rating")
+        customer.send(json: ["session": "s", "customer": "u-far", "text": "5"])
+        #expect(nextReply(containing: "评分已记录") != nil)
+        #expect(try gateways[0].desk.tickets.ticket(id)?.rating == 5)
+    }
 }
 
 /// Hands test clients (not `Sendable`, each used by one thread at a time) to worker threads.
