@@ -188,6 +188,32 @@ struct MultiInstanceTests {
         #expect(said == ["今天股市行情如何", "推荐几部电影吧", "好"], "the agent sees what was said on every instance")
     }
 
+    @Test("round trips: a customer's message costs two on the engine's path (take the turn, save it) and one for the events of its batch")
+    func roundTripsPerMessage() throws {
+        let redis = try RedisServerProcess()
+        defer { redis.remove() }
+        let token = "shared-\(UUID().uuidString)"
+        let gateway = try Self.sharedGateways(1, on: redis, token: token)[0]
+        defer { gateway.stop() }
+        let engine = try #require(gateway.desk.tickets as? RedisTicketQueue).client
+        let events = try #require(gateway.desk.events as? RedisEventSink).client
+        let c = try Self.integration(gateway.customer, token: token)
+        let texts = ["我要退款", "卡丢了", "快递到哪了", "在吗"]
+        c.send(json: ["session": "s", "customer": "u-count", "text": "你好"])  // the conversation starts, scripts load
+        _ = c.object()
+        let (engineBefore, eventsBefore) = (engine.exchanges, events.exchanges)
+        let messages = 20
+        for n in 0..<messages {
+            c.send(json: ["session": "s", "customer": "u-count", "text": texts[n % texts.count]])
+            #expect(c.object()?["text"] != nil)
+        }
+        let perMessage = Double(engine.exchanges - engineBefore) / Double(messages)
+        let eventWrites = Double(events.exchanges - eventsBefore) / Double(messages)
+        #expect(perMessage <= 2, "take the turn and save it, nothing else on the engine's path")
+        #expect(eventWrites <= 1)
+        print("Redis round trips per customer message: \(perMessage) on the engine's path, \(eventWrites) for events (one per batch, each message its own batch here)")
+    }
+
     @Test("kill -9 of the customer's instance: the customer reconnects to another and continues where they were, nothing acknowledged lost")
     func customerInstanceKilled() throws {
         let redis = try RedisServerProcess(appendOnly: true)
