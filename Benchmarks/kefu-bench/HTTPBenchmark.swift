@@ -214,7 +214,7 @@ func relayBenchmark(_ arguments: [String]) {
 
 /// The answer to an agent command (`OK …` or `ERR …`), skipping pushed lines (`* NEW …`);
 /// an `ERR` fails the run.
-private func answer(_ agent: LineClient) throws -> String {
+func answer(_ agent: LineClient) throws -> String {
     while true {
         let line = try agent.line()
         if line.hasPrefix("* ") { continue }

@@ -1,3 +1,4 @@
+import Foundation
 import KefuCore
 
 /// `--data DIR` and `--store URL`, shared by the commands that read or write the queue and
@@ -18,7 +19,16 @@ enum DataOptions {
     ///   user cannot write (a read-only disk, a copy, another user's folder they may read).
     static func open(_ args: ParsedArguments, readOnly: Bool = false) throws -> ServiceDesk {
         let folder = folder(args)
-        if let url = args[store] { return try redis(url, folder: folder) }
+        if let url = args[store] {
+            // The journals are on Redis, but the folder still holds the accounts, the secrets
+            // and the conversations moved out of memory.
+            if !readOnly {
+                do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                    throw CommandFailure(message: "cannot create the data folder \(folder): \(error.localizedDescription). Pass --data DIR with a writable folder.")
+                }
+            }
+            return try redis(url, folder: folder)
+        }
         do {
             let desk = try ServiceDesk(folder: folder, readOnly: readOnly)
             for notice in desk.notices { printError("kefu: \(notice)") }

@@ -222,7 +222,8 @@ struct MultiInstanceTests {
         let token = "shared-\(UUID().uuidString)"
         let store = ["--store", "redis://127.0.0.1:\(redis.port)/0"]
         let environment = ["KEFU_INTEGRATION_TOKEN": token]
-        let doomed = try ServeProcessTests.Server(kb: fixture.folder, data: Scratch.folder("doomed"), options: store, environment: environment)
+        // A data folder that does not exist yet: kefu serve creates it for the accounts and secrets.
+        let doomed = try ServeProcessTests.Server(kb: fixture.folder, data: Scratch.folder("doomed") + "/not-yet", options: store, environment: environment)
         let survivor = try ServeProcessTests.Server(kb: fixture.folder, data: Scratch.folder("survivor"), options: store, environment: environment)
         defer { survivor.process.terminate(); survivor.process.waitUntilExit() }
 
