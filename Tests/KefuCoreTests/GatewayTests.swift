@@ -31,6 +31,8 @@ final class TestClient {
 
     /// Whether the server closed the connection (reads end-of-file within the timeout).
     func isClosed() -> Bool { client.isClosed() }
+    /// Hangs up, as a customer who goes away.
+    func close() { client.close() }
 }
 
 /// A gateway on ephemeral loopback ports, with a fixture knowledge base and its own data

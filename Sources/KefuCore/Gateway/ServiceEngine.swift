@@ -33,6 +33,10 @@ final class ServiceEngine: @unchecked Sendable {
     private let shared: (any SharedConversations)?
     private var sharedVersions: [String: Int64] = [:]
     private var turnsHeld: Set<String> = []
+    /// The turns taken for the slice being handled (nil: the store did not answer), and the
+    /// states to save when the slice is done: one round trip each per slice, not per message.
+    private var prefetchedTurns: [String: SharedTurn?] = [:]
+    private var pendingSaves: [String: ConversationState] = [:]
     private var waitingForTurn: [GatewayInput] = []
     /// The input being handled, to put back when its customer's turn is elsewhere.
     private var currentInput: GatewayInput?
@@ -202,11 +206,16 @@ final class ServiceEngine: @unchecked Sendable {
     private func loop() {
         engineThread.claim()
         while let batch = inbox.takeAll() {
-            for (n, input) in batch.enumerated() {
-                handle(input)
-                if n + 1 == Self.firstCommitSlice || (n + 1) % Self.commitSlice == 0 { hand() }
+            var start = 0
+            while start < batch.count {
+                let end = min(batch.count, start == 0 ? Self.firstCommitSlice : start + Self.commitSlice)
+                let slice = batch[start..<end]
+                takeTurns(of: slice)
+                slice.forEach(handle)
+                saveTurns()
+                hand()
+                start = end
             }
-            hand()
         }
         conversations.close()
         commits.close()
@@ -401,6 +410,29 @@ final class ServiceEngine: @unchecked Sendable {
 
     // MARK: Conversations shared between instances
 
+    /// Takes, in one round trip, the turns of the customers whose messages are in `slice`
+    /// (see `takeTurn`).
+    private func takeTurns(of slice: ArraySlice<GatewayInput>) {
+        guard let shared else { return }
+        var wanted: [String] = []
+        for input in slice {
+            switch input {
+            case .customer(let connection, let speaker, _, _), .webMessage(let connection, let speaker, _, _, _):
+                let customer = directory.key(for: speaker, on: connection)
+                if !turnsHeld.contains(customer), prefetchedTurns.updateValue(nil, forKey: customer) == nil { wanted.append(customer) }
+            default:
+                break
+            }
+        }
+        guard !wanted.isEmpty else { return }
+        do {
+            let turns = try shared.beginTurns(wanted.map { ($0, sharedVersions[$0] ?? 0) }, owner: instance)
+            for (customer, turn) in zip(wanted, turns) { prefetchedTurns[customer] = turn }
+        } catch {
+            complainAboutShared(error, now: Date())
+        }
+    }
+
     /// Takes the customer's turn among the instances sharing conversations, bringing in the
     /// state another instance saved since this one last held it. False when another instance
     /// is in the middle of the customer's turn: the input waits for the next tick (unless
@@ -408,44 +440,76 @@ final class ServiceEngine: @unchecked Sendable {
     /// reached the customer is served from this instance's copy.
     private func takeTurn(_ customer: String, now: Date, retry: Bool = true) -> Bool {
         guard let shared, !turnsHeld.contains(customer) else { return true }
-        do {
-            switch try shared.beginTurn(customer, known: sharedVersions[customer] ?? 0, owner: instance) {
-            case .busy:
-                if retry, let currentInput { waitingForTurn.append(currentInput) }
-                return false
-            case .none:
-                // Saved from here before and gone now: it ended idle; the customer starts anew.
-                if sharedVersions.removeValue(forKey: customer) != nil { conversations.remove(customer) }
-            case .unchanged:
-                break
-            case .stored(let bytes, let version):
+        let turn: SharedTurn?
+        if let prefetched = prefetchedTurns.removeValue(forKey: customer) {
+            turn = prefetched
+        } else {
+            do { turn = try shared.beginTurns([(customer, sharedVersions[customer] ?? 0)], owner: instance).first } catch {
+                complainAboutShared(error, now: now)
+                turn = nil
+            }
+        }
+        switch turn {
+        case nil:
+            return true  // unreachable: served from this copy, nothing saved
+        case .busy?:
+            if retry, let currentInput { waitingForTurn.append(currentInput) }
+            return false
+        case SharedTurn.none?:
+            // Saved from here before and gone now: it ended idle; the customer starts anew.
+            if sharedVersions.removeValue(forKey: customer) != nil { conversations.remove(customer) }
+        case .unchanged?:
+            break
+        case .stored(let bytes, let version)?:
+            do {
                 let snapshot = try JSONDecoder.spill.decode(ConversationSnapshot.self, from: Data(bytes))
                 _ = conversations.take(customer, kb: dialogue.kb)
                 conversations.put(customer, snapshot.state(kb: dialogue.kb), now: now)
                 sharedVersions[customer] = version
+            } catch {
+                log.note("kefu serve: a shared conversation could not be read (\(error)); this instance's copy is used")
             }
-            turnsHeld.insert(customer)
-        } catch {
-            complainAboutShared(error, now: now)
         }
+        turnsHeld.insert(customer)
         return true
     }
 
-    /// Puts the conversation back, and when this instance holds the customer's turn, saves it
-    /// for the other instances and ends the turn. A save refused because another instance saved
-    /// first (the turn's lease ran out meanwhile) leaves theirs: this copy is read again next time.
+    /// Puts the conversation back; when this instance holds the customer's turn, the state is
+    /// saved for the other instances at the end of the slice (`saveTurns`).
     private func keep(_ customer: String, _ state: ConversationState, now: Date) {
         conversations.put(customer, state, now: now)
-        guard let shared, turnsHeld.remove(customer) != nil else { return }
+        if turnsHeld.contains(customer) { pendingSaves[customer] = state }
+    }
+
+    /// Saves the slice's conversations by compare-and-set and ends their turns, in one round
+    /// trip, and gives back the turns taken for inputs that did not need them. A save refused
+    /// because another instance saved first (the turn's lease ran out meanwhile) leaves theirs:
+    /// this copy is read again next time.
+    private func saveTurns() {
+        guard let shared, !(turnsHeld.isEmpty && prefetchedTurns.isEmpty) else { return }
+        let now = Date()
+        var saves: [(customer: String, state: [UInt8], expected: Int64)] = []
+        for (customer, state) in pendingSaves {
+            guard let bytes = try? JSONEncoder.spill.encode(ConversationSnapshot(state)) else { continue }
+            saves.append((customer, Array(bytes), sharedVersions[customer] ?? 0))
+        }
+        let taken = prefetchedTurns.compactMap { customer, turn -> String? in
+            guard let turn, turn != .busy else { return nil }
+            return customer
+        }
+        let unused = turnsHeld.subtracting(pendingSaves.keys).union(taken)
+        turnsHeld.removeAll(keepingCapacity: true)
+        pendingSaves.removeAll(keepingCapacity: true)
+        prefetchedTurns.removeAll(keepingCapacity: true)
         do {
-            let bytes = try JSONEncoder.spill.encode(ConversationSnapshot(state))
-            if let version = try shared.endTurn(customer, Array(bytes), expected: sharedVersions[customer] ?? 0, owner: instance,
-                                                keepFor: conversations.limits.idleHorizon) {
-                sharedVersions[customer] = version
-            } else {
-                sharedVersions[customer] = nil
-                log.note("kefu serve: another instance changed a conversation while this one held its turn; its state is kept and read again here")
+            let versions = try shared.endTurns(saves, owner: instance, keepFor: conversations.limits.idleHorizon)
+            for (save, version) in zip(saves, versions) {
+                sharedVersions[save.customer] = version
+                if version == nil {
+                    log.note("kefu serve: another instance changed a conversation while this one held its turn; its state is kept and read again here")
+                }
             }
+            if !unused.isEmpty { try shared.releaseTurns(Array(unused), owner: instance) }
         } catch {
             complainAboutShared(error, now: now)
         }
@@ -814,7 +878,7 @@ final class ServiceEngine: @unchecked Sendable {
     private func handBackToBot(_ t: Ticket) {
         guard reach[t.customer] != nil else { return announce(.resolved, t.id) }
         let now = Date()
-        guard takeTurn(t.customer, now: now, retry: false), var state = conversations.take(t.customer, kb: dialogue.kb) else { return }
+        guard conversations.contains(t.customer), takeTurn(t.customer, now: now, retry: false), var state = conversations.take(t.customer, kb: dialogue.kb) else { return }
         guard case .withPerson = state.stage else { keep(t.customer, state, now: now); return }
         state.stage = .rating(ticket: t.id)
         state.ratingAsked = true

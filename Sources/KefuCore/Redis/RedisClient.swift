@@ -89,6 +89,32 @@ public final class RedisClient: Sendable {
         }
     }
 
+    /// Runs one script for each of `calls` (keys and arguments) in one round trip, and returns
+    /// one reply per call, in order; a script's own error stays in place as `.error`. Calls
+    /// answered `NOSCRIPT` (the server lost its scripts) are run again after `SCRIPT LOAD`,
+    /// in one more round trip; the others are never run twice.
+    public func evalScripts(_ script: RedisScript, _ calls: [(keys: [RedisArgument], args: [RedisArgument])]) throws(RedisError) -> [RESPValue] {
+        guard !calls.isEmpty else { return [] }
+        func evalsha(_ sha: String, _ call: (keys: [RedisArgument], args: [RedisArgument])) -> [RedisArgument] {
+            ["EVALSHA", RedisArgument(sha), RedisArgument(call.keys.count)] + call.keys + call.args
+        }
+        let load: [RedisArgument] = ["SCRIPT", "LOAD", RedisArgument(script.source)]
+        return try withConnection { connection, state throws(RedisError) in
+            var sha = script.sha1 ?? state.scripts[script.source]
+            if sha == nil {
+                sha = try Self.sha(from: connection.send(load))
+                state.scripts[script.source] = sha
+            }
+            var replies = try connection.send(calls.map { evalsha(sha!, $0) })
+            let lost = replies.indices.filter { if case .error(let m) = replies[$0] { m.hasPrefix("NOSCRIPT") } else { false } }
+            guard !lost.isEmpty else { return replies }
+            let again = try connection.send([load] + lost.map { evalsha(sha!, calls[$0]) })
+            state.scripts[script.source] = try Self.sha(from: again[0])
+            for (i, reply) in zip(lost, again.dropFirst()) { replies[i] = reply }
+            return replies
+        }
+    }
+
     /// `PING`: opens the connection if needed and checks the server answers.
     public func ping() throws(RedisError) {
         let reply = try command("PING")

@@ -27,35 +27,49 @@ public final class RedisConversationRecords: SharedConversations, @unchecked Sen
     func key(_ customer: String) -> String { "\(prefix)conversation:{\(SHA256.hex(Array(customer.utf8)))}" }
     func turnKey(_ customer: String) -> String { key(customer) + ":turn" }
 
-    /// One round trip: the turn taken and, when newer than `known`, the state.
-    public func beginTurn(_ customer: String, known: Int64, owner: String) throws -> SharedTurn {
+    /// One round trip for all: each turn taken and, when newer than `known`, the state.
+    public func beginTurns(_ turns: [(customer: String, known: Int64)], owner: String) throws -> [SharedTurn] {
         let lease = Int64((SharedTurn.lease * 1000).rounded())
-        let reply = try client.evalScript(Self.beginTurnScript, keys: [RedisArgument(key(customer)), RedisArgument(turnKey(customer))],
-                                          args: [RedisArgument(known), RedisArgument(owner), RedisArgument(lease)])
-        guard let items = reply.array, let code = items.first?.integer else {
-            throw RedisStoreError.unreadable("the turn script answered \(reply)")
-        }
-        switch code {
-        case -1: return .busy
-        case 0: return .none
-        case 1: return .unchanged
-        default:
-            guard items.count == 3, let version = items[1].integer, let state = items[2].bytes else {
+        let replies = try client.evalScripts(Self.beginTurnScript, turns.map { turn in
+            (keys: [RedisArgument(key(turn.customer)), RedisArgument(turnKey(turn.customer))],
+             args: [RedisArgument(turn.known), RedisArgument(owner), RedisArgument(lease)])
+        })
+        return try replies.map { reply in
+            guard let items = try reply.checked().array, let code = items.first?.integer else {
                 throw RedisStoreError.unreadable("the turn script answered \(reply)")
             }
-            return .stored(state, version: version)
+            switch code {
+            case -1: return .busy
+            case 0: return SharedTurn.none
+            case 1: return .unchanged
+            default:
+                guard items.count == 3, let version = items[1].integer, let state = items[2].bytes else {
+                    throw RedisStoreError.unreadable("the turn script answered \(reply)")
+                }
+                return .stored(state, version: version)
+            }
         }
     }
 
-    /// One round trip: compare-and-set, then the turn given back (when still `owner`'s).
-    public func endTurn(_ customer: String, _ state: [UInt8], expected: Int64, owner: String, keepFor: TimeInterval) throws -> Int64? {
+    /// One round trip for all: compare-and-set, then each turn given back (when still `owner`'s).
+    public func endTurns(_ saves: [(customer: String, state: [UInt8], expected: Int64)], owner: String, keepFor: TimeInterval) throws -> [Int64?] {
         let ttl = Int64((keepFor * 1000).rounded())
-        let reply = try client.evalScript(Self.endTurnScript, keys: [RedisArgument(key(customer)), RedisArgument(turnKey(customer))],
-                                          args: [RedisArgument(expected), RedisArgument(bytes: state), RedisArgument(ttl), RedisArgument(owner)])
-        guard let items = reply.array, items.count == 2, let done = items[0].integer, let version = items[1].integer else {
-            throw RedisStoreError.unreadable("the conversation script answered \(reply)")
+        let replies = try client.evalScripts(Self.endTurnScript, saves.map { save in
+            (keys: [RedisArgument(key(save.customer)), RedisArgument(turnKey(save.customer))],
+             args: [RedisArgument(save.expected), RedisArgument(bytes: save.state), RedisArgument(ttl), RedisArgument(owner)])
+        })
+        return try replies.map { reply in
+            guard let items = try reply.checked().array, items.count == 2, let done = items[0].integer, let version = items[1].integer else {
+                throw RedisStoreError.unreadable("the conversation script answered \(reply)")
+            }
+            return done == 1 ? version : nil
         }
-        return done == 1 ? version : nil
+    }
+
+    public func releaseTurns(_ customers: [String], owner: String) throws {
+        for reply in try client.evalScripts(Self.releaseTurnScript, customers.map { (keys: [RedisArgument(turnKey($0))], args: [RedisArgument(owner)]) }) {
+            _ = try reply.checked()
+        }
     }
 
     /// The stored state and its version (1 for the first save), or nil when none is stored.
@@ -136,6 +150,12 @@ public final class RedisConversationRecords: SharedConversations, @unchecked Sen
         try client.evalScript(Self.finishScript, keys: [RedisArgument(key(customer)), RedisArgument(turnKey(customer))],
                               args: [RedisArgument(expected), RedisArgument(owner)]).integer == 1
     }
+
+    /// KEYS: a turn. ARGV: the instance. Ends the turn when it is still the instance's.
+    static let releaseTurnScript = RedisScript(#"""
+    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+    return 1
+    """#)
 
     /// KEYS: the record, its turn. ARGV: the expected version, the instance. Removes the record
     /// when its version is still the expected one (answers 1) and nobody else has the turn.

@@ -250,6 +250,33 @@ struct MultiInstanceTests {
         #expect(events.contains { $0.kind == .handoff && $0.ticket == id })
     }
 
+    @Test("an agent replies while the customer is away; the customer comes back on another instance and sees the reply once")
+    func missedReplyOnAnotherInstance() throws {
+        let redis = try RedisServerProcess(appendOnly: true)
+        defer { redis.remove() }
+        let token = "shared-\(UUID().uuidString)"
+        let gateways = try Self.sharedGateways(2, on: redis, token: token)
+        defer { gateways.forEach { $0.stop() } }
+        let away = try Self.integration(gateways[0].customer, token: token)
+        away.send(json: ["session": "s", "customer": "u-away", "text": "转人工"])
+        let id = try #require(away.object()?["ticket"] as? String)
+        away.close()
+        let agent = try gateways[0].loggedInAgent("张三")
+        agent.send("CLAIM \(id)")
+        agent.send("REPLY \(id) 您的退款已经处理好了")
+        var answers: [String] = []
+        while answers.count < 2, let line = agent.line() { if !line.hasPrefix("* ") { answers.append(line) } }
+        #expect(answers.last?.hasPrefix("OK") == true, "\(answers)")
+        let back = try Self.integration(gateways[1].customer, token: token)
+        back.send(json: ["session": "s", "customer": "u-away", "text": "在吗"])
+        let first = "\(try #require(back.object())["text"] ?? "")"
+        #expect(first.contains("您的退款已经处理好了"), "the missed reply, on the other instance: \(first)")
+        // The agent's next reply reaches this instance live, alone: the first is not shown twice.
+        agent.send("REPLY \(id) 还有别的问题吗")
+        let second = "\(try #require(back.object())["text"] ?? "")"
+        #expect(second.contains("还有别的问题吗") && !second.contains("您的退款已经处理好了"), "not twice: \(second)")
+    }
+
     @Test("a case handed off on one instance and worked from another: the agent hears of it and of the customer's messages, the customer hears the agent join and is asked to rate after resolve")
     func noticesAcrossInstances() throws {
         let redis = try RedisServerProcess(appendOnly: true)
