@@ -48,16 +48,19 @@ func storeBenchmark(_ arguments: [String]) {
             }
         }
 
-        // Cross-instance relay: the customers on a second instance, their agent on the first.
-        let other = try ServerProcess(kb: kb, options: serving + ["--store", redis.url])
+        // Cross-instance relay: the customers on one instance, their agent on another (which
+        // sends a line every few milliseconds: above the default per-connection rate).
+        let relaying = ["--max-connections", "10000", "--rate", "1000", "--store", redis.url]
+        let agentSide = try ServerProcess(kb: kb, options: relaying)
+        defer { agentSide.stop() }
+        let other = try ServerProcess(kb: kb, options: relaying)
         defer { other.stop() }
-        let agent = try LineClient(onRedis.agent, timeout: 10)
-        try agent.send("AUTH bench \(try onRedis.addAgent("bench"))")
+        let agent = try LineClient(agentSide.agent, timeout: 10)
+        try agent.send("AUTH bench \(try agentSide.addAgent("bench"))")
         _ = try answer(agent)
         var customers: [(client: LineClient, ticket: String)] = []
         for _ in 0..<20 {
             let customer = try LineClient(other.customer, timeout: 10)
-            _ = try customer.block()  // greeting
             try customer.send("转人工")
             let told = try customer.block()
             guard let range = told.range(of: #"T\d{6}"#, options: .regularExpression) else { throw BenchError("no ticket in: \(told)") }

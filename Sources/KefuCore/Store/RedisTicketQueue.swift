@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The handoff queue on Redis, shared by every gateway instance (and `kefu agent`) that uses
 /// the same server: `kefu serve --store redis://…`.
@@ -60,19 +61,62 @@ public final class RedisTicketQueue: TicketQueue, @unchecked Sendable {
     }
 
     /// The tickets by id, in one round trip; ids without a ticket are left out.
+    ///
+    /// A ticket is its opening (never changed) and an append-only log of changes, so a
+    /// ticket read before is kept decoded with the number of changes applied, and only the
+    /// changes since are fetched and applied: decoding a long case's whole log on every read
+    /// (each agent reply reads the ticket) cost milliseconds per reply.
     func tickets(_ ids: [String]) throws -> [Ticket] {
         guard !ids.isEmpty else { return [] }
-        let replies = try client.pipeline(ids.flatMap { id -> [[RedisArgument]] in
-            [["HGET", RedisArgument(ticketKey(id)), "ticket"], ["LRANGE", RedisArgument(logKey(id)), "0", "-1"]]
-        })
+        let known = decoded.withLock { cache in ids.map { cache[$0] } }
+        var commands: [[RedisArgument]] = []
+        for (id, cached) in zip(ids, known) {
+            if let cached {
+                commands.append(["LRANGE", RedisArgument(logKey(id)), RedisArgument(cached.applied), "-1"])
+                commands.append(["LLEN", RedisArgument(logKey(id))])
+            } else {
+                commands.append(["HGET", RedisArgument(ticketKey(id)), "ticket"])
+                commands.append(["LRANGE", RedisArgument(logKey(id)), "0", "-1"])
+            }
+        }
+        let replies = try client.pipeline(commands)
         var found: [Ticket] = []
-        for (n, id) in ids.enumerated() {
-            let base = try replies[2 * n].checked(), log = try replies[2 * n + 1].checked()
-            guard let json = base.bytes else { continue }
-            found.append(try Self.ticket(id: id, json: json, log: (log.array ?? []).compactMap(\.bytes)))
+        var fresh: [(String, DecodedTicket)] = []
+        for (n, (id, cached)) in zip(ids, known).enumerated() {
+            let first = try replies[2 * n].checked(), second = try replies[2 * n + 1].checked()
+            if var cached, let length = second.integer, length >= Int64(cached.applied) {
+                let entries = (first.array ?? []).compactMap(\.bytes)
+                try Self.apply(entries, to: &cached.ticket, id: id)
+                cached.applied += entries.count
+                found.append(cached.ticket)
+                fresh.append((id, cached))
+            } else if cached != nil {
+                // The log is shorter than what was applied (Redis lost data): read it whole.
+                decoded.withLock { $0[id] = nil }
+                found.append(contentsOf: try tickets([id]))
+            } else {
+                guard let json = first.bytes else { continue }
+                let entries = (second.array ?? []).compactMap(\.bytes)
+                let ticket = try Self.ticket(id: id, json: json, log: entries)
+                found.append(ticket)
+                fresh.append((id, DecodedTicket(ticket: ticket, applied: entries.count)))
+            }
+        }
+        decoded.withLock { cache in
+            if cache.count + fresh.count > Self.decodedLimit { cache.removeAll(keepingCapacity: true) }
+            for (id, entry) in fresh { cache[id] = entry }
         }
         return found
     }
+
+    /// A ticket as last read, and how many log entries it has applied.
+    struct DecodedTicket {
+        var ticket: Ticket
+        var applied: Int
+    }
+    private let decoded = Mutex<[String: DecodedTicket]>([:])
+    /// Tickets kept decoded; past it the cache starts again (reads stay right, only slower).
+    static let decodedLimit = 2048
 
     /// A ticket from its opening and its changes, applied as the journal applies them.
     static func ticket(id: String, json: [UInt8], log: [[UInt8]]) throws -> Ticket {
@@ -80,6 +124,12 @@ public final class RedisTicketQueue: TicketQueue, @unchecked Sendable {
         do { t = try TicketStore.decoder.decode(Ticket.self, from: Data(json)) } catch {
             throw RedisStoreError.unreadable("ticket \(id) in Redis cannot be read: \(error)")
         }
+        try apply(log, to: &t, id: id)
+        return t
+    }
+
+    /// Applies log entries to a ticket, as the journal applies its records.
+    static func apply(_ log: [[UInt8]], to t: inout Ticket, id: String) throws {
         for entry in log {
             guard let record = try? TicketStore.decoder.decode(TicketStore.Record.self, from: Data(entry)) else {
                 throw RedisStoreError.unreadable("a change of ticket \(id) in Redis cannot be read")
@@ -88,7 +138,6 @@ public final class RedisTicketQueue: TicketQueue, @unchecked Sendable {
                 throw RedisStoreError.unreadable("\(problem) for ticket \(id) in Redis (written by a newer kefu?)")
             }
         }
-        return t
     }
 
     private func ids(_ reply: RESPValue) -> [String] { (reply.array ?? []).compactMap(\.string) }
