@@ -5,7 +5,7 @@ import Foundation
 /// where they were: the choices offered, the question awaiting a yes or no, the case with a
 /// person. One machine needs none (its gateway holds every conversation it serves).
 ///
-/// The state is bytes here (the gateway encodes its `ConversationState`), with a version.
+/// The state is bytes here (the gateway encodes the dialogue's state), with a version.
 /// A message is one *turn*: `beginTurns` takes the customer's turn for this instance and
 /// returns the stored state only when it is newer than the copy the instance holds;
 /// `endTurns` saves the new state if nobody saved since (compare-and-set) and gives the
