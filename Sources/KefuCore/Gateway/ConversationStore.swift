@@ -35,10 +35,18 @@ final class ConversationStore {
         let conversation: String, customer: String, channel: String, handedOff: Bool, needsEnd: Bool
     }
 
+    /// The state is boxed: a dictionary's storage is sized for its capacity (up to twice the
+    /// entries), and the state inline made each entry some 300 bytes, paid for every slot.
     private struct Live {
-        var state: ConversationState?
+        var box: StateBox?
         var lastUsed: Date
         var tick: UInt64
+        var state: ConversationState? { box?.state }
+    }
+
+    private final class StateBox {
+        let state: ConversationState
+        init(_ state: ConversationState) { self.state = state }
     }
 
     /// What is remembered of a conversation on disk: enough to end it without reading it.
@@ -99,7 +107,7 @@ final class ConversationStore {
     /// without copying its transcript; `put` returns it. Nil when there is none.
     func take(_ key: String, kb: KnowledgeBase) -> ConversationState? {
         if var entry = live[key], let state = entry.state {
-            entry.state = nil
+            entry.box = nil
             live[key] = entry
             return state
         }
@@ -118,7 +126,7 @@ final class ConversationStore {
         var state = state
         state.trimTranscript(keeping: limits.transcriptLines)
         tick += 1
-        live[key] = Live(state: state, lastUsed: now, tick: tick)
+        live[key] = Live(box: StateBox(state), lastUsed: now, tick: tick)
         recency.append((key, tick))
         evictBeyondLimit()
         compactRecency()

@@ -68,6 +68,8 @@ enum ServeCommand {
     static var help: String { command.help }
 
     static func run(_ arguments: [String]) throws -> Int32 {
+        // Before any thread allocates: the gateway's threads share two arenas (see the function).
+        limitMallocArenas(to: 2)
         let args = try ParsedArguments.parse(arguments, for: command)
         if let extra = args.positionals.first { throw UsageError(message: "unexpected argument '\(extra)'.", command: name) }
         var config = GatewayConfiguration()
