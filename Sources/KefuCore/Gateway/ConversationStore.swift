@@ -69,8 +69,8 @@ final class ConversationStore {
     private(set) var restored = 0
     private(set) var endedIdle = 0
     private(set) var spillFailures = 0
-    /// When a failure to write the spill folder was last reported on stderr.
-    private var lastSpillComplaint = Date.distantPast
+    /// Failures to write the spill folder, told on stderr once a minute.
+    private var spillComplaints = OncePerMinute()
 
     var liveCount: Int { live.count }
     var spilledCount: Int { spilled.count }
@@ -206,9 +206,7 @@ final class ConversationStore {
             return true
         } catch {
             spillFailures += 1
-            let now = Date()
-            if now.timeIntervalSince(lastSpillComplaint) >= 60 {
-                lastSpillComplaint = now
+            if spillComplaints.allows(at: Date()) {
                 log.note("kefu serve: cannot move idle conversations out of memory (\(error)); they stay in memory, which grows. Free space in the data folder.")
             }
             return false

@@ -42,8 +42,8 @@ final class ServiceEngine: @unchecked Sendable {
     private var currentInput: GatewayInput?
     /// This instance, for turns and for telling its own announcements apart.
     let instance = SecureRandom.hex(bytes: 8)
-    /// When a failure to reach the shared conversations was last reported.
-    private var lastSharedComplaint = Date.distantPast
+    /// Failures to reach the shared conversations, told once a minute (engine thread).
+    private var sharedComplaints = OncePerMinute()
     /// Which customer each connection and session speaks for.
     private var directory = CustomerDirectory()
     /// Where a customer (by key) can be reached now.
@@ -143,14 +143,12 @@ final class ServiceEngine: @unchecked Sendable {
         do {
             try desk.tickets.syncPending()
         } catch {
-            let now = Date()
-            guard now.timeIntervalSince(lastTicketComplaint) >= 60 else { return }
-            lastTicketComplaint = now
+            guard ticketComplaints.allows(at: Date()) else { return }
             log.note("kefu serve: cannot sync the tickets in \(desk.folder): \(error); recent ticket changes would not survive a power loss. Check the disk")
         }
     }
     /// Committer thread only.
-    private var lastTicketComplaint = Date.distantPast
+    private var ticketComplaints = OncePerMinute()
 
     /// The batch's webhook deliveries, synced before its replies go out. When the outbox file
     /// takes no writes they are still sent, from memory, and stderr says so once a minute.
@@ -159,14 +157,12 @@ final class ServiceEngine: @unchecked Sendable {
         do {
             try webhooks.write(deliveries)
         } catch {
-            let now = Date()
-            guard now.timeIntervalSince(lastWebhookComplaint) >= 60 else { return }
-            lastWebhookComplaint = now
+            guard webhookComplaints.allows(at: Date()) else { return }
             log.note("kefu serve: cannot write \(webhooks.path): \(error); \(deliveries.count) webhook deliveries are sent from memory only and would be lost by a restart. Free space or make the folder writable")
         }
     }
     /// Committer thread only.
-    private var lastWebhookComplaint = Date.distantPast
+    private var webhookComplaints = OncePerMinute()
 
     /// The last chance for a gap: the log, else the side file, else stderr.
     private func recordAtShutdown(_ gap: UnrecordedGap) {
@@ -529,8 +525,7 @@ final class ServiceEngine: @unchecked Sendable {
     }
 
     private func complainAboutShared(_ error: any Error, now: Date) {
-        guard now.timeIntervalSince(lastSharedComplaint) >= 60 else { return }
-        lastSharedComplaint = now
+        guard sharedComplaints.allows(at: now) else { return }
         log.note("kefu serve: cannot reach the shared conversations (\(error)); customers are served from this instance's copies until it answers again")
     }
 

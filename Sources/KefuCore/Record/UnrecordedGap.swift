@@ -6,8 +6,8 @@ struct UnrecordedGap {
     private(set) var count = 0
     private(set) var from: Date?
     private(set) var until: Date?
-    /// When the operator was last told on stderr: once a minute, not once per batch.
-    private var lastComplaint: Date?
+    /// The operator is told on stderr once a minute, not once per batch.
+    private var complaints = OncePerMinute()
 
     mutating func add(_ events: Int, at time: Date) {
         count += events
@@ -16,11 +16,7 @@ struct UnrecordedGap {
     }
 
     /// Whether to tell the operator now; true at most once a minute.
-    mutating func shouldComplain(at time: Date) -> Bool {
-        if let last = lastComplaint, time.timeIntervalSince(last) < 60 { return false }
-        lastComplaint = time
-        return true
-    }
+    mutating func shouldComplain(at time: Date) -> Bool { complaints.allows(at: time) }
 
     /// The gap's record, for writing ahead of the next batch (none while there is no gap).
     func records() -> [Data] {

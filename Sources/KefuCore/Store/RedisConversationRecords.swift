@@ -5,21 +5,17 @@ import Foundation
 /// another (`SharedConversations`, see `docs/SCALING.md`).
 ///
 /// One hash per customer, `kefu:conversation:{<sha256 of the customer key>}` (`v`, the
-/// version; `state`, the bytes), expiring after `idle` without a write, as an idle
+/// version; `state`, the bytes), expiring an idle horizon after its last save, as an idle
 /// conversation ends; the turn beside it, `…:turn` in the same hash slot, holding the
-/// instance whose turn it is until it ends or its lease runs out. A writer loads `(state, version)`, works, and saves with the version it
-/// loaded; when another instance saved in between, the save is refused (nil) and the writer
-/// loads again and redoes its step: no update is lost and none is applied twice.
+/// instance whose turn it is until it ends or its lease runs out. Every decision is one Lua
+/// script, so it is atomic whatever other instances do meanwhile.
 public final class RedisConversationRecords: SharedConversations, @unchecked Sendable {
     public let client: RedisClient
     public let prefix: String
-    /// How long a record lives after its last save; nil: for ever.
-    public let idle: TimeInterval?
 
-    public init(client: RedisClient, prefix: String = "kefu:", idle: TimeInterval? = 1800) {
+    public init(client: RedisClient, prefix: String = "kefu:") {
         self.client = client
         self.prefix = prefix
-        self.idle = idle
     }
 
     /// Hashed: a customer key holds any printable text, braces included, which would move a
@@ -79,48 +75,6 @@ public final class RedisConversationRecords: SharedConversations, @unchecked Sen
         return (state, version)
     }
 
-    /// Saves `state` if the stored version is still `expected` (0: nothing stored yet).
-    /// Returns the new version, or nil when another writer saved first.
-    public func save(_ customer: String, _ state: [UInt8], expected: Int64) throws -> Int64? {
-        let ttl = idle.map { Int64(($0 * 1000).rounded()) } ?? 0
-        let reply = try client.evalScript(Self.compareAndSet, keys: [RedisArgument(key(customer))],
-                                          args: [RedisArgument(expected), RedisArgument(bytes: state), RedisArgument(ttl)])
-        guard let items = reply.array, items.count == 2, let done = items[0].integer, let version = items[1].integer else {
-            throw RedisStoreError.unreadable("the conversation script answered \(reply)")
-        }
-        return done == 1 ? version : nil
-    }
-
-    /// Removes the record if the stored version is still `expected`; false when another
-    /// writer changed it first (or it is gone).
-    public func remove(_ customer: String, expected: Int64) throws -> Bool {
-        try client.evalScript(Self.compareAndDelete, keys: [RedisArgument(key(customer))], args: [RedisArgument(expected)]).integer == 1
-    }
-
-    /// Loads, applies `change`, saves; on a conflict loads again and reapplies, up to `attempts`
-    /// times. `change` gets the state (nil when none) and returns the new one. Returns the
-    /// saved state and its version.
-    @discardableResult
-    public func update(_ customer: String, attempts: Int = 16, _ change: ([UInt8]?) throws -> [UInt8]) throws -> (state: [UInt8], version: Int64) {
-        for _ in 0..<attempts {
-            let current = try load(customer)
-            let next = try change(current?.state)
-            if let version = try save(customer, next, expected: current?.version ?? 0) { return (next, version) }
-        }
-        throw RedisStoreError.unreadable("the conversation of \(customer) kept changing under \(attempts) attempts to update it")
-    }
-
-    /// KEYS: the record. ARGV: the expected version, the state, the expiry in ms (0: none).
-    /// Answers {1, new version} or {0, the version found}.
-    static let compareAndSet = RedisScript(#"""
-    local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-    if v ~= tonumber(ARGV[1]) then return {0, v} end
-    v = v + 1
-    redis.call('HSET', KEYS[1], 'v', v, 'state', ARGV[2])
-    if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-    return {1, v}
-    """#)
-
     /// KEYS: the record, its turn. ARGV: the version the caller holds, the instance, the
     /// lease in ms. Answers {-1} (another instance's turn), {0} (nothing stored), {1, v}
     /// (the caller's version is current) or {2, v, state}.
@@ -165,14 +119,6 @@ public final class RedisConversationRecords: SharedConversations, @unchecked Sen
     redis.call('DEL', KEYS[2])
     local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
     if v ~= 0 and v ~= tonumber(ARGV[1]) then return 0 end
-    redis.call('DEL', KEYS[1])
-    return 1
-    """#)
-
-    /// KEYS: the record. ARGV: the expected version. Answers 1 when removed.
-    static let compareAndDelete = RedisScript(#"""
-    local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-    if v == 0 or v ~= tonumber(ARGV[1]) then return 0 end
     redis.call('DEL', KEYS[1])
     return 1
     """#)

@@ -18,7 +18,7 @@ func releaseFreeMemory() {
 ///
 /// glibc gives each thread that allocates under contention an arena of its own, and memory
 /// freed in one arena is not reused by another: the gateway's loop, engine and committer
-/// threads each kept their own free lists, and an idle WebSocket conversation cost 2.4 KiB of
+/// threads each kept their own free lists, and an idle browser conversation cost 2.4 KiB of
 /// resident memory where its objects take 1.7. Two arenas: 2.0 KiB, same throughput
 /// (`kefu-bench ws-memory`, `kefu-bench http`). Call it before the threads start.
 public func limitMallocArenas(to count: Int32) {

@@ -147,32 +147,12 @@ struct MultiInstanceTests {
         #expect(!next.contains("我来帮您处理"), "\(next)")
     }
 
-    /// Gateways on one Redis that share the integration token, as behind a load balancer.
-    static func sharedGateways(_ count: Int, on redis: RedisServerProcess, token: String) throws -> [RunningGateway] {
-        let configuration = try redis.configuration()
-        return try (0..<count).map { _ in
-            try RunningGateway(configure: { $0.integrationToken = token },
-                               desk: { try RedisStore.desk(configuration: configuration, folder: $0) })
-        }
-    }
-
-    /// A JSON Lines connection to `address`, authenticated as the integration.
-    static func integration(_ address: Socket.Address, token: String) throws -> TestClient {
-        let c = try TestClient(address)
-        c.send(json: ["auth": token])
-        #expect(c.object()?["type"] as? String == "authenticated")
-        return c
-    }
-
     @Test("a customer's conversation follows them from instance to instance: a misunderstanding on one and another on the next offer a person, and yes on a third hands off with the whole transcript")
     func conversationFollowsCustomer() throws {
-        let redis = try RedisServerProcess(appendOnly: true)
-        defer { redis.remove() }
-        let token = "shared-\(UUID().uuidString)"
-        let gateways = try Self.sharedGateways(3, on: redis, token: token)
-        defer { gateways.forEach { $0.stop() } }
+        let cluster = try SharedGateways(3)
+        defer { cluster.stop() }
         func say(_ text: String, on instance: Int) throws -> [String: Any] {
-            let c = try Self.integration(gateways[instance].customer, token: token)
+            let c = try cluster.integration(instance)
             c.send(json: ["session": "s", "customer": "u-moving", "text": text])
             return try #require(c.object(), "a reply from instance \(instance)")
         }
@@ -182,7 +162,7 @@ struct MultiInstanceTests {
         #expect("\(second["text"] ?? "")".contains("offer_person"), "the second misunderstanding in a row, counted across instances: \(second)")
         let third = try say("好", on: 2)
         let id = try #require(third["ticket"] as? String, "yes to the offer, on a third instance: \(third)")
-        let ticket = try #require(try gateways[0].desk.tickets.ticket(id))
+        let ticket = try #require(try cluster[0].desk.tickets.ticket(id))
         #expect(ticket.reason == .repeatedFailure)
         let said = ticket.transcript.filter { $0.from == "customer" }.map(\.text)
         #expect(said == ["今天股市行情如何", "推荐几部电影吧", "好"], "the agent sees what was said on every instance")
@@ -190,14 +170,11 @@ struct MultiInstanceTests {
 
     @Test("round trips: a customer's message costs two on the engine's path (take the turn, save it) and one for the events of its batch")
     func roundTripsPerMessage() throws {
-        let redis = try RedisServerProcess()
-        defer { redis.remove() }
-        let token = "shared-\(UUID().uuidString)"
-        let gateway = try Self.sharedGateways(1, on: redis, token: token)[0]
-        defer { gateway.stop() }
-        let engine = try #require(gateway.desk.tickets as? RedisTicketQueue).client
-        let events = try #require(gateway.desk.events as? RedisEventSink).client
-        let c = try Self.integration(gateway.customer, token: token)
+        let cluster = try SharedGateways(1, appendOnly: false)
+        defer { cluster.stop() }
+        let engine = try #require(cluster[0].desk.tickets as? RedisTicketQueue).client
+        let events = try #require(cluster[0].desk.events as? RedisEventSink).client
+        let c = try cluster.integration(0)
         let texts = ["我要退款", "卡丢了", "快递到哪了", "在吗"]
         c.send(json: ["session": "s", "customer": "u-count", "text": "你好"])  // the conversation starts, scripts load
         _ = c.object()
@@ -227,13 +204,13 @@ struct MultiInstanceTests {
         let survivor = try ServeProcessTests.Server(kb: fixture.folder, data: Scratch.folder("survivor"), options: store, environment: environment)
         defer { survivor.process.terminate(); survivor.process.waitUntilExit() }
 
-        let before = try Self.integration(doomed.customer, token: token)
+        let before = try SharedGateways.integration(doomed.customer, token: token)
         before.send(json: ["session": "s", "customer": "u-crash", "text": "今天股市行情如何"])
         #expect(try #require(before.object())["route"] as? String == "fallback")
         kill(doomed.process.processIdentifier, SIGKILL)
         doomed.process.waitUntilExit()
 
-        let after = try Self.integration(survivor.customer, token: token)
+        let after = try SharedGateways.integration(survivor.customer, token: token)
         after.send(json: ["session": "s", "customer": "u-crash", "text": "推荐几部电影吧"])
         let offer = try #require(after.object())
         #expect("\(offer["text"] ?? "")".contains("offer_person"), "the misunderstanding before the crash still counts: \(offer)")
@@ -252,22 +229,19 @@ struct MultiInstanceTests {
 
     @Test("an agent replies while the customer is away; the customer comes back on another instance and sees the reply once")
     func missedReplyOnAnotherInstance() throws {
-        let redis = try RedisServerProcess(appendOnly: true)
-        defer { redis.remove() }
-        let token = "shared-\(UUID().uuidString)"
-        let gateways = try Self.sharedGateways(2, on: redis, token: token)
-        defer { gateways.forEach { $0.stop() } }
-        let away = try Self.integration(gateways[0].customer, token: token)
+        let cluster = try SharedGateways(2)
+        defer { cluster.stop() }
+        let away = try cluster.integration(0)
         away.send(json: ["session": "s", "customer": "u-away", "text": "转人工"])
         let id = try #require(away.object()?["ticket"] as? String)
         away.close()
-        let agent = try gateways[0].loggedInAgent("张三")
+        let agent = try cluster[0].loggedInAgent("张三")
         agent.send("CLAIM \(id)")
         agent.send("REPLY \(id) 您的退款已经处理好了")
         var answers: [String] = []
         while answers.count < 2, let line = agent.line() { if !line.hasPrefix("* ") { answers.append(line) } }
         #expect(answers.last?.hasPrefix("OK") == true, "\(answers)")
-        let back = try Self.integration(gateways[1].customer, token: token)
+        let back = try cluster.integration(1)
         back.send(json: ["session": "s", "customer": "u-away", "text": "在吗"])
         let first = "\(try #require(back.object())["text"] ?? "")"
         #expect(first.contains("您的退款已经处理好了"), "the missed reply, on the other instance: \(first)")
@@ -279,13 +253,10 @@ struct MultiInstanceTests {
 
     @Test("a case handed off on one instance and worked from another: the agent hears of it and of the customer's messages, the customer hears the agent join and is asked to rate after resolve")
     func noticesAcrossInstances() throws {
-        let redis = try RedisServerProcess(appendOnly: true)
-        defer { redis.remove() }
-        let token = "shared-\(UUID().uuidString)"
-        let gateways = try Self.sharedGateways(2, on: redis, token: token)
-        defer { gateways.forEach { $0.stop() } }
-        let agent = try gateways[0].loggedInAgent("张三")
-        let customer = try Self.integration(gateways[1].customer, token: token)
+        let cluster = try SharedGateways(2)
+        defer { cluster.stop() }
+        let agent = try cluster[0].loggedInAgent("张三")
+        let customer = try cluster.integration(1)
         func nextNotice(_ prefix: String) -> String? {
             while let line = agent.line() { if line.hasPrefix(prefix) { return line } }
             return nil
@@ -308,7 +279,44 @@ struct MultiInstanceTests {
         #expect(nextReply(containing: "评分") != nil, "the customer's instance hands the case back to the bot for a rating")
         customer.send(json: ["session": "s", "customer": "u-far", "text": "5"])
         #expect(nextReply(containing: "评分已记录") != nil)
-        #expect(try gateways[0].desk.tickets.ticket(id)?.rating == 5)
+        #expect(try cluster[0].desk.tickets.ticket(id)?.rating == 5)
+    }
+}
+
+/// Gateways on one Redis that share the integration token, as behind a load balancer.
+final class SharedGateways {
+    let redis: RedisServerProcess
+    let token = "shared-\(UUID().uuidString)"
+    private let gateways: [RunningGateway]
+
+    /// - Parameter appendOnly: Redis syncs every write (as a deployment should).
+    init(_ count: Int, appendOnly: Bool = true) throws {
+        redis = try RedisServerProcess(appendOnly: appendOnly)
+        let configuration = try redis.configuration()
+        let token = token
+        gateways = try (0..<count).map { _ in
+            try RunningGateway(configure: { $0.integrationToken = token },
+                               desk: { try RedisStore.desk(configuration: configuration, folder: $0) })
+        }
+    }
+
+    subscript(_ instance: Int) -> RunningGateway { gateways[instance] }
+
+    /// A JSON Lines connection to an instance, authenticated as the integration.
+    func integration(_ instance: Int) throws -> TestClient {
+        try Self.integration(gateways[instance].customer, token: token)
+    }
+
+    static func integration(_ address: Socket.Address, token: String) throws -> TestClient {
+        let c = try TestClient(address)
+        c.send(json: ["auth": token])
+        #expect(c.object()?["type"] as? String == "authenticated")
+        return c
+    }
+
+    func stop() {
+        gateways.forEach { $0.stop() }
+        redis.remove()
     }
 }
 
