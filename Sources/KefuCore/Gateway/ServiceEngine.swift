@@ -553,6 +553,10 @@ final class ServiceEngine: @unchecked Sendable {
             }
         case .resolved:
             handBackToBot(t)
+        case .transferred:
+            if let to = t.assignee, let by = t.history.last(where: { $0.action == "transferred" })?.agent {
+                notifyAgent(named: to, "* TRANSFERRED \(t.id) from \(by)")
+            }
         }
     }
 
@@ -796,7 +800,7 @@ final class ServiceEngine: @unchecked Sendable {
                 answer("OK")
             case .transfer(let id, let to):
                 let moved = try work.transfer(id, to: to, now: now)
-                notifyAgent(named: to, "* TRANSFERRED \(id) from \(agent)")
+                if !notifyAgent(named: to, "* TRANSFERRED \(id) from \(agent)") { announce(.transferred, id) }
                 if let holder = moved.holderToTell { notifyAgent(named: holder, "* TRANSFERRED \(id) to \(to) by \(agent)") }
                 answer("OK \(id) transferred to \(to)")
             case .release(let id):

@@ -2,7 +2,7 @@ import Foundation
 
 /// Tells every instance that shares a queue that a ticket has news for a customer or an agent
 /// connected elsewhere: an agent's reply, a new case, a person joining, a customer's message
-/// to the agent holding the case, a case resolved.
+/// to the agent holding the case, a case resolved, a case transferred to an agent.
 ///
 /// Only a nudge: what is told is read from the ticket, where it was recorded before the
 /// announcement, so an announcement that is lost costs only the live notice; the customer
@@ -32,6 +32,8 @@ public struct RelayNotice: Sendable, Equatable {
         case message
         /// A person resolved the case: the customer's instance hands it back to the bot.
         case resolved
+        /// The case was handed to an agent: their instance tells them (`* TRANSFERRED`).
+        case transferred
     }
 
     public let kind: Kind

@@ -274,6 +274,15 @@ struct MultiInstanceTests {
         customer.send(json: ["session": "s", "customer": "u-far", "text": "我的卡号是6222020200112233445"])
         let message = try #require(nextNotice("* MESSAGE"))
         #expect(message.hasPrefix("* MESSAGE \(id) ") && !message.contains("6222020200112233445"), "told, masked: \(message)")
+        // Handed to an agent on the customer's instance and back: each hears of it where they are.
+        let colleague = try cluster[1].loggedInAgent("李四")
+        agent.send("TRANSFER \(id) 李四")
+        #expect(nextNotice("OK") == "OK \(id) transferred to 李四")
+        var told: String?
+        while let line = colleague.line() { if line.hasPrefix("* TRANSFERRED") { told = line; break } }
+        #expect(told == "* TRANSFERRED \(id) from 张三", "the agent the case went to, on the other instance")
+        colleague.send("TRANSFER \(id) 张三")
+        #expect(nextNotice("* TRANSFERRED") == "* TRANSFERRED \(id) from 李四")
         agent.send("RESOLVE \(id) done")
         #expect(nextNotice("OK") == "OK \(id) resolved")
         #expect(nextReply(containing: "评分") != nil, "the customer's instance hands the case back to the bot for a rating")
