@@ -434,11 +434,12 @@ public struct Dialogue: Sendable {
         return (combined, combinedDecision, "follow-up read with the previous question «\(previous)»: \(combinedDecision.rule)")
     }
 
-    /// Short enough to be a follow-up: 16 characters of Chinese, or ten English words.
-    static func isShort(_ n: NormalizedText) -> Bool {
-        if n.scalars.count <= 16 { return true }
+    /// Short enough to be a follow-up: 16 characters of Chinese, or ten English words (a
+    /// tighter measure for a stricter use: an English word says about what 1.6 characters do).
+    static func isShort(_ n: NormalizedText, characters: Int = 16, words: Int = 10) -> Bool {
+        if n.scalars.count <= characters { return true }
         guard TextLanguage.of(n.original) == .en else { return false }
-        return n.original.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "'" }).count <= 10
+        return n.original.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "'" }).count <= words
     }
 
     /// Opens with a word that carries on from the last turn: 「那…」, "and …", "what about …".
@@ -515,7 +516,7 @@ public struct Dialogue: Sendable {
         guard let lastID = state.answered.last, let index = kb.entryIndex[lastID], decision.route != .handoff else { return nil }
         let last = kb.entries[index]
         guard let (cue, answer) = last.followUp(for: n) else { return nil }
-        let newQuestion = decision.route == .answer && u.top?.entryID != lastID && u.top?.topic != last.topic && n.scalars.count > 12
+        let newQuestion = decision.route == .answer && u.top?.entryID != lastID && u.top?.topic != last.topic && !Self.isShort(n, characters: 12, words: 7)
         guard !newQuestion else { return nil }
         let composer = composer.speaking(state.language)
         state.awaiting = .confirmation
@@ -824,7 +825,7 @@ public struct Dialogue: Sendable {
         let n = message.n
         if let number = ControlReplies.choice(n, count: offered.count) { return offered[number - 1] }
         if kb.acts.read(n) != nil { return nil }
-        guard n.scalars.count <= 12 else { return nil }
+        guard Self.isShort(n, characters: 12, words: 7) else { return nil }
         let u = message.understanding
         let best = u.ranking.allClasses.first { offered.contains(kb.classifier.labels[$0.classIndex]) }
         guard let best, best.probability >= 0.05 else { return nil }
