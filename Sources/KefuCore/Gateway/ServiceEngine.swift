@@ -27,23 +27,14 @@ final class ServiceEngine: @unchecked Sendable {
 
     /// Live conversations, bounded; the rest on disk or ended (see `ConversationStore`).
     private let conversations: ConversationStore
-    /// Conversations shared with the other instances (`--store redis://…`), nil on one
-    /// machine; then the version of each copy held here, the customers whose turn this
-    /// instance holds now, and the inputs waiting while another instance has the turn.
-    private let shared: (any SharedConversations)?
-    private var sharedVersions: [String: Int64] = [:]
-    private var turnsHeld: Set<String> = []
-    /// The turns taken for the slice being handled (nil: the store did not answer), and the
-    /// states to save when the slice is done: one round trip each per slice, not per message.
-    private var prefetchedTurns: [String: SharedTurn?] = [:]
-    private var pendingSaves: [String: ConversationState] = [:]
-    private var waitingForTurn: [GatewayInput] = []
-    /// The input being handled, to put back when its customer's turn is elsewhere.
-    private var currentInput: GatewayInput?
     /// This instance, for turns and for telling its own announcements apart.
     let instance = SecureRandom.hex(bytes: 8)
-    /// Failures to reach the shared conversations, told once a minute (engine thread).
-    private var sharedComplaints = OncePerMinute()
+    /// Conversations shared with the other instances (`--store redis://…`); nil on one machine.
+    private let shared: SharedTurns?
+    /// Inputs waiting while another instance has their customer's turn, and the input being
+    /// handled (to put back).
+    private var waitingForTurn: [GatewayInput] = []
+    private var currentInput: GatewayInput?
     /// Which customer each connection and session speaks for.
     private var directory = CustomerDirectory()
     /// Where a customer (by key) can be reached now.
@@ -76,7 +67,8 @@ final class ServiceEngine: @unchecked Sendable {
         self.webhooks = webhooks
         self.desk = desk
         conversations = ConversationStore(limits: limits, folder: ConversationStore.spillFolder(inDataFolder: desk.folder), log: log)
-        shared = desk.conversations
+        let instance = instance
+        shared = desk.conversations.map { SharedTurns(store: $0, instance: instance, keepFor: limits.idleHorizon, log: log) }
         self.counters = counters
         self.deliver = deliver
         let inbox = inbox
@@ -208,7 +200,7 @@ final class ServiceEngine: @unchecked Sendable {
                 let slice = batch[start..<end]
                 takeTurns(of: slice)
                 slice.forEach(handle)
-                saveTurns()
+                shared?.endSlice()
                 hand()
                 start = end
             }
@@ -285,7 +277,7 @@ final class ServiceEngine: @unchecked Sendable {
                 // it leads to is rebuilt from the ticket: keeping a copy would only hold memory.
                 if CustomerKey.needsResumeCode(customer) {
                     conversations.remove(customer)
-                    sharedVersions[customer] = nil
+                    shared?.forget(customer)
                 }
             }
             directory.forget(connection)
@@ -390,7 +382,8 @@ final class ServiceEngine: @unchecked Sendable {
     private func endIdleConversations(now: Date) {
         lastExpiry = now
         for ended in conversations.expire(now: now) {
-            if ended.needsEnd, carriedOnElsewhere(ended.key) { continue }
+            // A conversation that moved to another instance is not over.
+            if ended.needsEnd, let shared, !shared.ended(ended.key) { continue }
             if ended.needsEnd {
                 var event = ServiceEvent(kind: .conversationEnd, time: now)
                 event.conversation = ended.conversation
@@ -406,127 +399,43 @@ final class ServiceEngine: @unchecked Sendable {
 
     // MARK: Conversations shared between instances
 
-    /// Takes, in one round trip, the turns of the customers whose messages are in `slice`
-    /// (see `takeTurn`).
+    /// Takes, in one round trip, the turns of the customers whose messages are in `slice`.
     private func takeTurns(of slice: ArraySlice<GatewayInput>) {
         guard let shared else { return }
-        var wanted: [String] = []
-        for input in slice {
+        shared.take(slice.compactMap { input -> String? in
             switch input {
             case .customer(let connection, let speaker, _, _), .webMessage(let connection, let speaker, _, _, _):
-                let customer = directory.key(for: speaker, on: connection)
-                if !turnsHeld.contains(customer), prefetchedTurns.updateValue(nil, forKey: customer) == nil { wanted.append(customer) }
+                directory.key(for: speaker, on: connection)
             default:
-                break
+                nil
             }
-        }
-        guard !wanted.isEmpty else { return }
-        do {
-            let turns = try shared.beginTurns(wanted.map { ($0, sharedVersions[$0] ?? 0) }, owner: instance)
-            for (customer, turn) in zip(wanted, turns) { prefetchedTurns[customer] = turn }
-        } catch {
-            complainAboutShared(error, now: Date())
-        }
+        })
     }
 
-    /// Takes the customer's turn among the instances sharing conversations, bringing in the
-    /// state another instance saved since this one last held it. False when another instance
-    /// is in the middle of the customer's turn: the input waits for the next tick (unless
-    /// `retry` is false: an agent's command is not run twice). When the store cannot be
-    /// reached the customer is served from this instance's copy.
+    /// Takes the customer's turn among the instances sharing conversations (see
+    /// `SharedTurns`), bringing in the state another instance saved since. False when another
+    /// instance is in the middle of the customer's turn: the input waits for the next tick
+    /// (unless `retry` is false: an agent's command is not run twice).
     private func takeTurn(_ customer: String, now: Date, retry: Bool = true) -> Bool {
-        guard let shared, !turnsHeld.contains(customer) else { return true }
-        let turn: SharedTurn?
-        if let prefetched = prefetchedTurns.removeValue(forKey: customer) {
-            turn = prefetched
-        } else {
-            do { turn = try shared.beginTurns([(customer, sharedVersions[customer] ?? 0)], owner: instance).first } catch {
-                complainAboutShared(error, now: now)
-                turn = nil
-            }
-        }
-        switch turn {
-        case nil:
-            return true  // unreachable: served from this copy, nothing saved
-        case .busy?:
+        switch shared?.take(customer) ?? .proceed {
+        case .proceed:
+            break
+        case .busy:
             if retry, let currentInput { waitingForTurn.append(currentInput) }
             return false
-        case SharedTurn.none?:
-            // Saved from here before and gone now: it ended idle; the customer starts anew.
-            if sharedVersions.removeValue(forKey: customer) != nil { conversations.remove(customer) }
-        case .unchanged?:
-            break
-        case .stored(let bytes, let version)?:
-            do {
-                let snapshot = try JSONDecoder.spill.decode(ConversationSnapshot.self, from: Data(bytes))
-                _ = conversations.take(customer, kb: dialogue.kb)
-                conversations.put(customer, snapshot.state(kb: dialogue.kb), now: now)
-                sharedVersions[customer] = version
-            } catch {
-                log.note("kefu serve: a shared conversation could not be read (\(error)); this instance's copy is used")
-            }
+        case .startAnew:
+            conversations.remove(customer)
+        case .adopt(let snapshot):
+            _ = conversations.take(customer, kb: dialogue.kb)
+            conversations.put(customer, snapshot.state(kb: dialogue.kb), now: now)
         }
-        turnsHeld.insert(customer)
         return true
     }
 
-    /// Puts the conversation back; when this instance holds the customer's turn, the state is
-    /// saved for the other instances at the end of the slice (`saveTurns`).
+    /// Puts the conversation back, to be saved for the other instances when the slice ends.
     private func keep(_ customer: String, _ state: ConversationState, now: Date) {
         conversations.put(customer, state, now: now)
-        if turnsHeld.contains(customer) { pendingSaves[customer] = state }
-    }
-
-    /// Saves the slice's conversations by compare-and-set and ends their turns, in one round
-    /// trip, and gives back the turns taken for inputs that did not need them. A save refused
-    /// because another instance saved first (the turn's lease ran out meanwhile) leaves theirs:
-    /// this copy is read again next time.
-    private func saveTurns() {
-        guard let shared, !(turnsHeld.isEmpty && prefetchedTurns.isEmpty) else { return }
-        let now = Date()
-        var saves: [(customer: String, state: [UInt8], expected: Int64)] = []
-        for (customer, state) in pendingSaves {
-            guard let bytes = try? JSONEncoder.spill.encode(ConversationSnapshot(state)) else { continue }
-            saves.append((customer, Array(bytes), sharedVersions[customer] ?? 0))
-        }
-        let taken = prefetchedTurns.compactMap { customer, turn -> String? in
-            guard let turn, turn != .busy else { return nil }
-            return customer
-        }
-        let unused = turnsHeld.subtracting(pendingSaves.keys).union(taken)
-        turnsHeld.removeAll(keepingCapacity: true)
-        pendingSaves.removeAll(keepingCapacity: true)
-        prefetchedTurns.removeAll(keepingCapacity: true)
-        do {
-            let versions = try shared.endTurns(saves, owner: instance, keepFor: conversations.limits.idleHorizon)
-            for (save, version) in zip(saves, versions) {
-                sharedVersions[save.customer] = version
-                if version == nil {
-                    log.note("kefu serve: another instance changed a conversation while this one held its turn; its state is kept and read again here")
-                }
-            }
-            if !unused.isEmpty { try shared.releaseTurns(Array(unused), owner: instance) }
-        } catch {
-            complainAboutShared(error, now: now)
-        }
-    }
-
-    /// Whether a conversation idle here was carried on by another instance since (or is being
-    /// now): then it has not ended. Otherwise its shared record is removed with it.
-    private func carriedOnElsewhere(_ customer: String) -> Bool {
-        guard let shared else { return false }
-        let known = sharedVersions.removeValue(forKey: customer) ?? 0
-        do {
-            return try !shared.finish(customer, expected: known, owner: instance)
-        } catch {
-            complainAboutShared(error, now: Date())
-            return false
-        }
-    }
-
-    private func complainAboutShared(_ error: any Error, now: Date) {
-        guard sharedComplaints.allows(at: now) else { return }
-        log.note("kefu serve: cannot reach the shared conversations (\(error)); customers are served from this instance's copies until it answers again")
+        shared?.keep(customer, state)
     }
 
     /// Tells the other instances sharing the queue (nothing on one machine).
