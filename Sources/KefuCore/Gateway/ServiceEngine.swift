@@ -68,7 +68,7 @@ final class ServiceEngine: @unchecked Sendable {
         self.desk = desk
         conversations = ConversationStore(limits: limits, folder: ConversationStore.spillFolder(inDataFolder: desk.folder), log: log)
         let instance = instance
-        shared = desk.conversations.map { SharedTurns(store: $0, instance: instance, keepFor: limits.idleHorizon, log: log) }
+        shared = desk.conversations.map { SharedTurns(store: $0, instance: instance, limits: limits, log: log) }
         self.counters = counters
         self.deliver = deliver
         let inbox = inbox

@@ -1,11 +1,15 @@
 import Foundation
 
 /// The engine's side of conversations shared by several instances (`--store redis://…`):
-/// which customers' turns this instance holds, the version of each copy it keeps, and the
-/// states to save when the slice of messages being handled is done. Engine thread only.
+/// which customers' turns this instance holds, what the store holds of each conversation it
+/// saved or read, and the states to save when the slice of messages being handled is done.
+/// Engine thread only.
 ///
 /// A slice's turns are taken in one round trip before it is handled (`take(_:)`) and saved in
 /// one after (`endSlice`), so a message costs at most two round trips, and fewer under load.
+/// A save ships the small rest of the state and only the transcript lines and understood
+/// messages added since the last save (`SharedSave`): the whole conversation, on every
+/// message, was most of what Redis had to write.
 final class SharedTurns {
     /// What the engine does with a customer's message.
     enum Outcome {
@@ -24,19 +28,30 @@ final class SharedTurns {
     let instance: String
     /// How long a saved conversation lasts without a save: the idle horizon.
     private let keepFor: TimeInterval
+    /// How many lines and understood messages the store keeps of each conversation: as many
+    /// as the transcript in memory (its first line, the omission marker and the last lines).
+    private let keep: Int
     private let log: any DiagnosticLog
 
-    private var versions: [String: Int64] = [:]
+    /// What the store holds of a conversation: its version, and the last line and understood
+    /// message of its lists (the new ones of the next save are those after them).
+    private struct Saved {
+        var version: Int64
+        var lastLine: TranscriptLine?
+        var lastTurn: TurnRecord?
+    }
+    private var saved: [String: Saved] = [:]
     private var held: Set<String> = []
     /// Turns taken ahead for the slice (nil: the store did not answer).
     private var prefetched: [String: SharedTurn?] = [:]
     private var pending: [String: ConversationState] = [:]
     private var complaints = OncePerMinute()
 
-    init(store: any SharedConversations, instance: String, keepFor: TimeInterval, log: any DiagnosticLog) {
+    init(store: any SharedConversations, instance: String, limits: ConversationLimits, log: any DiagnosticLog) {
         self.store = store
         self.instance = instance
-        self.keepFor = keepFor
+        keepFor = limits.idleHorizon
+        keep = limits.transcriptLines + 2
         self.log = log
     }
 
@@ -48,7 +63,7 @@ final class SharedTurns {
         }
         guard !wanted.isEmpty else { return }
         do {
-            let turns = try store.beginTurns(wanted.map { ($0, versions[$0] ?? 0) }, owner: instance)
+            let turns = try store.beginTurns(wanted.map { ($0, saved[$0]?.version ?? 0) }, owner: instance)
             for (customer, turn) in zip(wanted, turns) { prefetched[customer] = turn }
         } catch {
             complain(error)
@@ -62,7 +77,7 @@ final class SharedTurns {
         if let ahead = prefetched.removeValue(forKey: customer) {
             turn = ahead
         } else {
-            do { turn = try store.beginTurns([(customer, versions[customer] ?? 0)], owner: instance).first } catch {
+            do { turn = try store.beginTurns([(customer, saved[customer]?.version ?? 0)], owner: instance).first } catch {
                 complain(error)
                 turn = nil
             }
@@ -75,15 +90,15 @@ final class SharedTurns {
         case SharedTurn.none?:
             held.insert(customer)
             // Saved from here before and gone now: it ended idle.
-            return versions.removeValue(forKey: customer) != nil ? .startAnew : .proceed
+            return saved.removeValue(forKey: customer) != nil ? .startAnew : .proceed
         case .unchanged?:
             held.insert(customer)
             return .proceed
-        case .stored(let bytes, let version)?:
+        case .stored(let stored, let version)?:
             held.insert(customer)
             do {
-                let snapshot = try JSONDecoder.spill.decode(ConversationSnapshot.self, from: Data(bytes))
-                versions[customer] = version
+                let snapshot = try Self.snapshot(stored, lines: keep - 2)
+                saved[customer] = Saved(version: version, lastLine: snapshot.transcript.last, lastTurn: snapshot.turns.last)
                 return .adopt(snapshot)
             } catch {
                 log.note("kefu serve: a shared conversation could not be read (\(error)); this instance's copy is used")
@@ -104,10 +119,11 @@ final class SharedTurns {
     /// theirs: this copy is read again next time.
     func endSlice() {
         guard !(held.isEmpty && prefetched.isEmpty) else { return }
-        var saves: [(customer: String, state: [UInt8], expected: Int64)] = []
+        let pending = pending
+        var saves: [SharedSave] = []
         for (customer, state) in pending {
-            guard let bytes = try? JSONEncoder.spill.encode(ConversationSnapshot(state)) else { continue }
-            saves.append((customer, Array(bytes), versions[customer] ?? 0))
+            guard let save = try? save(customer, ConversationSnapshot(state)) else { continue }
+            saves.append(save)
         }
         let takenAhead = prefetched.compactMap { customer, turn -> String? in
             guard let turn, turn != .busy else { return nil }
@@ -115,17 +131,21 @@ final class SharedTurns {
         }
         let unused = held.subtracting(pending.keys).union(takenAhead)
         held.removeAll(keepingCapacity: true)
-        pending.removeAll(keepingCapacity: true)
+        self.pending.removeAll(keepingCapacity: true)
         prefetched.removeAll(keepingCapacity: true)
         do {
             for (save, version) in zip(saves, try store.endTurns(saves, owner: instance, keepFor: keepFor)) {
-                versions[save.customer] = version
-                if version == nil {
+                if let version, let state = pending[save.customer] {
+                    saved[save.customer] = Saved(version: version, lastLine: state.transcript.last, lastTurn: state.turns.last)
+                } else {
+                    saved[save.customer] = nil
                     log.note("kefu serve: another instance changed a conversation while this one held its turn; its state is kept and read again here")
                 }
             }
             if !unused.isEmpty { try store.releaseTurns(Array(unused), owner: instance) }
         } catch {
+            // Not known to be saved: the next save sends the lists whole again.
+            for save in saves { saved[save.customer] = nil }
             complain(error)
         }
     }
@@ -133,20 +153,65 @@ final class SharedTurns {
     /// A conversation that went quiet here: true when it has ended (its record is removed),
     /// false when another instance carried it on since, or is doing so now.
     func ended(_ customer: String) -> Bool {
-        let known = versions.removeValue(forKey: customer) ?? 0
+        let known = saved.removeValue(forKey: customer)?.version ?? 0
         do { return try store.finish(customer, expected: known, owner: instance) } catch {
             complain(error)
             return true
         }
     }
 
-    /// Forgets the customer's version (they can never come back to this conversation).
+    /// Forgets what the store holds of the customer's conversation (they can never come back to it).
     func forget(_ customer: String) {
-        versions[customer] = nil
+        saved[customer] = nil
     }
 
     private func complain(_ error: any Error) {
         guard complaints.allows(at: Date()) else { return }
         log.note("kefu serve: cannot reach the shared conversations (\(error)); customers are served from this instance's copies until it answers again")
+    }
+
+    // MARK: The state in three parts
+
+    /// The save of a conversation: the rest of its state (with the transcript's first line and
+    /// omission marker, once it has been shortened), and its lists' items after the last ones
+    /// saved, or all of them again when the lists did not simply grow (a new conversation, or
+    /// nothing known of what the store holds).
+    private func save(_ customer: String, _ snapshot: ConversationSnapshot) throws -> SharedSave {
+        let prefix = Self.prefix(of: snapshot.transcript)
+        let lines = Array(snapshot.transcript.dropFirst(prefix.count))
+        var core = snapshot
+        core.transcript = prefix
+        core.turns = []
+        let known = saved[customer]
+        let newLines = known.flatMap { Self.items(of: lines, after: $0.lastLine) }
+        let newTurns = known.flatMap { Self.items(of: snapshot.turns, after: $0.lastTurn) }
+        let rewrite = newLines == nil || newTurns == nil
+        func encode<T: Encodable>(_ items: ArraySlice<T>) throws -> [[UInt8]] { try items.map { Array(try JSONEncoder.spill.encode($0)) } }
+        return SharedSave(customer: customer, core: Array(try JSONEncoder.spill.encode(core)),
+                          newLines: try encode(newLines ?? lines[...]), newTurns: try encode(newTurns ?? snapshot.turns[...]),
+                          rewrite: rewrite, keep: keep, expected: known?.version ?? 0)
+    }
+
+    /// The items after `last`, all of them when `last` is nil (the list was empty); nil when
+    /// `last` is not among them (the list was replaced, not extended).
+    private static func items<T: Equatable>(of list: [T], after last: T?) -> ArraySlice<T>? {
+        guard let last else { return list[...] }
+        guard let index = list.lastIndex(of: last) else { return nil }
+        return list[(index + 1)...]
+    }
+
+    /// The first line and the omission marker of a shortened transcript; nothing otherwise.
+    private static func prefix(of transcript: [TranscriptLine]) -> [TranscriptLine] {
+        transcript.count > 1 && transcript[1].from == ConversationState.omittedFrom ? Array(transcript.prefix(2)) : []
+    }
+
+    /// A stored conversation put back together: the rest of the state, then its lists (after a
+    /// shortened transcript's first line and marker, its last `lines` lines).
+    static func snapshot(_ stored: SharedState, lines: Int) throws -> ConversationSnapshot {
+        var snapshot = try JSONDecoder.spill.decode(ConversationSnapshot.self, from: Data(stored.core))
+        let tail = try stored.lines.map { try JSONDecoder.spill.decode(TranscriptLine.self, from: Data($0)) }
+        snapshot.transcript += snapshot.transcript.isEmpty ? tail[...] : tail.suffix(lines)
+        snapshot.turns = try stored.turns.map { try JSONDecoder.spill.decode(TurnRecord.self, from: Data($0)) }
+        return snapshot
     }
 }

@@ -4,11 +4,13 @@ import Foundation
 /// compare-and-set: conversations that follow a customer from one gateway instance to
 /// another (`SharedConversations`, see `docs/SCALING.md`).
 ///
-/// One hash per customer, `kefu:conversation:{<sha256 of the customer key>}` (`v`, the
-/// version; `state`, the bytes), expiring an idle horizon after its last save, as an idle
-/// conversation ends; the turn beside it, `…:turn` in the same hash slot, holding the
-/// instance whose turn it is until it ends or its lease runs out. Every decision is one Lua
-/// script, so it is atomic whatever other instances do meanwhile.
+/// Per customer, under one hash tag (the SHA-256 of the customer key), so one Cluster slot:
+/// - `kefu:conversation:{h}`, a hash: `v` (the version), `state` (the rest of the state);
+/// - `…:lines` and `…:turns`, lists: the transcript's lines and what the bot understood of
+///   each message, appended to at each save and trimmed to the last ones;
+/// - `…:turn`: the instance whose turn it is, until it ends or its lease runs out.
+/// All of them expire an idle horizon after the last save, as an idle conversation ends.
+/// Every decision is one Lua script, so it is atomic whatever other instances do meanwhile.
 public final class RedisConversationRecords: SharedConversations, @unchecked Sendable {
     public let client: RedisClient
     public let prefix: String
@@ -22,13 +24,17 @@ public final class RedisConversationRecords: SharedConversations, @unchecked Sen
     /// Cluster hash tag; the digest is a tag of its own.
     func key(_ customer: String) -> String { "\(prefix)conversation:{\(SHA256.hex(Array(customer.utf8)))}" }
     func turnKey(_ customer: String) -> String { key(customer) + ":turn" }
+    /// The record, its turn, its lines and its understood messages: the keys every script takes.
+    private func keys(_ customer: String) -> [RedisArgument] {
+        let record = key(customer)
+        return [RedisArgument(record), RedisArgument(record + ":turn"), RedisArgument(record + ":lines"), RedisArgument(record + ":turns")]
+    }
 
     /// One round trip for all: each turn taken and, when newer than `known`, the state.
     public func beginTurns(_ turns: [(customer: String, known: Int64)], owner: String) throws -> [SharedTurn] {
         let lease = Int64((SharedTurn.lease * 1000).rounded())
         let replies = try client.evalScripts(Self.beginTurnScript, turns.map { turn in
-            (keys: [RedisArgument(key(turn.customer)), RedisArgument(turnKey(turn.customer))],
-             args: [RedisArgument(turn.known), RedisArgument(owner), RedisArgument(lease)])
+            (keys: keys(turn.customer), args: [RedisArgument(turn.known), RedisArgument(owner), RedisArgument(lease)])
         })
         return try replies.map { reply in
             guard let items = try reply.checked().array, let code = items.first?.integer else {
@@ -39,20 +45,24 @@ public final class RedisConversationRecords: SharedConversations, @unchecked Sen
             case 0: return SharedTurn.none
             case 1: return .unchanged
             default:
-                guard items.count == 3, let version = items[1].integer, let state = items[2].bytes else {
+                guard items.count == 5, let version = items[1].integer, let core = items[2].bytes else {
                     throw RedisStoreError.unreadable("the turn script answered \(reply)")
                 }
-                return .stored(state, version: version)
+                return .stored(SharedState(core: core, lines: (items[3].array ?? []).compactMap(\.bytes),
+                                           turns: (items[4].array ?? []).compactMap(\.bytes)), version: version)
             }
         }
     }
 
-    /// One round trip for all: compare-and-set, then each turn given back (when still `owner`'s).
-    public func endTurns(_ saves: [(customer: String, state: [UInt8], expected: Int64)], owner: String, keepFor: TimeInterval) throws -> [Int64?] {
+    /// One round trip for all: each turn given back (when still `owner`'s), then
+    /// compare-and-set of the rest, and the lists extended (or rewritten) and trimmed.
+    public func endTurns(_ saves: [SharedSave], owner: String, keepFor: TimeInterval) throws -> [Int64?] {
         let ttl = Int64((keepFor * 1000).rounded())
         let replies = try client.evalScripts(Self.endTurnScript, saves.map { save in
-            (keys: [RedisArgument(key(save.customer)), RedisArgument(turnKey(save.customer))],
-             args: [RedisArgument(save.expected), RedisArgument(bytes: save.state), RedisArgument(ttl), RedisArgument(owner)])
+            (keys: keys(save.customer),
+             args: [RedisArgument(save.expected), RedisArgument(bytes: save.core), RedisArgument(ttl), RedisArgument(owner),
+                    RedisArgument(save.keep), RedisArgument(save.rewrite ? 1 : 0), RedisArgument(save.newLines.count)]
+                + save.newLines.map { RedisArgument(bytes: $0) } + save.newTurns.map { RedisArgument(bytes: $0) })
         })
         return try replies.map { reply in
             guard let items = try reply.checked().array, items.count == 2, let done = items[0].integer, let version = items[1].integer else {
@@ -69,15 +79,19 @@ public final class RedisConversationRecords: SharedConversations, @unchecked Sen
     }
 
     /// The stored state and its version (1 for the first save), or nil when none is stored.
-    public func load(_ customer: String) throws -> (state: [UInt8], version: Int64)? {
-        let reply = try client.command("HMGET", key(customer), "v", "state")
-        guard let fields = reply.array, fields.count == 2, let version = fields[0].integer, let state = fields[1].bytes else { return nil }
-        return (state, version)
+    public func load(_ customer: String) throws -> (state: SharedState, version: Int64)? {
+        let record = key(customer)
+        let replies = try client.pipeline([["HMGET", RedisArgument(record), "v", "state"],
+                                           ["LRANGE", RedisArgument(record + ":lines"), "0", "-1"],
+                                           ["LRANGE", RedisArgument(record + ":turns"), "0", "-1"]])
+        guard let fields = try replies[0].checked().array, fields.count == 2, let version = fields[0].integer, let core = fields[1].bytes else { return nil }
+        return (SharedState(core: core, lines: (try replies[1].checked().array ?? []).compactMap(\.bytes),
+                            turns: (try replies[2].checked().array ?? []).compactMap(\.bytes)), version)
     }
 
-    /// KEYS: the record, its turn. ARGV: the version the caller holds, the instance, the
-    /// lease in ms. Answers {-1} (another instance's turn), {0} (nothing stored), {1, v}
-    /// (the caller's version is current) or {2, v, state}.
+    /// KEYS: the record, its turn, lines, turns. ARGV: the version the caller holds, the
+    /// instance, the lease in ms. Answers {-1} (another instance's turn), {0} (nothing
+    /// stored), {1, v} (the caller's version is current) or {2, v, state, lines, turns}.
     static let beginTurnScript = RedisScript(#"""
     local holder = redis.call('GET', KEYS[2])
     if holder and holder ~= ARGV[2] then return {-1} end
@@ -85,24 +99,35 @@ public final class RedisConversationRecords: SharedConversations, @unchecked Sen
     local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
     if v == 0 then return {0} end
     if v == tonumber(ARGV[1]) then return {1, v} end
-    return {2, v, redis.call('HGET', KEYS[1], 'state')}
+    return {2, v, redis.call('HGET', KEYS[1], 'state'), redis.call('LRANGE', KEYS[3], 0, -1), redis.call('LRANGE', KEYS[4], 0, -1)}
     """#)
 
-    /// KEYS: the record, its turn. ARGV: the expected version, the state, the expiry in ms
-    /// (0: none), the instance. Saves as `compareAndSet` does, then ends the instance's turn.
+    /// KEYS: the record, its turn, lines, turns. ARGV: the expected version, the rest of the
+    /// state, the expiry in ms (0: none), the instance, how many of each list to keep, 1 to
+    /// rewrite the lists, the number of new lines, then the new lines and the new turns.
+    /// Ends the instance's turn, then saves by compare-and-set: answers {1, new version}, or
+    /// {0, the version found} when it is not the expected one (nothing is written then).
     static let endTurnScript = RedisScript(#"""
     if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
     local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
     if v ~= tonumber(ARGV[1]) then return {0, v} end
     v = v + 1
     redis.call('HSET', KEYS[1], 'v', v, 'state', ARGV[2])
-    if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+    if ARGV[6] == '1' then redis.call('DEL', KEYS[3], KEYS[4]) end
+    local nlines = tonumber(ARGV[7])
+    for i = 8, 7 + nlines do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+    for i = 8 + nlines, #ARGV do redis.call('RPUSH', KEYS[4], ARGV[i]) end
+    local keep = tonumber(ARGV[5])
+    redis.call('LTRIM', KEYS[3], -keep, -1)
+    redis.call('LTRIM', KEYS[4], -keep, -1)
+    if tonumber(ARGV[3]) > 0 then
+      for i = 1, 4 do if i ~= 2 then redis.call('PEXPIRE', KEYS[i], ARGV[3]) end end
+    end
     return {1, v}
     """#)
 
     public func finish(_ customer: String, expected: Int64, owner: String) throws -> Bool {
-        try client.evalScript(Self.finishScript, keys: [RedisArgument(key(customer)), RedisArgument(turnKey(customer))],
-                              args: [RedisArgument(expected), RedisArgument(owner)]).integer == 1
+        try client.evalScript(Self.finishScript, keys: keys(customer), args: [RedisArgument(expected), RedisArgument(owner)]).integer == 1
     }
 
     /// KEYS: a turn. ARGV: the instance. Ends the turn when it is still the instance's.
@@ -111,15 +136,16 @@ public final class RedisConversationRecords: SharedConversations, @unchecked Sen
     return 1
     """#)
 
-    /// KEYS: the record, its turn. ARGV: the expected version, the instance. Removes the record
-    /// when its version is still the expected one (answers 1) and nobody else has the turn.
+    /// KEYS: the record, its turn, lines, turns. ARGV: the expected version, the instance.
+    /// Removes the conversation when its version is still the expected one (answers 1) and
+    /// nobody else has the turn.
     static let finishScript = RedisScript(#"""
     local holder = redis.call('GET', KEYS[2])
     if holder and holder ~= ARGV[2] then return 0 end
     redis.call('DEL', KEYS[2])
     local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
     if v ~= 0 and v ~= tonumber(ARGV[1]) then return 0 end
-    redis.call('DEL', KEYS[1])
+    redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
     return 1
     """#)
 }

@@ -168,6 +168,28 @@ struct MultiInstanceTests {
         #expect(said == ["今天股市行情如何", "推荐几部电影吧", "好"], "the agent sees what was said on every instance")
     }
 
+    @Test("a long conversation moves whole: its first line, the note of lines left out and the last lines, each once")
+    func longConversationMoves() throws {
+        let cluster = try SharedGateways(2)
+        defer { cluster.stop() }
+        let first = try cluster.integration(0)
+        let asked = (1...30).map { "第\($0)个问题：我要退款" }
+        for text in asked {
+            first.send(json: ["session": "s", "customer": "u-long", "text": text])
+            #expect(first.object()?["text"] != nil)
+        }
+        let second = try cluster.integration(1)
+        second.send(json: ["session": "s", "customer": "u-long", "text": "转人工"])
+        let id = try #require(second.object()?["ticket"] as? String)
+        let transcript = try #require(try cluster[0].desk.tickets.ticket(id)).transcript
+        #expect(transcript.first?.text == asked[0], "the customer's first line")
+        #expect(transcript.contains { $0.from == ConversationState.omittedFrom }, "the gap is marked")
+        let said = transcript.filter { $0.from == "customer" }.map(\.text)
+        #expect(said.last == "转人工")
+        #expect(Array(said.dropFirst().dropLast().suffix(5)) == Array(asked.suffix(5)), "the last lines, in order")
+        #expect(Set(said).count == said.count, "no line twice")
+    }
+
     @Test("round trips: a customer's message costs two on the engine's path (take the turn, save it) and one for the events of its batch")
     func roundTripsPerMessage() throws {
         let cluster = try SharedGateways(1, appendOnly: false)
