@@ -26,7 +26,7 @@ guard let testPath = options["--test"], options["--train"] != nil || options["--
 
 do {
     let texts = try LabelledFile.read(testPath, labelKey: "text").map(\.example.text)
-    let rounds = Int(options["--rounds"]!) ?? 3
+    let rounds = options.int("--rounds")
     let compileStart = Measure.now()
     let classify: (String) -> (label: String, confidence: Float)
     let what: String

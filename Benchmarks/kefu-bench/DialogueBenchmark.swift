@@ -17,9 +17,9 @@ func dialogueBenchmark(_ arguments: [String]) {
     let options = BenchOptions(arguments, defaults: ["--conversations": "2000", "--messages": "20", "--kb": ".",
                                                      "--messages-file": "Tests/Data/kb-eval.jsonl", "--batch": "64"], usage: dialogueUsage)
     do {
-        let conversations = Int(options["--conversations"]!) ?? 2000
-        let perConversation = Int(options["--messages"]!) ?? 20
-        let batch = max(1, Int(options["--batch"]!) ?? 64)
+        let conversations = options.int("--conversations")
+        let perConversation = options.int("--messages")
+        let batch = max(1, options.int("--batch"))
         let kb = try KnowledgeLoader.load(from: options["--kb"]!)
         let texts = try LabelledFile.read(options["--messages-file"]!, labelKey: "route")
             .filter { $0.example.label == "answer" }.map(\.example.text)

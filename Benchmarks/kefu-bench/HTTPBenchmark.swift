@@ -25,9 +25,9 @@ Usage: kefu-bench http [--connections N] [--messages M] [--rate MSG_PER_SECOND] 
 func httpBenchmark(_ arguments: [String]) {
     let options = BenchOptions(arguments, defaults: ["--connections": "1000", "--messages": "5", "--rate": "2000", "--kb": ".",
                                                      "--messages-file": "Tests/Data/kb-eval.jsonl"], usage: httpUsage)
-    let connections = Int(options["--connections"]!) ?? 1000
-    let messages = Int(options["--messages"]!) ?? 5
-    let rate = Double(options["--rate"]!) ?? 2000
+    let connections = options.int("--connections")
+    let messages = options.int("--messages")
+    let rate = options.double("--rate")
     Bench.raiseDescriptorLimit()
     Bench.run {
         let texts = try Bench.routineTexts(options["--messages-file"]!)
@@ -88,7 +88,7 @@ Usage: kefu-bench ws-memory [--sockets N] [--kb DIR]
 
 func wsMemoryBenchmark(_ arguments: [String]) {
     let options = BenchOptions(arguments, defaults: ["--sockets": "2000", "--kb": "."], usage: wsMemoryUsage)
-    let count = Int(options["--sockets"]!) ?? 2000
+    let count = options.int("--sockets")
     Bench.raiseDescriptorLimit()
     Bench.run {
         let server = try ServerProcess(kb: options["--kb"]!, http: true)
@@ -130,10 +130,10 @@ Usage: kefu-bench relay [--conversations N] [--replies R] [--interval MS] [--bac
 func relayBenchmark(_ arguments: [String]) {
     let options = BenchOptions(arguments, defaults: ["--conversations": "50", "--replies": "1000", "--interval": "4", "--background": "1000",
                                                      "--kb": ".", "--messages-file": "Tests/Data/kb-eval.jsonl"], usage: relayUsage)
-    let count = Int(options["--conversations"]!) ?? 50
-    let replies = Int(options["--replies"]!) ?? 1000
-    let interval = (Double(options["--interval"]!) ?? 4) / 1000
-    let background = Double(options["--background"]!) ?? 1000
+    let count = options.int("--conversations")
+    let replies = options.int("--replies")
+    let interval = options.double("--interval") / 1000
+    let background = options.double("--background")
     Bench.raiseDescriptorLimit()
     Bench.run {
         let texts = try Bench.routineTexts(options["--messages-file"]!)

@@ -24,12 +24,12 @@ Usage: kefu-bench load [--connections N] [--messages M] [--rate MSG_PER_SECOND] 
 func loadBenchmark(_ arguments: [String]) {
     let options = BenchOptions(arguments, defaults: ["--connections": "2000", "--messages": "20", "--rate": "20000", "--kb": "",
                                                      "--messages-file": "Tests/Data/kb-eval.jsonl", "--burst": ""], usage: loadUsage)
-    let connections = Int(options["--connections"]!) ?? 2000
-    let messages = Int(options["--messages"]!) ?? 20
-    let rate = Double(options["--rate"]!) ?? 20000
+    let connections = options.int("--connections")
+    let messages = options.int("--messages")
+    let rate = options.double("--rate")
     let kb = options["--kb"] ?? FileManager.default.currentDirectoryPath
     if let burst = options["--burst"].flatMap(Int.init) {
-        burstBenchmark(connections: burst, messages: Int(options["--messages"]!) ?? 5, kb: kb, messagesFile: options["--messages-file"]!)
+        burstBenchmark(connections: burst, messages: options.int("--messages"), kb: kb, messagesFile: options["--messages-file"]!)
         return
     }
     Bench.raiseDescriptorLimit()

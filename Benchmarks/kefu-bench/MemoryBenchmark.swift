@@ -18,9 +18,9 @@ Usage: kefu-bench memory [--customers N] [--messages M] [--one-message N] [--kb 
 func memoryBenchmark(_ arguments: [String]) {
     let options = BenchOptions(arguments, defaults: ["--customers": "1000", "--messages": "60", "--one-message": "100000", "--kb": ".",
                                                      "--messages-file": "Tests/Data/kb-eval.jsonl"], usage: memoryUsage)
-    let customers = Int(options["--customers"]!) ?? 1000
-    let messages = Int(options["--messages"]!) ?? 60
-    let oneMessage = Int(options["--one-message"]!) ?? 100_000
+    let customers = options.int("--customers")
+    let messages = options.int("--messages")
+    let oneMessage = options.int("--one-message")
     Bench.raiseDescriptorLimit()
     Bench.run {
         let texts = try LabelledFile.read(options["--messages-file"]!, labelKey: "text").filter { $0.fields["route"] == "answer" }

@@ -17,10 +17,10 @@ the other.
 func storeBenchmark(_ arguments: [String]) {
     let options = BenchOptions(arguments, defaults: ["--connections": "200", "--messages": "20", "--rate": "2000", "--replies": "500",
                                                      "--kb": ".", "--messages-file": "Tests/Data/kb-eval.jsonl"], usage: storeUsage)
-    let connections = Int(options["--connections"]!) ?? 200
-    let messages = Int(options["--messages"]!) ?? 20
-    let rate = Double(options["--rate"]!) ?? 2000
-    let replies = Int(options["--replies"]!) ?? 500
+    let connections = options.int("--connections")
+    let messages = options.int("--messages")
+    let rate = options.double("--rate")
+    let replies = options.int("--replies")
     let kb = options["--kb"]!
     Bench.raiseDescriptorLimit()
     Bench.run {
