@@ -439,9 +439,9 @@ final class ServiceEngine: @unchecked Sendable {
     }
 
     /// Tells the other instances sharing the queue (nothing on one machine).
-    private func announce(_ kind: RelayNotice.Kind, _ ticket: String) {
+    private func announce(_ kind: RelayNotice.Kind, _ ticket: String, agent: String? = nil) {
         guard let relay = desk.relay else { return }
-        do { try relay.announce(RelayNotice(kind, ticket: ticket, origin: instance)) } catch {
+        do { try relay.announce(RelayNotice(kind, ticket: ticket, origin: instance, agent: agent)) } catch {
             log.note("kefu serve: cannot tell the other instances about \(ticket) (\(error)); they see it with the next message or LIST")
         }
     }
@@ -465,6 +465,14 @@ final class ServiceEngine: @unchecked Sendable {
         case .transferred:
             if let to = t.assignee, let by = t.history.last(where: { $0.action == "transferred" })?.agent {
                 notifyAgent(named: to, "* TRANSFERRED \(t.id) from \(by)")
+            }
+        case .transferredAway:
+            if let holder = notice.agent, let to = t.assignee, let by = t.history.last(where: { $0.action == "transferred" })?.agent {
+                notifyAgent(named: holder, "* TRANSFERRED \(t.id) to \(to) by \(by)")
+            }
+        case .released:
+            if let holder = notice.agent, let by = t.history.last(where: { $0.action == "released" })?.agent {
+                notifyAgent(named: holder, "* RELEASED \(t.id) by \(by)")
             }
         }
     }
@@ -710,11 +718,15 @@ final class ServiceEngine: @unchecked Sendable {
             case .transfer(let id, let to):
                 let moved = try work.transfer(id, to: to, now: now)
                 if !notifyAgent(named: to, "* TRANSFERRED \(id) from \(agent)") { announce(.transferred, id) }
-                if let holder = moved.holderToTell { notifyAgent(named: holder, "* TRANSFERRED \(id) to \(to) by \(agent)") }
+                if let holder = moved.holderToTell, !notifyAgent(named: holder, "* TRANSFERRED \(id) to \(to) by \(agent)") {
+                    announce(.transferredAway, id, agent: holder)
+                }
                 answer("OK \(id) transferred to \(to)")
             case .release(let id):
                 let released = try work.release(id, now: now)
-                if let holder = released.holderToTell { notifyAgent(named: holder, "* RELEASED \(id) by \(agent)") }
+                if let holder = released.holderToTell, !notifyAgent(named: holder, "* RELEASED \(id) by \(agent)") {
+                    announce(.released, id, agent: holder)
+                }
                 answer("OK")
             case .resolve(let id, let note):
                 let t = try work.resolve(id, note: note, now: now)

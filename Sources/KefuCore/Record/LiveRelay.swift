@@ -2,7 +2,7 @@ import Foundation
 
 /// Tells every instance that shares a queue that a ticket has news for a customer or an agent
 /// connected elsewhere: an agent's reply, a new case, a person joining, a customer's message
-/// to the agent holding the case, a case resolved, a case transferred to an agent.
+/// to the agent holding the case, a case resolved, transferred or released.
 ///
 /// Only a nudge: what is told is read from the ticket, where it was recorded before the
 /// announcement, so an announcement that is lost costs only the live notice; the customer
@@ -32,22 +32,31 @@ public struct RelayNotice: Sendable, Equatable {
         case message
         /// A person resolved the case: the customer's instance hands it back to the bot.
         case resolved
-        /// The case was handed to an agent: their instance tells them (`* TRANSFERRED`).
+        /// The case was handed to an agent: their instance tells them (`* TRANSFERRED … from`).
         case transferred
+        /// The case was taken from `agent` and handed to another: `agent`'s instance tells them
+        /// (`* TRANSFERRED … to`).
+        case transferredAway
+        /// A supervisor put back a case `agent` held: `agent`'s instance tells them (`* RELEASED`).
+        case released
     }
 
     public let kind: Kind
     public let ticket: String
     public let origin: String
+    /// The agent the news is for, when the ticket does not say (who held it before); agent
+    /// names are one word.
+    public let agent: String?
 
-    public init(_ kind: Kind, ticket: String, origin: String) {
+    public init(_ kind: Kind, ticket: String, origin: String, agent: String? = nil) {
         self.kind = kind
         self.ticket = ticket
         self.origin = origin
+        self.agent = agent
     }
 
-    /// `kind ticket origin` on the wire.
-    public var wire: String { "\(kind.rawValue) \(ticket) \(origin)" }
+    /// `kind ticket origin [agent]` on the wire.
+    public var wire: String { "\(kind.rawValue) \(ticket) \(origin)" + (agent.map { " " + $0 } ?? "") }
 
     /// A notice from the wire; a ticket id alone is a reply (as earlier versions announced
     /// them). Nil for anything else.
@@ -57,7 +66,7 @@ public struct RelayNotice: Sendable, Equatable {
             self.init(.reply, ticket: parts[0], origin: "")
             return
         }
-        guard parts.count == 3, let kind = Kind(rawValue: parts[0]), TicketStore.ticketNumber(parts[1]) != nil else { return nil }
-        self.init(kind, ticket: parts[1], origin: parts[2])
+        guard parts.count == 3 || parts.count == 4, let kind = Kind(rawValue: parts[0]), TicketStore.ticketNumber(parts[1]) != nil else { return nil }
+        self.init(kind, ticket: parts[1], origin: parts[2], agent: parts.count == 4 ? parts[3] : nil)
     }
 }

@@ -273,7 +273,7 @@ struct MultiInstanceTests {
         #expect(second.contains("还有别的问题吗") && !second.contains("您的退款已经处理好了"), "not twice: \(second)")
     }
 
-    @Test("a case handed off on one instance and worked from another: the agent hears of it and of the customer's messages, the customer hears the agent join and is asked to rate after resolve")
+    @Test("a case handed off on one instance and worked from another: the agent hears of it, of the customer's messages and of transfers and releases made elsewhere; the customer hears the agent join and is asked to rate after resolve")
     func noticesAcrossInstances() throws {
         let cluster = try SharedGateways(2)
         defer { cluster.stop() }
@@ -305,6 +305,16 @@ struct MultiInstanceTests {
         #expect(told == "* TRANSFERRED \(id) from 张三", "the agent the case went to, on the other instance")
         colleague.send("TRANSFER \(id) 张三")
         #expect(nextNotice("* TRANSFERRED") == "* TRANSFERRED \(id) from 李四")
+        // A supervisor on the other instance takes it from 张三, then puts it back: he hears both.
+        let supervisor = try cluster[1].loggedInAgent("主管")
+        supervisor.send("TRANSFER \(id) 李四")
+        #expect(nextNotice("* TRANSFERRED") == "* TRANSFERRED \(id) to 李四 by 主管")
+        colleague.send("TRANSFER \(id) 张三")
+        #expect(nextNotice("* TRANSFERRED") == "* TRANSFERRED \(id) from 李四")
+        supervisor.send("RELEASE \(id)")
+        #expect(nextNotice("* RELEASED") == "* RELEASED \(id) by 主管")
+        agent.send("CLAIM \(id)")
+        #expect(nextNotice("OK") == "OK \(id) claimed")
         agent.send("RESOLVE \(id) done")
         #expect(nextNotice("OK") == "OK \(id) resolved")
         #expect(nextReply(containing: "评分") != nil, "the customer's instance hands the case back to the bot for a rating")
