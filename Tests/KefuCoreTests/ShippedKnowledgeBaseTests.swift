@@ -58,6 +58,16 @@ struct ShippedKnowledgeBaseTests {
         #expect(Self.kb.route(Self.kb.understand(text)).route == .handoff)
     }
 
+    @Test("a message the bot has no answer for goes to a person when the handoff model leans to a reason, and falls back when it reads calm")
+    func unansweredLeaningToAPerson() {
+        let leaning = Self.kb.route(Self.kb.understand("手机短信说我卡刷了八百块，可我今天都没出门"))
+        #expect(leaning.route == .handoff && leaning.reason == .money, "\(leaning.rule)")
+        #expect(leaning.rule.hasPrefix("no answer"), "the rule for messages without an answer decided: \(leaning.rule)")
+        for calm in ["今天天气怎么样", "推荐一部好看的电影"] {
+            #expect(Self.kb.route(Self.kb.understand(calm)).route == .fallback, "\(calm)")
+        }
+    }
+
     @Test("at least 90% of messages reach the right topic")
     func topicAccuracy() {
         #expect(Self.evaluation.topicMetrics.accuracy >= 0.90)

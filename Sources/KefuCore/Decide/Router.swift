@@ -93,6 +93,13 @@ public enum Router {
                                  rule: "handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffModel)) (calm \(twoDecimals(calm))) → a person takes over")
         }
         let coverage = u.ranking.knownFeatureShare
+        // Nothing to answer with: no familiar words, no entry above the floor, or out of scope.
+        let unanswerable = coverage < t.coverage || (top?.probability ?? 0) < t.floor || top?.topic == KnowledgeBase.outOfScopeTopic
+        if unanswerable, !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.reason != .safety,
+           likeliest.probability >= t.handoffUnanswered, likeliest.probability > calm {
+            return RouteDecision(route: .handoff, reason: likeliest.reason,
+                                 rule: "no answer, and handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffUnanswered)) and above calm \(twoDecimals(calm)) → a person takes over")
+        }
         if coverage < t.coverage {
             return RouteDecision(route: .fallback, reason: nil,
                                  rule: "only \(Int(coverage * 100))% of the message's n-grams are known to the knowledge base (< \(Int(t.coverage * 100))%)")

@@ -343,10 +343,11 @@ public enum KnowledgeLoader {
                 case "margin": t.margin = v
                 case "coverage": t.coverage = v
                 case "handoff_model": t.handoffModel = v
+                case "handoff_unanswered": t.handoffUnanswered = v
                 case "safety_model": t.safetyModel = v
                 case "calm_veto": t.calmVeto = v
                 case "anger_model": t.angerModel = v
-                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage, handoff_model, safety_model, calm_veto, anger_model or emotion_handoff"))
+                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage, handoff_model, handoff_unanswered, safety_model, calm_veto, anger_model or emotion_handoff"))
                 }
             }
         }

@@ -59,6 +59,10 @@ public struct Thresholds: Sendable, Equatable {
     /// Hand off when the learned handoff model gives a reason at least this probability
     /// (and the message is not calm by at least as much).
     public var handoffModel: Float = 0.6
+    /// When the bot has no answer (it would fall back), hand off already when the model's
+    /// likeliest reason reaches this probability and outweighs calm: a customer the bot cannot
+    /// help who leans towards needing a person is better served by one than by a fallback.
+    public var handoffUnanswered: Float = 0.5
     /// Hand off for safety when the model gives safety this probability: lower than the
     /// others, because a missed danger costs more than a person reading a calm message.
     public var safetyModel: Float = 0.35
