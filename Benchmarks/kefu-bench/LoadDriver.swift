@@ -19,7 +19,7 @@ struct Wire: Sendable {
 
     /// JSON Lines, one session per connection (`prefix-client`); a reply is one line.
     static func jsonLines(prefix: String) -> Wire {
-        Wire(request: { client, _, text in Array("{\"session\":\"\(prefix)-\(client)\",\"text\":\(jsonQuoted(text))}\n".utf8) },
+        Wire(request: { client, _, text in Array("{\"session\":\"\(prefix)-\(client)\",\"text\":\(JSONText.quoted(text))}\n".utf8) },
              answer: { buffer in buffer.firstIndex(of: 0x0A).map { ($0 + 1, true) } })
     }
 
@@ -27,7 +27,7 @@ struct Wire: Sendable {
     /// per connection (`prefix-client`); a 2xx answer is a success.
     static func httpMessages(token: String, prefix: String) -> Wire {
         Wire(request: { client, n, text in
-            let body = "{\"conversation\":\"\(prefix)-\(client)\",\"text\":\(jsonQuoted(text)),\"client_message_id\":\"m\(n)\"}"
+            let body = "{\"conversation\":\"\(prefix)-\(client)\",\"text\":\(JSONText.quoted(text)),\"client_message_id\":\"m\(n)\"}"
             return Array(("POST /v1/messages HTTP/1.1\r\nHost: kefu\r\nAuthorization: Bearer \(token)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
         }, answer: { buffer in

@@ -101,7 +101,7 @@ public final class Gateway: @unchecked Sendable {
     private var pausedUntil: [Int: UInt64] = [:]
     private var nextIdleCheck: UInt64 = 0
     private var nextID = Gateway.firstConnectionToken
-    private var lastAcceptComplaint: UInt64 = 0
+    private var acceptComplaints = OncePerMinute()
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var customerCount = 0, agentCount = 0
     /// How many customers and agents may be connected, from the descriptor limit.
@@ -418,8 +418,7 @@ public final class Gateway: @unchecked Sendable {
             spareDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
         }
         counters.countAcceptFailure()
-        if now - lastAcceptComplaint > 60_000_000_000 || lastAcceptComplaint == 0 {
-            lastAcceptComplaint = now
+        if acceptComplaints.allows(at: Date()) {
             log.note("kefu serve: cannot accept connections: \(error); refusing new clients for now (raise `ulimit -n` or lower --max-connections)")
         }
         listenersPausedUntil = now + 100_000_000

@@ -110,14 +110,6 @@ public enum Socket {
 
     /// Writes what the socket takes now; returns the byte count, or nil when the peer is gone.
     static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int? {
-        while true {
-            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
-            if n >= 0 { return n }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return 0
-            default: return nil
-            }
-        }
+        try? POSIX.sendAvailable(fd, bytes).get()
     }
 }

@@ -45,7 +45,7 @@ struct JSONObjectWriter {
 }
 
 /// JSON string quoting, on UTF-8 bytes: most strings need no escaping at all.
-enum JSONText {
+public enum JSONText {
     static func appendQuoted(_ s: String, to out: inout [UInt8]) {
         var s = s
         s.withUTF8 { bytes in
@@ -59,7 +59,8 @@ enum JSONText {
         }
     }
 
-    static func quoted(_ s: String) -> String {
+    /// `s` as a JSON string literal.
+    public static func quoted(_ s: String) -> String {
         var s = s
         return s.withUTF8 { bytes -> String in
             if !bytes.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) {

@@ -41,6 +41,21 @@ enum POSIX {
         }
     }
 
+    /// Sends what the kernel takes now, without waiting (an interrupted call is retried): the
+    /// byte count, 0 when its buffer is full, or the `errno` of a failure (EPIPE, ECONNRESET:
+    /// the peer is gone). The one non-blocking send for the gateway's sockets and `TCPClient`.
+    static func sendAvailable(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Result<Int, SystemErrno> {
+        while true {
+            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n >= 0 { return .success(n) }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .success(0)
+            case let code: return .failure(SystemErrno(code: code))
+            }
+        }
+    }
+
     static func fsync(_ fd: Int32, path: String) throws {
         while Glibc.fsync(fd) != 0 {
             if errno == EINTR { continue }
@@ -131,4 +146,9 @@ enum POSIX {
         defer { close(dir) }
         try fsync(dir, path: folder)
     }
+}
+
+/// An `errno` as an error, for `Result`s of calls whose callers decide what each one means.
+struct SystemErrno: Error, Equatable {
+    let code: Int32
 }

@@ -80,15 +80,10 @@ public final class TCPClient {
     /// Writes what the kernel takes now without waiting: the byte count, 0 when its buffer is full.
     public func write(_ bytes: UnsafeRawBufferPointer) throws -> Int {
         guard descriptor >= 0 else { throw Failure.closed }
-        while true {
-            let n = send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
-            if n >= 0 { return n }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return 0
-            case EPIPE, ECONNRESET: throw Failure.closed
-            case let code: throw Failure.failed(call: "send", code: code)
-            }
+        switch POSIX.sendAvailable(descriptor, bytes) {
+        case .success(let count): return count
+        case .failure(let error) where error.code == EPIPE || error.code == ECONNRESET: throw Failure.closed
+        case .failure(let error): throw Failure.failed(call: "send", code: error.code)
         }
     }
 
