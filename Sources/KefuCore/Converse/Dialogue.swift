@@ -135,7 +135,7 @@ public struct Dialogue: Sendable {
         case .withPerson(let id):
             return try caseWithPerson(id, state: &state, message: message, now: now)
         case .rating(let ticket):
-            if let score = acts?.rating ?? ControlReplies.rating(n) { return try rate(score, ticket: ticket, state: &state, now: now) }
+            if let score = rating(in: message) { return try rate(score, ticket: ticket, state: &state, now: now) }
             if !state.ratingAsked, let ticket {
                 // Back after a person resolved the case: say so before asking for the rating.
                 state.ratingAsked = true
@@ -230,8 +230,10 @@ public struct Dialogue: Sendable {
         let closing: Set<DialogueAct> = [.thanks, .goodbye, .nothingElse, .acknowledge, .resolved, .affirm, .cancel, .deny]
         if acts.only(closing) && !state.answered.isEmpty
             && (acts.has(.thanks) || acts.has(.goodbye) || acts.has(.nothingElse) || acts.has(.cancel) || (awaiting == .anythingElse && acts.has(.deny))) {
-            try logControl(message.understanding, topic: acts.has(.goodbye) ? "goodbye" : "thanks", state: state, now: now)
-            return askForRating(opening: acts.has(.thanks) ? "thanks_reply" : "nothing_else_reply", state: &state,
+            // 「没有了」「拜拜」 close the conversation; a plain 「谢谢」 thanks the bot.
+            let topic = acts.has(.goodbye) || acts.has(.nothingElse) ? "goodbye" : "thanks"
+            try logControl(message.understanding, topic: topic, state: state, now: now)
+            return askForRating(opening: acts.has(.thanks) ? "thanks_reply" : "nothing_else_reply", topic: topic, state: &state,
                                 rule: "the customer is done (\(said)) → ask for a rating")
         }
         if acts.only([.acknowledge, .resolved, .affirm]) {
@@ -283,7 +285,7 @@ public struct Dialogue: Sendable {
             event.reason = .handoff(.safety)
             try desk.events.record(event)
             return Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated")], route: .handoff,
-                         topic: dangerTopic(u), reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
+                         topic: reasonTopic(.safety) ?? dangerTopic(u), reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
         }
         state.stage = .open
         try record(u, decision: decision, state: &state, now: now)
@@ -342,7 +344,7 @@ public struct Dialogue: Sendable {
             let entry = kb.entries[u.candidates[0].entryIndex]
             if entry.topic == "thanks" || entry.topic == "goodbye" {
                 if !state.answered.isEmpty {
-                    return askForRating(opening: entry.topic == "thanks" ? "thanks_reply" : "nothing_else_reply", state: &state, rule: rule + "; the customer is closing")
+                    return askForRating(opening: entry.topic == "thanks" ? "thanks_reply" : "nothing_else_reply", topic: entry.topic, state: &state, rule: rule + "; the customer is closing")
                 }
                 if entry.topic == "goodbye" { try close(state: &state, now: now) }
                 return Reply(lines: [composer.phrase(entry.topic == "thanks" ? "thanks_reply" : "closing")], route: .answer, topic: entry.topic, rule: rule)
@@ -540,11 +542,24 @@ public struct Dialogue: Sendable {
         return Reply(lines: [composer.phrase("offer_person")], route: .clarify, rule: "not helped and no other candidate → offer a person")
     }
 
-    private func askForRating(opening: String, state: inout ConversationState, rule: String) -> Reply {
+    private func askForRating(opening: String, topic: String, state: inout ConversationState, rule: String) -> Reply {
         let composer = composer.speaking(state.language)
         state.stage = .rating(ticket: state.ticket)
         state.ratingAsked = true
-        return Reply(lines: [composer.phrase(opening), composer.phrase("rating")], route: .answer, topic: "thanks", rule: rule)
+        return Reply(lines: [composer.phrase(opening), composer.phrase("rating")], route: .answer, topic: topic, rule: rule)
+    }
+
+    /// The rating a message gives at the rating step: the whole of it (「5」「五星」「very
+    /// satisfied, thank you」) or its first clause before a comment (「2, it took far too long」
+    /// 「差评，等太久了」; the comment stays in the transcript).
+    private func rating(in message: MessageReading) -> Int? {
+        if let acts = message.acts { return acts.only([.rating, .thanks, .acknowledge, .affirm, .goodbye, .nothingElse]) ? acts.rating : nil }
+        if let score = ControlReplies.rating(message.n) { return score }
+        let text = message.n.original
+        guard let cut = text.firstIndex(where: { "，,。.！!；;：: ".contains($0) }), cut != text.startIndex else { return nil }
+        let head = kb.classifier.normalizer.normalize(String(text[..<cut]))
+        if let acts = kb.acts.read(head), acts.only([.rating]) { return acts.rating }
+        return ControlReplies.rating(head)
     }
 
     private func rate(_ score: Int, ticket: String?, state: inout ConversationState, now: Date) throws -> Reply {
@@ -600,6 +615,13 @@ public struct Dialogue: Sendable {
         }
         if ticket.state == .resolved {
             if let message { try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: message.n.original), turn: nil, now: now) }
+            if let message, let score = rating(in: message) {
+                // The customer rated the case in the same breath as seeing it resolved (「5 stars」).
+                var reply = try rate(score, ticket: id, state: &state, now: now)
+                reply.lines.insert(composer.phrase("person_resolved", ["ticket": id]), at: 0)
+                reply.relayed = relayed
+                return reply
+            }
             state.stage = .rating(ticket: id)
             state.ratingAsked = true
             var reply = Reply(lines: [composer.phrase("person_resolved", ["ticket": id]), composer.phrase("rating")], route: .answer,
@@ -695,8 +717,10 @@ public struct Dialogue: Sendable {
             let current = try desk.tickets.ticket(id) ?? ticket
             var lines = [composer.phrase("queue_noted", place)]
             if [.emotion, .threat].contains(reason) { lines.insert(composer.phrase("apology"), at: 0) }
-            return Reply(lines: lines, route: .handoff, topic: ticket.topic, reason: current.reason, ticket: current,
+            var reply = Reply(lines: lines, route: .handoff, topic: ticket.topic, reason: current.reason,
                          rule: "waiting: \(reason.rawValue) → ticket \(id) \(current.reason == ticket.reason ? "keeps" : "raised to") \(current.reason.rawValue) (\(decision.rule))")
+            reply.raised = current
+            return reply
         }
         return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, topic: decision.route == .fallback ? nil : u.topic,
                      rule: "waiting: passed on to the agent (\(decision.rule))")
@@ -749,7 +773,11 @@ public struct Dialogue: Sendable {
     private func handOff(_ reason: HandoffReason, understanding u: Understanding?, state: inout ConversationState, now: Date, rule: String,
                          topic named: String? = nil) throws -> Reply {
         let composer = composer.speaking(state.language)
-        let topic = named ?? state.topic ?? u?.topic ?? "human_agent"
+        // The ticket keeps the subject (what the agent will talk about: the card, the water
+        // heater); the reply says what it is (a person, a complaint, a danger) when the
+        // reason has a topic of its own.
+        let subject = named ?? [state.topic, u?.topic].compactMap { $0 }.first { kb.topics[$0]?.route == .answer && !KnowledgeBase.smallTalkTopics.contains($0) }
+        let topic = subject ?? reasonTopic(reason) ?? "human_agent"
         let code = state.offersResume ? ResumeCode.generate() : nil
         let draft = TicketDraft(conversation: state.id, customer: state.customer, channel: state.channel, reason: reason, topic: topic,
                                 summary: summary(reason: reason, topic: topic, state: state, emotion: u?.emotion),
@@ -782,7 +810,13 @@ public struct Dialogue: Sendable {
         } else {
             lines.append(composer.phrase("handoff_after_hours", ["ticket": ticket.id]))
         }
-        return Reply(lines: lines, route: .handoff, topic: topic, reason: reason, ticket: ticket, rule: rule, resumeCode: code)
+        return Reply(lines: lines, route: .handoff, topic: reasonTopic(reason) ?? topic, reason: reason, ticket: ticket, rule: rule, resumeCode: code)
+    }
+
+    /// The topic that stands for a handoff reason (转人工 for a request, 投诉 for a complaint,
+    /// 人身安全 for a danger), if the knowledge base has one.
+    private func reasonTopic(_ reason: HandoffReason) -> String? {
+        kb.topics.values.filter { $0.route == .handoff && $0.handoffReason == reason }.map(\.id).min()
     }
 
     /// One paragraph for the agent: topic, what the customer wants, what the bot answered, facts.

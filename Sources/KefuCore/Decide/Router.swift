@@ -105,14 +105,17 @@ public enum Router {
                                  rule: "only \(Int(coverage * 100))% of the message's n-grams are known to the knowledge base (< \(Int(t.coverage * 100))%)")
         }
         // The safety entries are many ways of saying "danger"; a message they win only on
-        // n-grams (「星座运势看下」) is not danger unless the handoff model sees some too.
-        let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true && hasModel && safety < t.safetyModel / 2
+        // n-grams (「星座运势看下」) is not danger unless the handoff model sees some too — as
+        // much as it needs on its own when the entry itself is unsure (「资料我已经填好了」
+        // shares 我已经…好了 with 我已经写好遗书了).
+        let dangerNeeded = (top?.probability ?? 0) >= t.answer ? t.safetyModel / 2 : t.safetyModel
+        let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true && hasModel && safety < dangerNeeded
         if vetoed || unsafeTopicDoubted, let top, kb.topics[top.topic]?.route == .handoff {
             let others = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
             let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: nil)
             let decision = decide(calmer, in: kb)
             let why = vetoed ? " — but the handoff model reads it as calm (\(twoDecimals(calm)) ≥ \(twoDecimals(t.calmVeto)))"
-                             : " — but the handoff model sees no danger (safety \(twoDecimals(safety)) < \(twoDecimals(t.safetyModel / 2)))"
+                             : " — but the handoff model sees no danger (safety \(twoDecimals(safety)) < \(twoDecimals(dangerNeeded)))"
             return RouteDecision(route: decision.route, reason: decision.reason,
                                  rule: "topic \(top.topic) would go to a person\(why): \(decision.rule)")
         }

@@ -199,11 +199,13 @@ public struct RegressionRunner: Sendable {
         case "lacks":
             return r.text.contains(value) ? "expected the reply not to say «\(value)», got «\(said.prefix(120))»" : nil
         case "ticket":
-            guard let t = r.ticket else { return "expected a ticket (\(value)), got none: route \(r.route?.rawValue ?? "none")\(rule)" }
+            // Opened by this message, or the waiting ticket this message made more urgent.
+            guard let t = r.ticket ?? r.raised else { return "expected a ticket (\(value)), got none: route \(r.route?.rawValue ?? "none")\(rule)" }
             if !value.isEmpty && t.reason.rawValue != value { return "expected a ticket for \(value), got one for \(t.reason.rawValue)\(rule)" }
             return r.text.contains(t.id) ? nil : "the reply does not tell the customer the ticket number \(t.id)"
         case "no-ticket":
-            return r.ticket == nil ? nil : "expected no ticket, got \(r.ticket!.id) (\(r.ticket!.reason.rawValue))\(rule)"
+            guard let t = r.ticket ?? r.raised else { return nil }
+            return "expected no ticket, got \(t.id) (\(t.reason.rawValue)\(r.ticket == nil ? ", raised" : ""))\(rule)"
         default:
             return "unknown expectation '\(what)'"
         }

@@ -338,6 +338,10 @@ final class ServiceEngine: @unchecked Sendable {
                 webhook(.handoff, ticket, text: ticket.summary, now: now)
                 notifyAgents(Self.newCaseLine(ticket))
                 announce(.handoff, ticket.id)
+            } else if let raised = reply.raised {
+                // The waiting case became more urgent: agents see its new priority.
+                notifyAgents(Self.newCaseLine(raised))
+                announce(.handoff, raised.id)
             } else if case .withPerson(let id) = before, let holder = (try? desk.tickets.ticket(id))??.assignee {
                 if !notifyAgent(named: holder, "* MESSAGE \(id) \(oneLine(PrivacyMask.mask(text)))") { announce(.message, id) }
             }

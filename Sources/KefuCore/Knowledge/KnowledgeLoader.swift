@@ -271,7 +271,13 @@ public enum KnowledgeLoader {
                     }
                     phrases.append((text, .rating, score))
                 } else {
-                    for text in (item.key.map { "\($0): \(item.value)" } ?? item.value).commaList { phrases.append((text, act, nil)) }
+                    for text in (item.key.map { "\($0): \(item.value)" } ?? item.value).commaList {
+                        let spelled = ActPattern.expand(text)
+                        if spelled.count > ActPattern.maxSpellings {
+                            problems.append(LoadProblem(file: file.path, line: item.line, "「\(text)」 spells \(spelled.count) phrasings (at most \(ActPattern.maxSpellings)); split it into several lines"))
+                        }
+                        for phrase in spelled.prefix(ActPattern.maxSpellings) { phrases.append((phrase, act, nil)) }
+                    }
                 }
             }
         }

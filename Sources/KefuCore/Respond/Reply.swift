@@ -11,6 +11,10 @@ public struct Reply: Sendable {
     public var reason: HandoffReason?
     /// The ticket opened by this message, if any.
     public var ticket: Ticket?
+    /// The customer's waiting ticket when this message would have handed off on its own
+    /// (anger, a threat while queued): no new ticket, but it moves up (its reason raised when
+    /// the new one is more urgent) and agents see it again.
+    public var raised: Ticket?
     /// Why, for logs and explanations.
     public var rule: String?
     /// The code to come back to this case with, for the channel to tell the customer at

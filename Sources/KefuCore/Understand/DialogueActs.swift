@@ -42,6 +42,8 @@ public struct DialogueActLexicon: Sendable {
     let particles: [[UInt32]]
     /// Acts are short: longer messages are never read as acts (and cost nothing here).
     static let maxLength = 24
+    /// Denials that decline what follows them rather than answer a question.
+    static let declining: Set<String> = ["不需要", "不用", "不要"]
 
     public static let empty = DialogueActLexicon(phrases: [], particles: [])
 
@@ -108,6 +110,14 @@ public struct DialogueActLexicon: Sendable {
             at = step.from
         }
         pieces.reverse()
-        return ActReading(acts: pieces.map(\.act), rating: pieces.compactMap(\.score).last, phrases: pieces.map(\.text))
+        var acts = pieces.map(\.act), phrases = pieces.map(\.text)
+        // 「不需要」「不用」「不要」 + 「真人」: a person declined, not asked for (「不是，我要人工」
+        // still asks for one).
+        for i in acts.indices.dropFirst().reversed() where acts[i] == .requestPerson && acts[i - 1] == .deny
+            && Self.declining.contains(phrases[i - 1]) && !phrases[i].hasPrefix("我") {
+            acts.replaceSubrange((i - 1)...i, with: [.cancel])
+            phrases.replaceSubrange((i - 1)...i, with: [phrases[i - 1] + phrases[i]])
+        }
+        return ActReading(acts: acts, rating: pieces.compactMap(\.score).last, phrases: phrases)
     }
 }
