@@ -68,6 +68,22 @@ struct ShippedKnowledgeBaseTests {
         }
     }
 
+    @Test("a handoff reply names what it is (a person, a danger); the ticket keeps the subject the agent will handle")
+    func handoffTopics() throws {
+        let dialogue = Dialogue(kb: Self.kb, desk: try ServiceDesk(folder: Scratch.folder("handoff-topics")))
+        let now = Date()
+        var state = try dialogue.start(customer: "c1", channel: "test", now: now)
+        _ = try dialogue.respond(to: "信用卡怎么分期", in: &state, now: now)
+        let person = try dialogue.respond(to: "转人工", in: &state, now: now)
+        #expect(person.topic == "human_agent")
+        #expect(try #require(person.ticket).topic == "card_service")
+
+        var other = try dialogue.start(customer: "c2", channel: "test", now: now)
+        let danger = try dialogue.respond(to: "我家燃气灶有很重的煤气味", in: &other, now: now)
+        #expect(danger.topic == "safety" && danger.reason == .safety)
+        #expect(try #require(danger.ticket).topic == "repair_request")
+    }
+
     @Test("at least 90% of messages reach the right topic")
     func topicAccuracy() {
         #expect(Self.evaluation.topicMetrics.accuracy >= 0.90)

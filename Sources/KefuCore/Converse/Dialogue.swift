@@ -810,7 +810,9 @@ public struct Dialogue: Sendable {
         } else {
             lines.append(composer.phrase("handoff_after_hours", ["ticket": ticket.id]))
         }
-        return Reply(lines: lines, route: .handoff, topic: reasonTopic(reason) ?? topic, reason: reason, ticket: ticket, rule: rule, resumeCode: code)
+        // Chasing an earlier complaint stays 投诉进度, whatever the reason.
+        let replyTopic = topic == Self.complaintProgressTopic ? topic : reasonTopic(reason) ?? topic
+        return Reply(lines: lines, route: .handoff, topic: replyTopic, reason: reason, ticket: ticket, rule: rule, resumeCode: code)
     }
 
     /// The topic that stands for a handoff reason (转人工 for a request, 投诉 for a complaint,

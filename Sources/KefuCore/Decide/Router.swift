@@ -149,7 +149,11 @@ public enum Router {
         }
         let entry = kb.entries[top.entryIndex]
         let threshold = entry.threshold ?? t.answer
-        if top.probability < threshold {
+        // Sure of the topic though split between its entries (报修: 「how to apply」 0.34, 「it is
+        // broken」 0.40): the closest entry answers; a menu of one topic's entries helps nobody.
+        let topicConfidence = u.candidates.prefix(3).filter { $0.topic == top.topic }.reduce(Float(0)) { $0 + $1.probability }
+        let sureOfTopic = entry.threshold == nil && topicConfidence >= threshold
+        if top.probability < threshold, !sureOfTopic {
             return RouteDecision(route: .clarify, reason: nil,
                                  rule: "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold)) → offer choices")
         }
@@ -161,6 +165,10 @@ public enum Router {
         if entry.alwaysHandOff {
             return RouteDecision(route: .handoff, reason: kb.topics[top.topic]?.handoffReason ?? .requested,
                                  rule: "entry \(entry.id) is marked `handoff: true`")
+        }
+        if top.probability < threshold {
+            return RouteDecision(route: .answer, reason: nil,
+                                 rule: "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ answer threshold \(twoDecimals(threshold)) (entry \(twoDecimals(top.probability))) → the closest answers")
         }
         return RouteDecision(route: .answer, reason: nil,
                              rule: "confidence \(twoDecimals(top.probability)) ≥ answer threshold \(twoDecimals(threshold))")
