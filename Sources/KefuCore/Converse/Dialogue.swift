@@ -818,7 +818,9 @@ public struct Dialogue: Sendable {
     /// The topic that stands for a handoff reason (转人工 for a request, 投诉 for a complaint,
     /// 人身安全 for a danger), if the knowledge base has one.
     private func reasonTopic(_ reason: HandoffReason) -> String? {
-        kb.topics.values.filter { $0.route == .handoff && $0.handoffReason == reason }.map(\.id).min()
+        // A person offered after the bot failed, and accepted, is a person asked for.
+        let standing: HandoffReason = [.notHelped, .repeatedFailure].contains(reason) ? .requested : reason
+        return kb.topics.values.filter { $0.route == .handoff && $0.handoffReason == standing }.map(\.id).min()
     }
 
     /// One paragraph for the agent: topic, what the customer wants, what the bot answered, facts.

@@ -152,7 +152,7 @@ public enum Router {
         // Sure of the topic though split between its entries (报修: 「how to apply」 0.34, 「it is
         // broken」 0.40): the closest entry answers; a menu of one topic's entries helps nobody.
         let topicConfidence = u.candidates.prefix(3).filter { $0.topic == top.topic }.reduce(Float(0)) { $0 + $1.probability }
-        let sureOfTopic = entry.threshold == nil && topicConfidence >= threshold
+        let sureOfTopic = entry.threshold == nil && topicConfidence >= threshold && Self.asksSomething(u.normalized)
         if top.probability < threshold, !sureOfTopic {
             return RouteDecision(route: .clarify, reason: nil,
                                  rule: "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold)) → offer choices")
@@ -174,8 +174,16 @@ public enum Router {
                              rule: "confidence \(twoDecimals(top.probability)) ≥ answer threshold \(twoDecimals(threshold))")
     }
 
+    /// More than a subject (「信用卡」, "card"): five characters, or three words in English,
+    /// are enough to say what about it.
+    static func asksSomething(_ n: NormalizedText) -> Bool {
+        let ideographs = n.scalars.filter { CharacterClass.of($0) == .ideograph }.count
+        if ideographs >= 5 { return true }
+        return n.original.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).count - ideographs >= 3
+    }
+
     /// The model's safety probability at which it calls danger without a safety entry agreeing.
-    static let sureOfDanger: Float = 0.8
+    static let sureOfDanger: Float = 0.9
 
     /// Anger the lexicon reads with intensity (「！！！」), or that is unmistakable, is never
     /// talked down by a calm reading of the model. Only anger counts here: threat, money and
