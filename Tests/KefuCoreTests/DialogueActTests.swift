@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import KefuCore
 
@@ -13,6 +14,8 @@ struct DialogueActTests {
         ("收到谢谢", [.acknowledge, .thanks]), ("好的，知道了", [.acknowledge, .acknowledge]), ("解決了", [.resolved]),
         ("没用，转人工", [.notHelped, .requestPerson]), ("算了，不投诉了", [.cancel, .cancel]), ("got it, thanks", [.acknowledge, .thanks]),
         ("還要等多久", [.askPosition]), ("没有了", [.nothingElse]), ("不是", [.deny]),
+        ("沒別的問題了", [.nothingElse]), ("没有其他事情", [.nothingElse]), ("不需要真人了", [.cancel]), ("不用转人工", [.cancel]),
+        ("不是，我要人工", [.deny, .requestPerson]), ("就这样，掰掰", [.nothingElse, .goodbye]),
     ])
     func combinations(_ text: String, _ expected: [DialogueAct]) {
         #expect(Self.acts(text) == expected, "\(text)")
@@ -23,6 +26,20 @@ struct DialogueActTests {
     ])
     func questionsAreNotActs(_ text: String) {
         #expect(Self.acts(text) == nil, "\(text)")
+    }
+
+    @Test("a phrasing with choices spells every combination; an empty choice is optional; a stray bracket is literal")
+    func patterns() {
+        #expect(ActPattern.expand("没(有|)(别的|其他)") == ["没有别的", "没有其他", "没别的", "没其他"])
+        #expect(ActPattern.expand("不用了") == ["不用了"])
+        #expect(ActPattern.expand("好(的") == ["好(的"])
+    }
+
+    @Test("an act phrasing that spells too many combinations is an error at its line")
+    func tooManySpellings() throws {
+        let choices = "(" + (1...20).map(String.init).joined(separator: "|") + ")"
+        let fixture = try KnowledgeFixture.make(intents: ["acts.txt": KnowledgeFixture.acts.replacingOccurrences(of: "[affirm]\n", with: "[affirm]\n- 好\(choices)\(choices)\n")])
+        #expect(fixture.problems().contains { $0.contains("spells 400 phrasings") }, "\(fixture.problems())")
     }
 
     @Test("ratings in words and numbers carry their score", arguments: [

@@ -250,6 +250,24 @@ struct GatewayTests {
         #expect(try server.desk.tickets.ticket("T000001")?.rating == 5)
     }
 
+    @Test("a threat while waiting shows agents the ticket again with its new reason, and is not counted as a second handoff")
+    func threatWhileWaiting() throws {
+        let server = try RunningGateway()
+        defer { server.stop() }
+        let agent = try server.loggedInAgent()
+        let c = try TestClient(server.customer)
+        c.send("/id vip2")
+        _ = c.block()
+        c.send("转人工")
+        #expect(c.block()?.contains("T000001") == true)
+        #expect(agent.line()?.hasPrefix("* NEW T000001") == true)
+        c.send("再不处理我就打12315")
+        #expect(c.block()?.contains("queue_noted") == true, "the customer hears the message is with the ticket")
+        let again = try #require(agent.line())
+        #expect(again.hasPrefix("* NEW T000001") && again.contains(" threat "), "\(again)")
+        #expect(try server.stats(agent)["containment"] as? Double == 0, "one conversation, one handoff")
+    }
+
     @Test("a customer who comes back with the resume code from the handoff continues and sees replies sent while away")
     func reconnect() throws {
         let server = try RunningGateway()

@@ -68,6 +68,20 @@ struct ShippedKnowledgeBaseTests {
         }
     }
 
+    @Test("a question split between entries of one topic is answered by the closest; a bare subject still gets choices")
+    func sureOfTheTopic() {
+        let split = Self.kb.understand("想申请维修，手机屏幕不亮了")
+        let top = try! #require(split.top)
+        #expect(top.probability < Self.kb.thresholds.answer, "no longer split: pick another message for this test")
+        let decision = Self.kb.route(split)
+        #expect(decision.route == .answer && top.topic == "repair_request", "\(decision.rule)")
+        #expect(decision.rule.contains("over its closest entries"))
+        for subject in ["card", "信用卡分期"] {
+            let d = Self.kb.route(Self.kb.understand(subject))
+            #expect(!d.rule.contains("over its closest entries"), "\(subject): \(d.rule)")
+        }
+    }
+
     @Test("a handoff reply names what it is (a person, a danger); the ticket keeps the subject the agent will handle")
     func handoffTopics() throws {
         let dialogue = Dialogue(kb: Self.kb, desk: try ServiceDesk(folder: Scratch.folder("handoff-topics")))
