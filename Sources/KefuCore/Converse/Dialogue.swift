@@ -185,8 +185,8 @@ public struct Dialogue: Sendable {
                 event.topic = "complaint"
                 event.reason = .withdrawn
                 try desk.events.record(event)
-                return Reply(lines: [composer.phrase("complaint_withdrawn")], route: .answer, topic: "complaint",
-                             rule: "the customer withdrew the complaint before giving details → nothing filed")
+                return try answeringTheRest(of: message, after: Reply(lines: [composer.phrase("complaint_withdrawn")], route: .answer, topic: "complaint",
+                             rule: "the customer withdrew the complaint before giving details → nothing filed"), state: &state, now: now)
             }
             state.facts.append(PrivacyMask.mask(n.original))
             let u = message.understanding
@@ -277,6 +277,7 @@ public struct Dialogue: Sendable {
     private func safety(_ u: Understanding, decision: RouteDecision, state: inout ConversationState, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
         if case .withPerson(let id) = state.stage, let ticket = try desk.tickets.ticket(id), ticket.isOpen {
+            let wasSafety = ticket.reason == .safety
             try desk.tickets.escalate(id, reason: .safety, now: now)
             try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: u.normalized.original),
                                                 turn: turnRecord(u, route: .handoff, now: now), now: now)
@@ -284,8 +285,11 @@ public struct Dialogue: Sendable {
             event.ticket = id
             event.reason = .handoff(.safety)
             try desk.events.record(event)
-            return Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated")], route: .handoff,
-                         topic: reasonTopic(.safety) ?? dangerTopic(u), reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
+            var reply = Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated")], route: .handoff,
+                              topic: reasonTopic(.safety) ?? dangerTopic(u), reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
+            // A case that becomes a danger is raised; more words about the same danger are not news.
+            if !wasSafety { reply.raised = try desk.tickets.ticket(id) }
+            return reply
         }
         state.stage = .open
         try record(u, decision: decision, state: &state, now: now)
@@ -372,12 +376,14 @@ public struct Dialogue: Sendable {
         case .clarify:
             state.misunderstandings = 0
             var offered: [String] = []
-            for c in u.candidates where c.topic != KnowledgeBase.outOfScopeTopic && !offered.contains(c.entryID) && c.probability >= kb.thresholds.floor / 2 {
+            // A danger is never a menu item (「1. 我有轻生的念头」): the safety rules hand those off.
+            let offerable = u.candidates.filter { $0.topic != KnowledgeBase.outOfScopeTopic && kb.topics[$0.topic]?.handoffReason != .safety }
+            for c in offerable where !offered.contains(c.entryID) && c.probability >= kb.thresholds.floor / 2 {
                 offered.append(c.entryID)
                 if offered.count == 3 { break }
             }
             if offered.count < 2 {
-                offered = Array(u.candidates.filter { $0.topic != KnowledgeBase.outOfScopeTopic }.prefix(2).map(\.entryID))
+                offered = Array(offerable.prefix(2).map(\.entryID))
             }
             state.stage = .choosing(offered)
             state.lastCandidates = u.candidates
@@ -722,6 +728,11 @@ public struct Dialogue: Sendable {
             reply.raised = current
             return reply
         }
+        if ticket.reason == .safety {
+            // 「现在怎么办」 while a person is on the way to a danger: what to do right now, again.
+            return Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.phrase("queue_noted", place)], route: .handoff,
+                         topic: reasonTopic(.safety), reason: .safety, rule: "waiting with a danger: the safety advice again (\(decision.rule))")
+        }
         return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, topic: decision.route == .fallback ? nil : u.topic,
                      rule: "waiting: passed on to the agent (\(decision.rule))")
     }
@@ -730,9 +741,20 @@ public struct Dialogue: Sendable {
     /// gets the crisis line and a human word, a gas leak the 119 advice), else the standard
     /// safety advice.
     private func safetyAdvice(_ u: Understanding?, state: ConversationState) -> String {
+        safetyAdvice(u?.candidates.first { kb.topics[$0.topic]?.handoffReason == .safety }.map { kb.entries[$0.entryIndex] }, state: state)
+    }
+
+    /// The danger a waiting safety case is about: the closest safety entry of its turns.
+    private func safetyEntry(of ticket: Ticket) -> CompiledEntry? {
+        for turn in ticket.turns.reversed() {
+            if let c = turn.candidates.first(where: { kb.topics[$0.topic]?.handoffReason == .safety }), let i = kb.entryIndex[c.entry] { return kb.entries[i] }
+        }
+        return nil
+    }
+
+    private func safetyAdvice(_ entry: CompiledEntry?, state: ConversationState) -> String {
         let composer = composer.speaking(state.language)
-        if let u, let entry = u.candidates.first(where: { kb.topics[$0.topic]?.handoffReason == .safety }) {
-            let e = kb.entries[entry.entryIndex]
+        if let e = entry {
             if state.language == .en {
                 // An English customer in danger reads the advice in English, never a Chinese
                 // answer behind a note: the entry's English answer, else the standard advice.
@@ -765,8 +787,19 @@ public struct Dialogue: Sendable {
         try desk.events.record(event)
         state.stage = .open
         state.ticket = nil
-        return Reply(lines: [composer.speaking(state.language).phrase("queue_withdrawn", ["ticket": id])], route: .answer,
-                     rule: rule + " → ticket \(id) leaves the queue")
+        return try answeringTheRest(of: message, after: Reply(lines: [composer.speaking(state.language).phrase("queue_withdrawn", ["ticket": id])], route: .answer,
+                                                              rule: rule + " → ticket \(id) leaves the queue"), state: &state, now: now)
+    }
+
+    /// 「算了，不投诉了，就想问下网点几点开门」: a question asked along with withdrawing is
+    /// answered in the same reply, after the withdrawal is confirmed.
+    private func answeringTheRest(of message: MessageReading, after withdrawal: Reply, state: inout ConversationState, now: Date) throws -> Reply {
+        guard message.acts == nil, message.decision.route == .answer, let top = message.understanding.top,
+              kb.topics[top.topic]?.route == .answer, !KnowledgeBase.smallTalkTopics.contains(top.topic) else { return withdrawal }
+        var reply = try answer(kb.entries[top.entryIndex], understanding: message.understanding, state: &state, now: now,
+                               rule: (withdrawal.rule ?? "") + "; and the question in it answered (\(message.decision.rule))")
+        reply.lines.insert(contentsOf: withdrawal.lines, at: 0)
+        return reply
     }
 
     /// Opens a ticket (written and synced), then tells the customer its number.
