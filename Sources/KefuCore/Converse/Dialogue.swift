@@ -285,7 +285,7 @@ public struct Dialogue: Sendable {
             event.ticket = id
             event.reason = .handoff(.safety)
             try desk.events.record(event)
-            var reply = Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated")], route: .handoff,
+            var reply = Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated", ["ticket": id])], route: .handoff,
                               topic: reasonTopic(.safety) ?? dangerTopic(u), reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
             // A case that becomes a danger is raised; more words about the same danger are not news.
             if !wasSafety { reply.raised = try desk.tickets.ticket(id) }
