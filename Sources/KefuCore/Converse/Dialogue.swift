@@ -167,7 +167,9 @@ public struct Dialogue: Sendable {
             state.stage = .open
             if let acts {
                 if acts.has(.requestPerson) || acts.only([.affirm, .acknowledge]) {
-                    return try handOff(reason, understanding: nil, state: &state, now: now, rule: "the customer accepted a person (\(acts.phrases.joined(separator: " + ")))")
+                    // 「转人工」 asks for a person in so many words; 「好的」 accepts the one offered.
+                    return try handOff(acts.has(.requestPerson) ? .requested : reason, understanding: nil, state: &state, now: now,
+                                       rule: "the customer accepted a person (\(acts.phrases.joined(separator: " + ")))")
                 }
                 if acts.has(.deny) || acts.has(.cancel) || acts.has(.nothingElse) {
                     state.misunderstandings = 0
@@ -725,7 +727,11 @@ public struct Dialogue: Sendable {
             if [.emotion, .threat].contains(reason) { lines.insert(composer.phrase("apology"), at: 0) }
             var reply = Reply(lines: lines, route: .handoff, topic: ticket.topic, reason: current.reason,
                          rule: "waiting: \(reason.rawValue) → ticket \(id) \(current.reason == ticket.reason ? "keeps" : "raised to") \(current.reason.rawValue) (\(decision.rule))")
-            reply.raised = current
+            // News for the agents when the reason rose, the customer is angry, or threatens
+            // again; more details of a loss already reported are not, nor is 「我已经报警了」 on
+            // a fraud case (a step victims are told to take).
+            let renewed = reason == .emotion || reason == .threat && ticket.reason == .threat
+            if current.reason != ticket.reason || renewed { reply.raised = current }
             return reply
         }
         if ticket.reason == .safety {

@@ -223,10 +223,15 @@ public enum KnowledgeLoader {
         for entry in source.entries where !entry.isDraft {
             let topic = source.topics[entry.topic]
             let label = topic?.route == .handoff ? (topic?.handoffReason ?? .requested).rawValue : HandoffModel.calmLabel
-            for q in entry.questions { examples.append(LabelledText(text: q.text, label: label)) }
+            for q in entry.questions.prefix(handoffPhrasingsPerEntry) { examples.append(LabelledText(text: q.text, label: label)) }
         }
         return examples
     }
+
+    /// An entry's first phrasings speak for it in the handoff model's calm class. A cap keeps
+    /// the classes' balance as editors add phrasings for the topic classifier: 1,120 more
+    /// calm phrasings (session 7) cost 3–4 must-hand-off messages on each development file.
+    static let handoffPhrasingsPerEntry = 24
 
     /// One customer message per line in `handoff/<label>.txt`; `#` starts a comment. The
     /// folder is optional: without it the router relies on the lexicon alone.
