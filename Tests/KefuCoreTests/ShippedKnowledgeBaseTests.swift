@@ -63,6 +63,7 @@ struct ShippedKnowledgeBaseTests {
         let leaning = Self.kb.route(Self.kb.understand("手机短信说我卡刷了八百块，可我今天都没出门"))
         #expect(leaning.route == .handoff && leaning.reason == .money, "\(leaning.rule)")
         #expect(leaning.rule.hasPrefix("no answer"), "the rule for messages without an answer decided: \(leaning.rule)")
+        #expect(leaning.leaning, "marked as a leaning, so a case a person already has is not raised by it")
         for calm in ["今天天气怎么样", "推荐一部好看的电影"] {
             #expect(Self.kb.route(Self.kb.understand(calm)).route == .fallback, "\(calm)")
         }

@@ -717,7 +717,7 @@ public struct Dialogue: Sendable {
             return Reply(lines: lines, route: .answer, topic: entry.topic, rule: "waiting: routine question → answered, the ticket keeps its place (\(decision.rule))")
         }
         try passOn(message.n.original, u, to: id, state: state, now: now)
-        if decision.route == .handoff, let reason = decision.reason, reason.severity >= HandoffReason.emotion.severity {
+        if decision.route == .handoff, !decision.leaning, let reason = decision.reason, reason.severity >= HandoffReason.emotion.severity {
             // A message that would hand off on its own (anger, a threat) while waiting: the
             // ticket takes the more urgent reason and moves up, the customer hears an apology
             // and that the case has their words, and the reply names the ticket.

@@ -7,6 +7,10 @@ public struct RouteDecision: Sendable, Equatable {
     /// The topic the message counts as when it is not the top candidate's: anger or a threat
     /// about nothing the knowledge base answers (「你们这什么破公司」) is a complaint.
     public var topic: String? = nil
+    /// Handed off only because the bot has no answer and the handoff model leans that way
+    /// (`handoff_unanswered`): right for a first message, not enough to raise a case that a
+    /// person already has (「好的，那我继续排队」 is no anger).
+    public var leaning = false
 }
 
 /// Chooses the route of a message in a fresh conversation. Rules are checked in order and
@@ -97,8 +101,10 @@ public enum Router {
         let unanswerable = coverage < t.coverage || (top?.probability ?? 0) < t.floor || top?.topic == KnowledgeBase.outOfScopeTopic
         if unanswerable, !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.reason != .safety,
            likeliest.probability >= t.handoffUnanswered, likeliest.probability > calm {
-            return RouteDecision(route: .handoff, reason: likeliest.reason,
-                                 rule: "no answer, and handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffUnanswered)) and above calm \(twoDecimals(calm)) → a person takes over")
+            var decision = RouteDecision(route: .handoff, reason: likeliest.reason,
+                                         rule: "no answer, and handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffUnanswered)) and above calm \(twoDecimals(calm)) → a person takes over")
+            decision.leaning = true
+            return decision
         }
         if coverage < t.coverage {
             return RouteDecision(route: .fallback, reason: nil,
