@@ -15,7 +15,7 @@ struct DialogueActTests {
         ("没用，转人工", [.notHelped, .requestPerson]), ("算了，不投诉了", [.cancel, .cancel]), ("got it, thanks", [.acknowledge, .thanks]),
         ("還要等多久", [.askPosition]), ("没有了", [.nothingElse]), ("不是", [.deny]),
         ("沒別的問題了", [.nothingElse]), ("没有其他事情", [.nothingElse]), ("不需要真人了", [.cancel]), ("不用转人工", [.cancel]),
-        ("不是，我要人工", [.deny, .requestPerson]), ("就这样，掰掰", [.nothingElse, .goodbye]),
+        ("不是，我要人工", [.deny, .requestPerson]), ("就这样，掰掰", [.nothingElse, .goodbye]), ("no need to speak to someone", [.cancel]),
     ])
     func combinations(_ text: String, _ expected: [DialogueAct]) {
         #expect(Self.acts(text) == expected, "\(text)")
@@ -40,6 +40,15 @@ struct DialogueActTests {
         let choices = "(" + (1...20).map(String.init).joined(separator: "|") + ")"
         let fixture = try KnowledgeFixture.make(intents: ["acts.txt": KnowledgeFixture.acts.replacingOccurrences(of: "[affirm]\n", with: "[affirm]\n- 好\(choices)\(choices)\n")])
         #expect(fixture.problems().contains { $0.contains("spells 400 phrasings") }, "\(fixture.problems())")
+    }
+
+    @Test("a person asked for in English words inside a longer message is found; declined or asked about, it is not", arguments: [
+        ("Can I talk to someone about my mortgage?", true), ("could I speak with a real person about a refund", true),
+        ("no need to speak to someone", false), ("I don't want to talk to a human", false), ("人工服务几点下班", false),
+        ("what are your opening hours", false),
+    ])
+    func requestInWords(_ text: String, _ found: Bool) {
+        #expect((Self.kb.acts.requestInWords(Self.kb.classifier.normalizer.normalize(text)) != nil) == found, "\(text)")
     }
 
     @Test("ratings in words and numbers carry their score", arguments: [

@@ -80,6 +80,10 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: .emotion,
                                  rule: "emotion \(emotion.level.rawValue) (score \(twoDecimals(emotion.score))) ≥ \(t.emotionHandoff.rawValue) → a person takes over")
         }
+        // "Can I talk to someone about my loan?": a person asked for in so many words.
+        if let phrase = kb.acts.requestInWords(u.normalized) {
+            return RouteDecision(route: .handoff, reason: .requested, rule: "a person asked for in words (\"\(phrase)\") → a person takes over")
+        }
         // Two weaker readings that agree: the lexicon by itself reads the customer upset (「第五次了」,
         // 「求求你们了…没人管」) and the model, though split between reasons, gives calm little
         // (urgency ≥ `handoff_model`). On the blind development file every calm question read

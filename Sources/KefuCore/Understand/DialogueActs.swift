@@ -43,7 +43,7 @@ public struct DialogueActLexicon: Sendable {
     /// Acts are short: longer messages are never read as acts (and cost nothing here).
     static let maxLength = 24
     /// Denials that decline what follows them rather than answer a question.
-    static let declining: Set<String> = ["不需要", "不用", "不要"]
+    static let declining: Set<String> = ["不需要", "不用", "不要", "no need", "no need to"]
 
     public static let empty = DialogueActLexicon(phrases: [], particles: [])
 
@@ -79,6 +79,27 @@ public struct DialogueActLexicon: Sendable {
         return nil
     }
 
+    /// A request for a person in so many words inside a longer message ("can I talk to
+    /// someone about my loan"): English phrasings of three words or more only, and not right
+    /// after a negation ("I don't need to talk to someone"). A Chinese 人工 inside a question
+    /// (「人工服务几点下班」) asks about the service, not for a person, so Chinese is left to the
+    /// classifier and the handoff model.
+    public func requestInWords(_ n: NormalizedText) -> String? {
+        let k = Self.key(n.folded)
+        for i in k.indices {
+            for p in byFirst[k[i]] ?? [] where p.act == .requestPerson && p.text.split(separator: " ").count >= 3
+                && i + p.scalars.count <= k.count && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) {
+                let before = String(decoding: Array(k[max(0, i - 14)..<i]))
+                if Self.negations.contains(where: { before.hasSuffix($0) }) { continue }
+                return p.text
+            }
+        }
+        return nil
+    }
+
+    /// Words that, right before a request for a person, decline one (spaces removed).
+    static let negations = ["dont", "donot", "dontneedto", "donotneedto", "dontwantto", "donotwantto", "noneedto", "not", "never", "neverwantto"]
+
     /// The acts the whole message is made of, or nil when it is not only acts.
     public func read(_ n: NormalizedText) -> ActReading? {
         guard n.folded.count <= Self.maxLength * 2 else { return nil }
@@ -113,7 +134,7 @@ public struct DialogueActLexicon: Sendable {
         var acts = pieces.map(\.act), phrases = pieces.map(\.text)
         // 「不需要」「不用」「不要」 + 「真人」: a person declined, not asked for (「不是，我要人工」
         // still asks for one).
-        for i in acts.indices.dropFirst().reversed() where acts[i] == .requestPerson && acts[i - 1] == .deny
+        for i in acts.indices.dropFirst().reversed() where acts[i] == .requestPerson && [.deny, .cancel].contains(acts[i - 1])
             && Self.declining.contains(phrases[i - 1]) && !phrases[i].hasPrefix("我") {
             acts.replaceSubrange((i - 1)...i, with: [.cancel])
             phrases.replaceSubrange((i - 1)...i, with: [phrases[i - 1] + phrases[i]])
