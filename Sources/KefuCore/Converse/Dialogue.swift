@@ -373,7 +373,13 @@ public struct Dialogue: Sendable {
                 }
                 return repeated(entry, state: &state, rule: rule)
             }
-            state.lastQuestion = n.original
+            // A follow-up understood with the question before it keeps that question's subject for
+            // the next one (「积分能换什么」→「会过期吗」→「去哪里看还有多少」), within a bound.
+            // A short question on the last answer's topic continues it too (「会过期吗」 after 积分).
+            let lastTopic = state.answered.last.flatMap { kb.entryIndex[$0] }.map { kb.entries[$0].topic }
+            let continuing = readWithContext || Self.isShort(n) && lastTopic == entry.topic
+            let withContext = continuing ? state.lastQuestion.map { $0 + "，" + n.original } : nil
+            state.lastQuestion = withContext.flatMap { $0.count <= Self.maxQuestionContext ? $0 : nil } ?? n.original
             return try answer(entry, understanding: u, state: &state, now: now, rule: rule)
         case .clarify:
             state.misunderstandings = 0
@@ -443,6 +449,9 @@ public struct Dialogue: Sendable {
         guard combinedDecision.route == .answer else { return nil }
         return (combined, combinedDecision, "follow-up read with the previous question «\(previous)»: \(combinedDecision.rule)")
     }
+
+    /// The longest chain of a question and its follow-ups kept to read the next follow-up with.
+    static let maxQuestionContext = 80
 
     /// Short enough to be a follow-up: 16 characters of Chinese, or ten English words (a
     /// tighter measure for a stricter use: an English word says about what 1.6 characters do).
