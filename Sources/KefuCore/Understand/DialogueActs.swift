@@ -39,6 +39,8 @@ public struct DialogueActLexicon: Sendable {
 
     /// Phrasings by their first scalar, longest first.
     let byFirst: [UInt32: [Phrase]]
+    /// The `request_person` phrasings of three words or more, by their first scalar.
+    let requestsInWords: [UInt32: [Phrase]]
     let particles: [[UInt32]]
     /// Acts are short: longer messages are never read as acts (and cost nothing here).
     static let maxLength = 24
@@ -56,6 +58,7 @@ public struct DialogueActLexicon: Sendable {
             byFirst[first, default: []].append(Phrase(scalars: key, text: p.text, act: p.act, score: p.score))
         }
         self.byFirst = byFirst.mapValues { $0.sorted { $0.scalars.count > $1.scalars.count } }
+        requestsInWords = self.byFirst.mapValues { $0.filter { $0.act == .requestPerson && $0.text.split(separator: " ").count >= 3 } }.filter { !$0.value.isEmpty }
         self.particles = particles.map { Self.key(TextNormalizer.fold($0)) }.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
     }
 
@@ -85,10 +88,11 @@ public struct DialogueActLexicon: Sendable {
     /// (「人工服务几点下班」) asks about the service, not for a person, so Chinese is left to the
     /// classifier and the handoff model.
     public func requestInWords(_ n: NormalizedText) -> String? {
+        // Runs on every message: nothing to look for without a Latin letter.
+        guard !requestsInWords.isEmpty, n.folded.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return nil }
         let k = Self.key(n.folded)
         for i in k.indices {
-            for p in byFirst[k[i]] ?? [] where p.act == .requestPerson && p.text.split(separator: " ").count >= 3
-                && i + p.scalars.count <= k.count && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) {
+            for p in requestsInWords[k[i]] ?? [] where i + p.scalars.count <= k.count && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) {
                 let before = String(decoding: Array(k[max(0, i - 14)..<i]))
                 if Self.negations.contains(where: { before.hasSuffix($0) }) { continue }
                 return p.text
