@@ -99,6 +99,17 @@ struct ShippedKnowledgeBaseTests {
         #expect(try #require(danger.ticket).topic == "repair_request")
     }
 
+    @Test("English answers and standard phrases are filled with the company's English values: no Chinese inside them")
+    func englishFilledInEnglish() {
+        let han = { (text: String) in text.unicodeScalars.contains { CompanyProfile.isHan($0) } }
+        for entry in Self.kb.entries {
+            for answer in entry.filledEnglishAnswers { #expect(!han(answer), "\(entry.id): \(answer)") }
+        }
+        for (key, forms) in Self.kb.phraseForms where key.hasPrefix(StandardPhrases.englishPrefix) {
+            for form in forms { #expect(!han(form), "\(key): \(form)") }
+        }
+    }
+
     @Test("at least 90% of messages reach the right topic")
     func topicAccuracy() {
         #expect(Self.evaluation.topicMetrics.accuracy >= 0.90)

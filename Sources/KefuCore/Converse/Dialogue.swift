@@ -115,7 +115,7 @@ public struct Dialogue: Sendable {
     }
 
     private func greetingPrefix(_ language: TextLanguage) -> String {
-        if language == .en { return "Hello, I'm the virtual assistant of \(kb.company["company_name"] ?? "the service centre")." }
+        if language == .en { return "Hello, I'm the virtual assistant of \(kb.company.inEnglish["company_name"] ?? "the service centre")." }
         return "您好，我是\(kb.company["company_name"].map { $0 + "的" } ?? "")智能客服。"
     }
 
@@ -813,6 +813,13 @@ public struct Dialogue: Sendable {
               kb.topics[top.topic]?.route == .answer, !KnowledgeBase.smallTalkTopics.contains(top.topic) else { return withdrawal }
         var reply = try answer(kb.entries[top.entryIndex], understanding: message.understanding, state: &state, now: now,
                                rule: (withdrawal.rule ?? "") + "; and the question in it answered (\(message.decision.rule))")
+        // The answer follows the confirmation in one reply: no second greeting inside it.
+        if let first = reply.lines.first {
+            for hello in ["您好，", "Hello, "] where first.hasPrefix(hello) {
+                let rest = first.dropFirst(hello.count)
+                reply.lines[0] = hello == "Hello, " ? rest.prefix(1).uppercased() + rest.dropFirst() : String(rest)
+            }
+        }
         reply.lines.insert(contentsOf: withdrawal.lines, at: 0)
         return reply
     }

@@ -24,7 +24,8 @@ public struct CompiledEntry: Sendable {
         self.exclude = exclude
         self.filledAnswers = filledAnswers ?? entry.answers.map(\.text)
         let fill = { (text: String) in company?.fill(text) ?? text }
-        filledEnglishAnswers = entry.englishAnswers.map { fill($0.text) }
+        let english = company?.inEnglish
+        filledEnglishAnswers = entry.englishAnswers.map { english?.fill($0.text) ?? $0.text }
         let n = normalizer ?? TextNormalizer()
         followUps = entry.followUps.map { f in (f.cues.map { KeywordMatcher.keyword($0, weight: 1, normalizer: n) }, fill(f.answer)) }
     }
@@ -153,7 +154,10 @@ public struct KnowledgeBase: Sendable {
         self.emotion = emotion
         self.warnings = warnings
         self.compileSeconds = compileSeconds
-        filledPhrases = phrases.values.mapValues { company.fill($0) }
+        let english = company.inEnglish
+        filledPhrases = Dictionary(uniqueKeysWithValues: phrases.values.map { key, text in
+            (key, (key.hasPrefix(StandardPhrases.englishPrefix) ? english : company).fill(text))
+        })
         phraseForms = filledPhrases.mapValues { $0.components(separatedBy: " | ") }
         entryOfClass = classifier.labels.map { entryIndex[$0]! }
         var all: [KeywordMatcher.Keyword] = []

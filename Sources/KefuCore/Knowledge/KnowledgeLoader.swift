@@ -135,7 +135,15 @@ public enum KnowledgeLoader {
             }
             values[key] = item.value
         }
-        return CompanyProfile(values: values)
+        var english: [String: String] = [:]
+        for item in file.section("company.en")?.items ?? [] {
+            guard let key = item.key, values[key] != nil else {
+                problems.append(LoadProblem(file: file.path, line: item.line, "[company.en] gives English forms of [company] values: write `key: value` with a key of [company]"))
+                continue
+            }
+            english[key] = item.value
+        }
+        return CompanyProfile(values: values, english: english)
     }
 
     private static func readTopics(_ file: SectionedFile, problems: inout [LoadProblem]) -> ([String: Topic], [String]) {
