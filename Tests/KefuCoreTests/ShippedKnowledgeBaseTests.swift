@@ -83,6 +83,15 @@ struct ShippedKnowledgeBaseTests {
         }
     }
 
+    @Test("a person declined in so many words is no request for one; a request still is", arguments: [
+        ("I don't want to talk to a human, just tell me the annual fee", false), ("不需要人工客服，帮我查下快递", false),
+        ("不用转人工，信用卡年费怎么收", false), ("转人工", true), ("I want to talk to a human", true), ("给我转人工，不要机器人", true),
+    ])
+    func declinedPerson(_ text: String, _ handedOff: Bool) {
+        let decision = Self.kb.route(Self.kb.understand(text))
+        #expect((decision.route == .handoff) == handedOff, "\(text): \(decision.rule)")
+    }
+
     @Test("a handoff reply names what it is (a person, a danger); the ticket keeps the subject the agent will handle")
     func handoffTopics() throws {
         let dialogue = Dialogue(kb: Self.kb, desk: try ServiceDesk(folder: Scratch.folder("handoff-topics")))

@@ -95,8 +95,17 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: likeliest == .safety ? .emotion : likeliest,
                                  rule: "emotion \(emotion.level.rawValue) (score \(twoDecimals(emotion.score))) and handoff model urgency \(twoDecimals(model.urgency)) ≥ \(twoDecimals(t.handoffModel)) (calm \(twoDecimals(calm))) → a person takes over")
         }
+        // 「不需要人工客服，帮我查下快递」, "I don't want to talk to a human": a person declined in
+        // so many words is no request for one, whatever the model makes of 人工 and human.
+        var declinedReading: String?? = nil
+        func declined() -> String? {
+            if let reading = declinedReading { return reading }
+            let reading = kb.acts.declinesPerson(u.normalized)
+            declinedReading = .some(reading)
+            return reading
+        }
         if !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
-           kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint {
+           kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint, likeliest.reason != .requested || declined() == nil {
             return RouteDecision(route: .handoff, reason: likeliest.reason,
                                  rule: "handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffModel)) (calm \(twoDecimals(calm))) → a person takes over")
         }
@@ -104,6 +113,7 @@ public enum Router {
         // Nothing to answer with: no familiar words, no entry above the floor, or out of scope.
         let unanswerable = coverage < t.coverage || (top?.probability ?? 0) < t.floor || top?.topic == KnowledgeBase.outOfScopeTopic
         if unanswerable, !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.reason != .safety,
+           likeliest.reason != .requested || declined() == nil,
            likeliest.probability >= t.handoffUnanswered, likeliest.probability > calm {
             var decision = RouteDecision(route: .handoff, reason: likeliest.reason,
                                          rule: "no answer, and handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffUnanswered)) and above calm \(twoDecimals(calm)) → a person takes over")
@@ -120,12 +130,14 @@ public enum Router {
         // shares 我已经…好了 with 我已经写好遗书了).
         let dangerNeeded = (top?.probability ?? 0) >= t.answer ? t.safetyModel / 2 : t.safetyModel
         let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true && hasModel && safety < dangerNeeded
-        if vetoed || unsafeTopicDoubted, let top, kb.topics[top.topic]?.route == .handoff {
+        let personDeclined = top.map { kb.topics[$0.topic]?.handoffReason == .requested } == true && declined() != nil
+        if vetoed || unsafeTopicDoubted || personDeclined, let top, kb.topics[top.topic]?.route == .handoff {
             let others = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
             let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: nil)
             let decision = decide(calmer, in: kb)
             let why = vetoed ? " — but the handoff model reads it as calm (\(twoDecimals(calm)) ≥ \(twoDecimals(t.calmVeto)))"
-                             : " — but the handoff model sees no danger (safety \(twoDecimals(safety)) < \(twoDecimals(dangerNeeded)))"
+                : personDeclined ? " — but the customer declines a person (a negation before 「\(declined() ?? "")」)"
+                : " — but the handoff model sees no danger (safety \(twoDecimals(safety)) < \(twoDecimals(dangerNeeded)))"
             return RouteDecision(route: decision.route, reason: decision.reason,
                                  rule: "topic \(top.topic) would go to a person\(why): \(decision.rule)")
         }

@@ -102,7 +102,24 @@ public struct DialogueActLexicon: Sendable {
     }
 
     /// Words that, right before a request for a person, decline one (spaces removed).
-    static let negations = ["dont", "donot", "dontneedto", "donotneedto", "dontwantto", "donotwantto", "noneedto", "not", "never", "neverwantto"]
+    static let negations = ["dont", "donot", "dontneedto", "donotneedto", "dontwantto", "donotwantto", "noneedto", "not", "never", "neverwantto",
+                            "dontneed", "dontneeda", "dontneedan", "noneedfor", "noneedfora", "noneedforan", "dontwant", "dontwanta", "dontwantan",
+                            "不用", "不需要", "不要", "无需", "不必", "别", "唔使", "不用转", "不需要转", "不要转", "不用找", "不需要找", "别转"]
+
+    /// A person declined in so many words inside a message (「不需要人工客服，帮我查下快递」,
+    /// "I don't want to talk to a human, just tell me the fee"): a `request_person` phrasing
+    /// right after a negation. Asked only when the router is about to hand off for a request.
+    public func declinesPerson(_ n: NormalizedText) -> String? {
+        let k = Self.key(n.folded)
+        for i in k.indices {
+            for p in byFirst[k[i]] ?? [] where p.act == .requestPerson && p.scalars.count >= 2
+                && i + p.scalars.count <= k.count && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) {
+                let before = String(decoding: Array(k[max(0, i - 14)..<i]))
+                if Self.negations.contains(where: { before.hasSuffix($0) }) { return p.text }
+            }
+        }
+        return nil
+    }
 
     /// The acts the whole message is made of, or nil when it is not only acts.
     public func read(_ n: NormalizedText) -> ActReading? {
