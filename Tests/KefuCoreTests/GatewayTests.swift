@@ -141,6 +141,11 @@ final class RunningGateway {
     /// A plain customer on a connection of their own: any first lines (such as `/id NAME`),
     /// then `转人工`; returns the handoff block.
     func plainHandOff(after firstLines: [String] = []) throws -> String {
+        try waitingPlainCustomer(after: firstLines).told
+    }
+
+    /// The same customer, with their connection still open to go on waiting.
+    func waitingPlainCustomer(after firstLines: [String] = []) throws -> (client: TestClient, told: String) {
         let c = try TestClient(customer)
         for line in firstLines {
             c.send(line)
@@ -149,7 +154,7 @@ final class RunningGateway {
         c.send("转人工")
         let told = try #require(c.block())
         #expect(told.contains("服务单号"))
-        return told
+        return (c, told)
     }
 }
 
@@ -255,11 +260,8 @@ struct GatewayTests {
         let server = try RunningGateway()
         defer { server.stop() }
         let agent = try server.loggedInAgent()
-        let c = try TestClient(server.customer)
-        c.send("/id vip2")
-        _ = c.block()
-        c.send("转人工")
-        #expect(c.block()?.contains("T000001") == true)
+        let (c, told) = try server.waitingPlainCustomer(after: ["/id vip2"])
+        #expect(told.contains("T000001"))
         #expect(agent.line()?.hasPrefix("* NEW T000001") == true)
         c.send("再不处理我就打12315")
         #expect(c.block()?.contains("queue_noted") == true, "the customer hears the message is with the ticket")

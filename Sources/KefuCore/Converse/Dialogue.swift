@@ -95,7 +95,7 @@ public struct Dialogue: Sendable {
             state.greeted = true
             // One greeting per conversation: the short self-introduction replaces an answer's own 「您好，」.
             if reply.topic != "greeting" && reply.route != .handoff && !reply.lines.isEmpty {
-                if state.language == .zh, reply.lines[0].hasPrefix("您好，") { reply.lines[0].removeFirst(3) }
+                if state.language == .zh { reply.lines[0] = Self.withoutOpeningHello(reply.lines[0]) }
                 reply.lines.insert(greetingPrefix(state.language), at: 0)
             }
         }
@@ -814,14 +814,18 @@ public struct Dialogue: Sendable {
         var reply = try answer(kb.entries[top.entryIndex], understanding: message.understanding, state: &state, now: now,
                                rule: (withdrawal.rule ?? "") + "; and the question in it answered (\(message.decision.rule))")
         // The answer follows the confirmation in one reply: no second greeting inside it.
-        if let first = reply.lines.first {
-            for hello in ["您好，", "Hello, "] where first.hasPrefix(hello) {
-                let rest = first.dropFirst(hello.count)
-                reply.lines[0] = hello == "Hello, " ? rest.prefix(1).uppercased() + rest.dropFirst() : String(rest)
-            }
-        }
+        if let first = reply.lines.first { reply.lines[0] = Self.withoutOpeningHello(first) }
         reply.lines.insert(contentsOf: withdrawal.lines, at: 0)
         return reply
+    }
+
+    /// An answer's line without the 「您好，」 or "Hello, " it opens with, for a reply in which
+    /// something else was said first.
+    static func withoutOpeningHello(_ line: String) -> String {
+        if line.hasPrefix("您好，") { return String(line.dropFirst(3)) }
+        guard line.hasPrefix("Hello, ") else { return line }
+        let rest = line.dropFirst("Hello, ".count)
+        return rest.prefix(1).uppercased() + rest.dropFirst()
     }
 
     /// Opens a ticket (written and synced), then tells the customer its number.

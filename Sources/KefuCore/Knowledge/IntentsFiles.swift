@@ -21,17 +21,20 @@ public struct CompanyProfile: Sendable, Equatable {
     public let values: [String: String]
     /// English forms of values written in Chinese (`[company.en]`: the app's name, the hours),
     /// for English answers and phrases; a value without one is the same in both.
-    public var english: [String: String] = [:]
+    public let english: [String: String]
+    /// `values` with the English forms in their place, merged once.
+    private let englishValues: [String: String]
 
     public init(values: [String: String], english: [String: String] = [:]) {
         self.values = values
         self.english = english
+        englishValues = english.isEmpty ? values : values.merging(english) { $1 }
     }
 
     public subscript(key: String) -> String? { values[key] }
 
     /// The profile an English reply is filled from.
-    public var inEnglish: CompanyProfile { CompanyProfile(values: values.merging(english) { $1 }) }
+    public var inEnglish: CompanyProfile { CompanyProfile(values: englishValues) }
 
     /// Replaces every `{key}` in `text`; unknown keys are left visible rather than dropped.
     ///

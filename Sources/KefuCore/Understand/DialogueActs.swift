@@ -67,19 +67,31 @@ public struct DialogueActLexicon: Sendable {
         folded.filter { CharacterClass.of($0) != .separator }
     }
 
+    /// The first phrasing of `index` that occurs in `k` (a message's key) and that `accept`
+    /// takes at its position: the one scan behind `mentions`, `requestInWords` and
+    /// `declinesPerson`.
+    private static func firstOccurrence(in k: [UInt32], of index: [UInt32: [Phrase]], accept: (Phrase, Int) -> Bool) -> Phrase? {
+        for i in k.indices {
+            for p in index[k[i]] ?? [] where i + p.scalars.count <= k.count && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) && accept(p, i) {
+                return p
+            }
+        }
+        return nil
+    }
+
+    /// Whether a negation (「不需要」, "don't want to") ends right before position `i` of `k`.
+    private static func negated(_ k: [UInt32], before i: Int) -> Bool {
+        let before = String(decoding: Array(k[max(0, i - 14)..<i]))
+        return negations.contains { before.hasSuffix($0) }
+    }
+
     /// Whether a phrasing of `act` occurs anywhere in a short message: 「想了想还是算了，不投诉了」
     /// withdraws a complaint although it says more than the act. Only for steps where the act
     /// is what the bot waits for (withdrawing a complaint or a place in the queue).
     public func mentions(_ act: DialogueAct, in n: NormalizedText) -> String? {
         let k = Self.key(n.folded)
         guard k.count <= Self.maxLength * 2 else { return nil }
-        for i in k.indices {
-            for p in byFirst[k[i]] ?? [] where p.act == act && p.scalars.count >= 2 && i + p.scalars.count <= k.count
-                && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) {
-                return p.text
-            }
-        }
-        return nil
+        return Self.firstOccurrence(in: k, of: byFirst) { p, _ in p.act == act && p.scalars.count >= 2 }?.text
     }
 
     /// A request for a person in so many words inside a longer message ("can I talk to
@@ -91,14 +103,7 @@ public struct DialogueActLexicon: Sendable {
         // Runs on every message: nothing to look for without a Latin letter.
         guard !requestsInWords.isEmpty, n.folded.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return nil }
         let k = Self.key(n.folded)
-        for i in k.indices {
-            for p in requestsInWords[k[i]] ?? [] where i + p.scalars.count <= k.count && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) {
-                let before = String(decoding: Array(k[max(0, i - 14)..<i]))
-                if Self.negations.contains(where: { before.hasSuffix($0) }) { continue }
-                return p.text
-            }
-        }
-        return nil
+        return Self.firstOccurrence(in: k, of: requestsInWords) { _, i in !Self.negated(k, before: i) }?.text
     }
 
     /// Words that, right before a request for a person, decline one (spaces removed).
@@ -111,14 +116,7 @@ public struct DialogueActLexicon: Sendable {
     /// right after a negation. Asked only when the router is about to hand off for a request.
     public func declinesPerson(_ n: NormalizedText) -> String? {
         let k = Self.key(n.folded)
-        for i in k.indices {
-            for p in byFirst[k[i]] ?? [] where p.act == .requestPerson && p.scalars.count >= 2
-                && i + p.scalars.count <= k.count && k[i..<(i + p.scalars.count)].elementsEqual(p.scalars) {
-                let before = String(decoding: Array(k[max(0, i - 14)..<i]))
-                if Self.negations.contains(where: { before.hasSuffix($0) }) { return p.text }
-            }
-        }
-        return nil
+        return Self.firstOccurrence(in: k, of: byFirst) { p, i in p.act == .requestPerson && p.scalars.count >= 2 && Self.negated(k, before: i) }?.text
     }
 
     /// The acts the whole message is made of, or nil when it is not only acts.
