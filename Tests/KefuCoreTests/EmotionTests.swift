@@ -7,7 +7,7 @@ struct EmotionTests {
         (.anger, "气死", 0.7), (.anger, "太差", 0.5), (.anxiety, "着急", 0.4), (.calm, "不着急", 0.8),
         (.insult, "傻逼", 1.0), (.threat, "12315", 1.0), (.threat, "律师", 0.9), (.money, "盗刷", 1.0),
         (.safety, "冒烟", 1.0), (.safety, "受伤", 1.0), (.negation, "不", 1), (.negation, "没有", 1), (.negation, "没", 1),
-        (.repeat, "第三次", 0.4), (.anger, "angry", 0.6),
+        (.repeat, "第三次", 0.4), (.anger, "angry", 0.6), (.safety, "一了百了", 1.0), (.notNegation, "不如", 1),
     ])
     func read(_ text: String) -> EmotionReading { detector.read(TextNormalizer().normalize(text)) }
 
@@ -33,6 +33,14 @@ struct EmotionTests {
     func negationCancels() {
         #expect(!read("没有人受伤").has(.safety))
         #expect(read("孩子受伤了").has(.safety))
+    }
+
+    @Test("a word that holds a negation but denies nothing (不如) leaves the danger after it said")
+    func notNegationLeavesTheCue() {
+        let r = read("不如一了百了")
+        #expect(r.has(.safety))
+        #expect(!r.hasNegated(.safety))
+        #expect(read("不一了百了").hasNegated(.safety), "不 alone still denies")
     }
 
     @Test("a negation does not reach across punctuation")

@@ -76,6 +76,19 @@ struct KnowledgeLoaderTests {
         #expect(a.candidates == b.candidates)
     }
 
+    @Test("an entry may name the reason of its handoff; a word that is neither a flag nor a reason is refused with the choices")
+    func entryHandoffReason() throws {
+        var entries = KnowledgeFixture.standardEntries
+        entries["order_status/charged.md"] = KnowledgeFixture.entry("charged_twice", topic: "order_status", questions: ["同一笔订单扣了两次钱"], extra: "handoff: money\n")
+        let kb = try KnowledgeFixture.make(entries: entries).load()
+        let entry = try #require(kb.entryIndex["charged_twice"].map { kb.entries[$0] })
+        #expect(entry.alwaysHandOff && entry.handoffReason == .money)
+
+        entries["order_status/charged.md"] = KnowledgeFixture.entry("charged_twice", topic: "order_status", questions: ["同一笔订单扣了两次钱"], extra: "handoff: urgent\n")
+        let problems = try KnowledgeFixture.make(entries: entries).problems()
+        #expect(problems.contains { $0.hasPrefix("FAQ/order_status/charged.md:") && $0.contains("'handoff' must be true, false or a reason") && $0.contains("money") })
+    }
+
     @Test("draft entries are ignored until the mark is removed")
     func draftsIgnored() throws {
         var entries = KnowledgeFixture.standardEntries

@@ -57,6 +57,10 @@ public struct ConversationState: Sendable {
     public var turnCount = 0
     /// Whether the customer was told that the agent is still on the case.
     public var awayNoticeGiven = false
+    /// Whether the customer has said in so many words that someone is in danger (a safety
+    /// cue: 不想活了, 煤气泄漏). A case opened on a softer reading (debts weighing on them) is
+    /// raised again when they do; saying it a second time is no news for the agents.
+    public var dangerStated = false
     /// Whether a handoff gives the customer a resume code: on a channel where nothing else
     /// proves who they are when they come back (an anonymous connection), it is their only key
     /// to the agent's replies. Local tools and trusted integrations name the customer instead.

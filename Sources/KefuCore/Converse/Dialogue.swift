@@ -278,6 +278,8 @@ public struct Dialogue: Sendable {
     /// queued or with a person, the ticket is raised to the top instead of opening another.
     private func safety(_ u: Understanding, decision: RouteDecision, state: inout ConversationState, now: Date) throws -> Reply {
         let composer = composer.speaking(state.language)
+        let statedNow = u.emotion.has(.safety) && !state.dangerStated
+        if statedNow { state.dangerStated = true }
         if case .withPerson(let id) = state.stage, let ticket = try desk.tickets.ticket(id), ticket.isOpen {
             let wasSafety = ticket.reason == .safety
             try desk.tickets.escalate(id, reason: .safety, now: now)
@@ -289,8 +291,9 @@ public struct Dialogue: Sendable {
             try desk.events.record(event)
             var reply = Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated", ["ticket": id])], route: .handoff,
                               topic: reasonTopic(.safety) ?? dangerTopic(u), reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
-            // A case that becomes a danger is raised; more words about the same danger are not news.
-            if !wasSafety { reply.raised = try desk.tickets.ticket(id) }
+            // A case that becomes a danger is raised, and so is one opened on a softer reading
+            // when the danger is now said in words; more words about the same danger are not news.
+            if !wasSafety || statedNow { reply.raised = try desk.tickets.ticket(id) }
             return reply
         }
         state.stage = .open
@@ -438,6 +441,8 @@ public struct Dialogue: Sendable {
         // `leans` only matters when the classifier alone is sure of another topic: worked out
         // only then (the string scans were a fifth of the engine's work in a burst).
         let confident = decision.route == .answer && (u.top?.topic == last.topic || (u.top?.probability ?? 0) >= 0.7)
+        // 「行吧，那再见」 closes the conversation; it says nothing about the last answer.
+        if confident, let top = u.top, KnowledgeBase.smallTalkTopics.contains(top.topic) { return nil }
         if confident && (u.top?.topic == last.topic || !(Self.continues(n) || !Self.asks(n))) { return nil }
         let combined = kb.understand(previous + "，" + n.original)
         var combinedDecision = kb.route(combined)
@@ -507,7 +512,7 @@ public struct Dialogue: Sendable {
         state.tried.append(entry.id)
         state.answered.append(entry.id)
         if entry.alwaysHandOff {
-            return try handOff(kb.topics[entry.topic]?.handoffReason ?? .requested, understanding: understanding, state: &state, now: now, rule: rule)
+            return try handOff(entry.handoffReason ?? kb.topics[entry.topic]?.handoffReason ?? .requested, understanding: understanding, state: &state, now: now, rule: rule)
         }
         var lines = answerLines(entry, composer: composer, state: state)
         lines += composer.related(entry)
@@ -739,7 +744,8 @@ public struct Dialogue: Sendable {
             // News for the agents when the reason rose, the customer is angry, or threatens
             // again; more details of a loss already reported are not, nor is 「我已经报警了」 on
             // a fraud case (a step victims are told to take).
-            let renewed = reason == .emotion || reason == .threat && ticket.reason == .threat
+            // A danger is at the top of the queue already: distress on it is the agent's to read.
+            let renewed = reason == .emotion && ticket.reason != .safety || reason == .threat && ticket.reason == .threat
             if current.reason != ticket.reason || renewed { reply.raised = current }
             return reply
         }

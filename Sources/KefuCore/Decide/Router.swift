@@ -185,8 +185,9 @@ public enum Router {
                                  rule: "margin \(twoDecimals(top.probability - second.probability)) to \(second.entryID) < \(twoDecimals(t.margin)) → offer choices")
         }
         if entry.alwaysHandOff {
-            return RouteDecision(route: .handoff, reason: kb.topics[top.topic]?.handoffReason ?? .requested,
-                                 rule: "entry \(entry.id) is marked `handoff: true`")
+            let reason = entry.handoffReason ?? kb.topics[top.topic]?.handoffReason ?? .requested
+            return RouteDecision(route: .handoff, reason: reason,
+                                 rule: "confidence \(twoDecimals(top.probability)) for entry \(entry.id), marked `handoff: \(entry.handoffReason?.rawValue ?? "true")` → a person takes over (\(reason.rawValue))")
         }
         if top.probability < threshold {
             return RouteDecision(route: .answer, reason: nil,

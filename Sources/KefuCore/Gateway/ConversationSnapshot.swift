@@ -12,7 +12,7 @@ struct ConversationSnapshot: Codable {
     static let fields: Set<String> = ["id", "customer", "channel", "started", "stage", "greeted", "misunderstandings", "lastCandidates",
                                       "tried", "answered", "transcript", "turns", "facts", "ticket", "topic", "askedForFacts",
                                       "ratingAsked", "ratingReminded", "awaiting", "lastQuestion", "language", "turnCount", "awayNoticeGiven",
-                                      "offersResume"]
+                                      "offersResume", "dangerStated"]
 
     /// `ConversationStage` flattened: the case name and its one payload.
     struct Stage: Codable {
@@ -48,6 +48,8 @@ struct ConversationSnapshot: Codable {
     var language: String
     var turnCount: Int
     var awayNoticeGiven, offersResume: Bool
+    /// Optional: snapshots written before the field existed read as false.
+    var dangerStated: Bool?
 
     init(_ s: ConversationState) {
         id = s.id
@@ -86,6 +88,7 @@ struct ConversationSnapshot: Codable {
         turnCount = s.turnCount
         awayNoticeGiven = s.awayNoticeGiven
         offersResume = s.offersResume
+        dangerStated = s.dangerStated
     }
 
     /// The conversation again, its candidates found in `kb` (those no longer there are dropped).
@@ -126,6 +129,7 @@ struct ConversationSnapshot: Codable {
         s.turnCount = turnCount
         s.awayNoticeGiven = awayNoticeGiven
         s.offersResume = offersResume
+        s.dangerStated = dangerStated ?? false
         return s
     }
 }

@@ -37,6 +37,10 @@ public struct FAQEntry: Sendable, Equatable {
     public var threshold: Float?
     /// Answering this entry always hands the customer to a person.
     public var alwaysHandOff = false
+    /// The reason of that handoff when the entry names one (`handoff: money`): a question
+    /// that says a loss happened (「缴费钱扣了没到账」) inside a topic the bot answers. Nil: the
+    /// topic's reason. Its phrasings teach the handoff model this reason instead of calm.
+    public var handoffReason: HandoffReason?
     /// Drafts are ignored until an editor removes the mark.
     public var isDraft = false
     /// Line of each front-matter key, for reporting.

@@ -49,12 +49,22 @@ enum FAQFileParser {
             case "threshold":
                 if let t = Float(value), t > 0, t <= 1 { entry.threshold = t }
                 else { problems.append(LoadProblem(file: file, line: number, "threshold '\(value)' must be a number between 0 and 1, such as 0.5")) }
-            case "handoff", "draft":
-                guard let flag = ["true": true, "yes": true, "false": false, "no": false][value.lowercased()] else {
+            case "handoff":
+                if let reason = HandoffReason(rawValue: value.lowercased()), Self.entryReasons.contains(reason) {
+                    entry.alwaysHandOff = true
+                    entry.handoffReason = reason
+                } else if let flag = Self.flag(value) {
+                    entry.alwaysHandOff = flag
+                } else {
+                    let reasons = HandoffReason.allCases.filter(Self.entryReasons.contains).map(\.rawValue).joined(separator: ", ")
+                    problems.append(LoadProblem(file: file, line: number, "'handoff' must be true, false or a reason (\(reasons)), not '\(value)'"))
+                }
+            case "draft":
+                guard let flag = Self.flag(value) else {
                     problems.append(LoadProblem(file: file, line: number, "'\(key)' must be true or false, not '\(value)'"))
                     continue
                 }
-                if key == "handoff" { entry.alwaysHandOff = flag } else { entry.isDraft = flag }
+                entry.isDraft = flag
             default: break
             }
         }
@@ -131,6 +141,14 @@ enum FAQFileParser {
     /// `keyword weight, keyword weight`: the weight is optional (default 1) and is the last
     /// space-separated token when it is a number, so multi-word keywords keep their weight
     /// (`it would be great 1`).
+    /// The reasons an entry may name in `handoff:`: those the handoff model learns (the
+    /// dialogue's own, not helped and repeated failure, are no question a customer asks).
+    static let entryReasons = Set(HandoffReason.allCases.filter { HandoffModel.labels.contains($0.rawValue) })
+
+    private static func flag(_ value: String) -> Bool? {
+        ["true": true, "yes": true, "false": false, "no": false][value.lowercased()]
+    }
+
     private static func keywords(_ value: String, line: Int, file: String, weighted: Bool, problems: inout [LoadProblem]) -> [FAQEntry.Keyword] {
         value.commaList.compactMap { item in
             var parts = item.split(separator: " ").map(String.init)

@@ -9,6 +9,8 @@ public struct CompiledEntry: Sendable {
     public var topic: String { entry.topic }
     public var threshold: Float? { entry.threshold }
     public var alwaysHandOff: Bool { entry.alwaysHandOff }
+    /// The reason the entry names for its handoff (`handoff: money`), nil for the topic's.
+    public var handoffReason: HandoffReason? { entry.handoffReason }
     /// The answers with company values filled in, once, at compile time.
     public let filledAnswers: [String]
     /// English answers, filled in the same way (empty when the entry has none).

@@ -221,7 +221,8 @@ public enum KnowledgeLoader {
     }
 
     /// The handoff model's examples: `Intents/handoff/`, plus every FAQ phrasing — calm for
-    /// a topic the bot answers, the topic's reason for a handoff topic (转人工, 投诉, 人身安全).
+    /// a topic the bot answers, the topic's reason for a handoff topic (转人工, 投诉, 人身安全),
+    /// the entry's own reason when it names one (`handoff: money`).
     /// The FAQ's thousands of routine questions are what "calm" looks like in this centre;
     /// without them the model takes any unfamiliar routine question for an upset one.
     /// Nothing is added when `Intents/handoff/` is absent: the lexicon then decides alone.
@@ -230,7 +231,8 @@ public enum KnowledgeLoader {
         var examples = source.handoffExamples
         for entry in source.entries where !entry.isDraft {
             let topic = source.topics[entry.topic]
-            let label = topic?.route == .handoff ? (topic?.handoffReason ?? .requested).rawValue : HandoffModel.calmLabel
+            let label = entry.handoffReason?.rawValue
+                ?? (topic?.route == .handoff ? (topic?.handoffReason ?? .requested).rawValue : HandoffModel.calmLabel)
             for q in entry.questions.prefix(handoffPhrasingsPerEntry) { examples.append(LabelledText(text: q.text, label: label)) }
         }
         return examples

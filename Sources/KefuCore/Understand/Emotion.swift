@@ -12,6 +12,9 @@ public enum EmotionLevel: String, Sendable, Codable, Comparable {
 /// them hands the conversation to a person whatever the score.
 public enum EmotionCategory: String, Sendable, CaseIterable, Codable {
     case anger, anxiety, insult, threat, money, safety, calm, negation, `repeat`
+    /// Words that hold a negation word but deny nothing after them: 不如 ("might as well"),
+    /// 不得不, 忍不住. 「不如一了百了」 is no 「不…一了百了」.
+    case notNegation = "not_negation"
 }
 
 /// One lexicon cue found in a message.
@@ -92,6 +95,7 @@ public struct EmotionDetector: Sendable {
     private let cuesByFirstScalar: [UInt32: [Cue]]
     private let gappedCues: [GappedCue]
     private let negations: [[UInt32]]
+    private let notNegations: [[UInt32]]
     static let gappedCueReach = 6
 
     public static let levelBounds: (concerned: Float, upset: Float, high: Float) = (0.25, 0.45, 0.7)
@@ -108,7 +112,7 @@ public struct EmotionDetector: Sendable {
 
     public init(lexicon: [(category: EmotionCategory, cue: String, weight: Float)]) {
         var table: [UInt32: [Cue]] = [:]
-        var negations: [[UInt32]] = []
+        var negations: [[UInt32]] = [], notNegations: [[UInt32]] = []
         var gapped: [GappedCue] = []
         for item in lexicon {
             let parts = item.cue.split(separator: "*", maxSplits: 1).map { TextNormalizer.fold(String($0)) }
@@ -119,6 +123,7 @@ public struct EmotionDetector: Sendable {
             let scalars = TextNormalizer.fold(item.cue)
             guard let first = scalars.first else { continue }
             if item.category == .negation { negations.append(scalars); continue }
+            if item.category == .notNegation { notNegations.append(scalars); continue }
             let latin = isLatinWord(scalars)
             table[first, default: []].append(Cue(scalars: scalars, text: item.cue, category: item.category, weight: item.weight, latin: latin))
         }
@@ -126,6 +131,7 @@ public struct EmotionDetector: Sendable {
         cuesByFirstScalar = table
         gappedCues = gapped
         self.negations = negations.sorted { $0.count > $1.count }
+        self.notNegations = notNegations
     }
 
     public func read(_ text: NormalizedText) -> EmotionReading {
@@ -157,7 +163,7 @@ public struct EmotionDetector: Sendable {
         for cue in cues where !cue.negated {
             switch cue.category {
             case .calm: calmCue = true
-            case .negation: break
+            case .negation, .notNegation: break
             default: calmness *= (1 - min(max(cue.weight, 0), 1))
             }
         }
@@ -185,10 +191,20 @@ public struct EmotionDetector: Sendable {
                 guard start >= 0, Array(s[start..<end]) == negation else { continue }
                 if gap == 1 && s[end] != 0x20 && CharacterClass.of(s[end]) == .separator { continue }
                 if start >= 1 && end < s.count && s[start - 1] == s[end] { continue }  // X不X, X没X
+                if partOfNotNegation(s, start..<end) { continue }
                 return true
             }
         }
         return false
+    }
+
+    /// Whether the negation word at `range` belongs to a listed word that denies nothing (不如).
+    private func partOfNotNegation(_ s: [UInt32], _ range: Range<Int>) -> Bool {
+        notNegations.contains { word in
+            word.count >= range.count && (max(0, range.upperBound - word.count)...range.lowerBound).contains { start in
+                start + word.count <= s.count && start + word.count >= range.upperBound && Array(s[start..<start + word.count]) == word
+            }
+        }
     }
 
     static func find(_ needle: [UInt32], in s: [UInt32], from: Int) -> Int? {
