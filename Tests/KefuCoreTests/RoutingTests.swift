@@ -77,6 +77,24 @@ struct RoutingTests {
         #expect(u.candidates.count >= 2)
     }
 
+    @Test("below the answer threshold but above lean_answer, a question ahead of other topics is answered and marked unsure; at the answer threshold it is not")
+    func leanAnswer() throws {
+        // The fixture is very sure of this message (though not certain): an answer threshold of
+        // 1 puts it below, in the lean band from 0.5.
+        let message = "银行卡丢了怎么办呢"
+        let probability = try #require(Self.kb.understand(message).top).probability
+        #expect(probability >= 0.5 && probability < 1)
+        let answer = 1
+        let lean = try KnowledgeFixture.make(intents: ["thresholds.txt": "[thresholds]\nanswer: \(answer)\nlean_answer: 0.5\n"]).load()
+        let leaning = lean.route(lean.understand(message))
+        #expect(leaning.route == .answer && leaning.unsure, "\(leaning.rule)")
+        #expect(leaning.rule.contains("lean answer"))
+
+        let strict = try KnowledgeFixture.make(intents: ["thresholds.txt": "[thresholds]\nanswer: \(answer)\nlean_answer: \(answer)\n"]).load()
+        let menu = strict.route(strict.understand(message))
+        #expect(menu.route == .clarify && !menu.unsure, "\(menu.rule)")
+    }
+
     @Test("excluded keywords block an entry, boosted ones raise it")
     func keywordsMoveScores() throws {
         var entries = KnowledgeFixture.standardEntries

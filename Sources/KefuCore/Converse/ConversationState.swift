@@ -8,8 +8,6 @@ public enum ConversationStage: Sendable, Equatable {
     case choosing([String])
     /// The bot asked whether to bring in a person, for this reason.
     case offeringPerson(HandoffReason)
-    /// A complaint without details: the bot asked once what happened.
-    case collectingFacts(HandoffReason)
     /// The case is with a person (ticket id): the bot does not answer over the agent.
     case withPerson(String)
     /// The bot asked for a 1–5 rating (of the ticket, when a person took part).
@@ -48,7 +46,8 @@ public struct ConversationState: Sendable {
     /// What the last reply asked, so a bare 「不是」「没有」 can be read: after 「能解决您的问题吗？」
     /// it means not helped, after 「还有其他问题吗？」 it means done.
     public var awaiting: Awaiting?
-    public enum Awaiting: Sendable { case confirmation, anythingElse }
+    /// `details`: a complaint was opened without them and the bot asked what happened.
+    public enum Awaiting: Sendable { case confirmation, anythingElse, details }
     /// The customer's words that led to the last answer, for reading a short follow-up.
     public var lastQuestion: String?
     /// The language of the customer's last message with letters in it; replies follow it.

@@ -176,28 +176,6 @@ public struct Dialogue: Sendable {
                     return Reply(lines: [composer.phrase("declined_person")], route: .answer, rule: "the customer declined a person")
                 }
             }
-        case .collectingFacts(let reason):
-            state.stage = .open
-            if let acts, acts.has(.requestPerson) {
-                return try handOff(reason, understanding: nil, state: &state, now: now, rule: "complaint: the customer asks for a person instead of giving details")
-            }
-            let withdrawn = acts.map { $0.has(.cancel) || $0.only([.deny, .nothingElse]) } ?? (kb.acts.mentions(.cancel, in: n) != nil)
-            if withdrawn {
-                var event = messageEvent(message.understanding, route: .answer, state: state, now: now)
-                event.topic = "complaint"
-                event.reason = .withdrawn
-                try desk.events.record(event)
-                return try answeringTheRest(of: message, after: Reply(lines: [composer.phrase("complaint_withdrawn")], route: .answer, topic: "complaint",
-                             rule: "the customer withdrew the complaint before giving details → nothing filed"), state: &state, now: now)
-            }
-            state.facts.append(PrivacyMask.mask(n.original))
-            let u = message.understanding
-            // The answer to 「what happened?」 may carry a threat or a loss: the ticket says so. (Facts
-            // of a complaint read upset by nature; that alone does not change the reason.)
-            let urgent = message.decision.route == .handoff ? message.decision.reason.flatMap { [.threat, .money].contains($0) && $0.severity > reason.severity ? $0 : nil } : nil
-            try record(u, decision: RouteDecision(route: .handoff, reason: urgent ?? reason, rule: "facts for the complaint"), state: &state, now: now)
-            return try handOff(urgent ?? reason, understanding: u, state: &state, now: now,
-                               rule: urgent.map { "complaint facts collected; \($0.rawValue) in them (\(message.decision.rule))" } ?? "complaint facts collected")
         case .open, .closed:
             break
         }
@@ -342,11 +320,15 @@ public struct Dialogue: Sendable {
                 return try handOff(reason, understanding: u, state: &state, now: now, rule: rule + "; the customer is chasing the complaint just looked up → a person, no question",
                                    topic: Self.complaintProgressTopic)
             }
-            if reason == .complaint && !state.askedForFacts && u.emotion.level == .calm && !hasFacts(n) {
+            if reason == .complaint && !state.askedForFacts && !hasFacts(n) {
+                // 「我要投诉」 asks for a person to complain to: the case is opened at once, and
+                // the customer is asked what happened while waiting, so the agent has it when
+                // they pick the case up. Withdrawing before an agent has it files nothing.
                 state.askedForFacts = true
-                state.stage = .collectingFacts(reason)
-                return Reply(lines: [composer.phrase("complaint_facts")], route: .clarify, topic: u.topic, reason: reason,
-                             rule: rule + "; calm complaint without details → ask once what happened")
+                var reply = try handOff(reason, understanding: u, state: &state, now: now, rule: rule + "; no details yet → opened, and asked what happened")
+                reply.lines.append(composer.phrase("complaint_facts"))
+                state.awaiting = .details
+                return reply
             }
             return try handOff(reason, understanding: u, state: &state, now: now, rule: rule)
         case .answer:
@@ -383,7 +365,10 @@ public struct Dialogue: Sendable {
             let continuing = readWithContext || Self.isShort(n) && lastTopic == entry.topic
             let withContext = continuing ? state.lastQuestion.map { $0 + "，" + n.original } : nil
             state.lastQuestion = withContext.flatMap { $0.count <= Self.maxQuestionContext ? $0 : nil } ?? n.original
-            return try answer(entry, understanding: u, state: &state, now: now, rule: rule)
+            // A runner-up worth naming: one the customer may really have meant, not the noise below it.
+            let runnerUp = decision.unsure ? u.candidates.dropFirst().first { $0.topic != KnowledgeBase.outOfScopeTopic }
+                .flatMap { $0.probability >= kb.thresholds.floor / 2 ? kb.entries[$0.entryIndex] : nil } : nil
+            return try answer(entry, understanding: u, state: &state, now: now, rule: rule, runnerUp: runnerUp)
         case .clarify:
             state.misunderstandings = 0
             var offered: [String] = []
@@ -506,7 +491,10 @@ public struct Dialogue: Sendable {
                                       "是否", "要不要", "有没有", "为何", "咋", "请问", "想", "要", "需要", "帮我", "麻烦"]
     static let chineseQuestionCueScalars = chineseQuestionCues.map { $0.unicodeScalars.map(\.value) }
 
-    private func answer(_ entry: CompiledEntry, understanding: Understanding?, state: inout ConversationState, now: Date, rule: String) throws -> Reply {
+    /// The entry's answer, its related entries and one closing question. `runnerUp`: the answer
+    /// was a lean one (`lean_answer`), so the next candidate is named for a 「不是」 to reach.
+    private func answer(_ entry: CompiledEntry, understanding: Understanding?, state: inout ConversationState, now: Date, rule: String,
+                        runnerUp: CompiledEntry? = nil) throws -> Reply {
         let composer = composer.speaking(state.language)
         state.misunderstandings = 0
         state.tried.append(entry.id)
@@ -515,7 +503,11 @@ public struct Dialogue: Sendable {
             return try handOff(entry.handoffReason ?? kb.topics[entry.topic]?.handoffReason ?? .requested, understanding: understanding, state: &state, now: now, rule: rule)
         }
         var lines = answerLines(entry, composer: composer, state: state)
-        lines += composer.related(entry)
+        if let runnerUp, runnerUp.id != entry.id, let line = composer.otherReading(runnerUp) {
+            lines.append(line)
+        } else {
+            lines += composer.related(entry)
+        }
         lines.append(composer.phrase("confirm", variant: state.turnCount))
         state.awaiting = .confirmation
         return Reply(lines: lines, route: .answer, topic: entry.topic, rule: rule)
@@ -711,6 +703,15 @@ public struct Dialogue: Sendable {
             return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, rule: "waiting: \(said)")
         }
         let decision = message.decision
+        let askedForDetails = state.awaiting == .details
+        state.awaiting = nil
+        // The answer to 「what happened?」 goes to the case as it is, however it reads; only a
+        // threat, a loss or a danger in it raises the case (handled further down and above).
+        if askedForDetails, decision.route != .handoff || ![.threat, .money].contains(decision.reason) {
+            try passOn(message.n.original, u, to: id, state: state, now: now)
+            return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, topic: ticket.topic,
+                         rule: "waiting: the details asked for → added to ticket \(id) (\(decision.rule))")
+        }
         // 「请问还要等多久」: asking for the place in the queue in more words, unless it is clearly a
         // question of its own (「维修还要多久」 answered as such).
         if message.acts == nil, decision.route != .answer, decision.route != .handoff, let phrase = kb.acts.mentions(.askPosition, in: message.n) {
@@ -808,7 +809,10 @@ public struct Dialogue: Sendable {
         try desk.events.record(event)
         state.stage = .open
         state.ticket = nil
-        return try answeringTheRest(of: message, after: Reply(lines: [composer.speaking(state.language).phrase("queue_withdrawn", ["ticket": id])], route: .answer,
+        // A complaint withdrawn before an agent took it is not filed; a request for a person is cancelled.
+        let line = ticket.reason == .complaint ? composer.speaking(state.language).phrase("complaint_withdrawn")
+            : composer.speaking(state.language).phrase("queue_withdrawn", ["ticket": id])
+        return try answeringTheRest(of: message, after: Reply(lines: [line], route: .answer, topic: ticket.reason == .complaint ? "complaint" : nil,
                                                               rule: rule + " → ticket \(id) leaves the queue"), state: &state, now: now)
     }
 

@@ -11,6 +11,9 @@ public struct RouteDecision: Sendable, Equatable {
     /// (`handoff_unanswered`): right for a first message, not enough to raise a case that a
     /// person already has (「好的，那我继续排队」 is no anger).
     public var leaning = false
+    /// Answered below the answer threshold (`lean_answer`): the reply names the runner-up, so a
+    /// customer answered wrongly can say 「不是」 and get it.
+    public var unsure = false
 }
 
 /// Chooses the route of a message in a fresh conversation. Rules are checked in order and
@@ -175,7 +178,8 @@ public enum Router {
         // broken」 0.40): the closest entry answers; a menu of one topic's entries helps nobody.
         let topicConfidence = u.candidates.prefix(3).filter { $0.topic == top.topic }.reduce(Float(0)) { $0 + $1.probability }
         let sureOfTopic = entry.threshold == nil && topicConfidence >= threshold && Self.asksSomething(u.normalized)
-        if top.probability < threshold, !sureOfTopic {
+        let leans = entry.threshold == nil && top.probability >= t.leanAnswer && Self.asksSomething(u.normalized)
+        if top.probability < threshold, !sureOfTopic, !leans {
             return RouteDecision(route: .clarify, reason: nil,
                                  rule: "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold)) → offer choices")
         }
@@ -189,9 +193,15 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: reason,
                                  rule: "confidence \(twoDecimals(top.probability)) for entry \(entry.id), marked `handoff: \(entry.handoffReason?.rawValue ?? "true")` → a person takes over (\(reason.rawValue))")
         }
-        if top.probability < threshold {
+        if top.probability < threshold, sureOfTopic {
             return RouteDecision(route: .answer, reason: nil,
                                  rule: "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ answer threshold \(twoDecimals(threshold)) (entry \(twoDecimals(top.probability))) → the closest answers")
+        }
+        if top.probability < threshold {
+            var decision = RouteDecision(route: .answer, reason: nil,
+                                         rule: "confidence \(twoDecimals(top.probability)) between lean answer \(twoDecimals(t.leanAnswer)) and answer threshold \(twoDecimals(threshold)), ahead of other topics by the margin → the closest answers, the runner-up named")
+            decision.unsure = true
+            return decision
         }
         return RouteDecision(route: .answer, reason: nil,
                              rule: "confidence \(twoDecimals(top.probability)) ≥ answer threshold \(twoDecimals(threshold))")

@@ -60,7 +60,6 @@ struct ConversationSnapshot: Codable {
         case .open: Stage(name: "open")
         case .choosing(let entries): Stage(name: "choosing", entries: entries)
         case .offeringPerson(let reason): Stage(name: "offeringPerson", reason: reason.rawValue)
-        case .collectingFacts(let reason): Stage(name: "collectingFacts", reason: reason.rawValue)
         case .withPerson(let ticket): Stage(name: "withPerson", ticket: ticket)
         case .rating(let ticket): Stage(name: "rating", ticket: ticket)
         case .closed: Stage(name: "closed")
@@ -81,6 +80,7 @@ struct ConversationSnapshot: Codable {
         awaiting = switch s.awaiting {
         case .confirmation: "confirmation"
         case .anythingElse: "anythingElse"
+        case .details: "details"
         case nil: nil
         }
         lastQuestion = s.lastQuestion
@@ -98,7 +98,6 @@ struct ConversationSnapshot: Codable {
         s.stage = switch stage.name {
         case "choosing": .choosing(stage.entries ?? [])
         case "offeringPerson": .offeringPerson(reason(stage.reason))
-        case "collectingFacts": .collectingFacts(reason(stage.reason))
         case "withPerson": stage.ticket.map { .withPerson($0) } ?? .open
         case "rating": .rating(ticket: stage.ticket)
         case "closed": .closed
@@ -122,6 +121,7 @@ struct ConversationSnapshot: Codable {
         s.awaiting = switch awaiting {
         case "confirmation": .confirmation
         case "anythingElse": .anythingElse
+        case "details": .details
         default: nil
         }
         s.lastQuestion = lastQuestion

@@ -104,9 +104,9 @@ public struct StandardPhrases: Sendable, Equatable {
                            "safety_advice", "money_advice", "with_person", "person_resolved", "rating_thanks",
                            "rating_again", "too_long", "unreadable", "acknowledged", "ack_open", "nothing_else_reply",
                            "complaint_withdrawn", "queue_withdrawn", "queue_position", "queue_still_waiting", "queue_noted",
-                           "agent_away", "safety_escalated", "already_answered", "covered_above", "answer_in_chinese"]
+                           "agent_away", "safety_escalated", "already_answered", "covered_above", "answer_in_chinese", "other_reading"]
     /// English forms (`[phrases.en]`) are stored under this prefix; a missing one falls back to Chinese.
     static let englishPrefix = "en:"
     /// Placeholders the bot fills in at run time, on top of the company profile.
-    static let runtimePlaceholders: Set<String> = ["ticket", "position", "wait", "human_open", "topics", "choices"]
+    static let runtimePlaceholders: Set<String> = ["ticket", "position", "wait", "human_open", "topics", "choices", "question"]
 }

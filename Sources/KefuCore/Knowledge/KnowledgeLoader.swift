@@ -360,6 +360,7 @@ public enum KnowledgeLoader {
                 }
                 switch key {
                 case "answer": t.answer = v
+                case "lean_answer": t.leanAnswer = v
                 case "floor": t.floor = v
                 case "margin": t.margin = v
                 case "coverage": t.coverage = v
@@ -368,7 +369,7 @@ public enum KnowledgeLoader {
                 case "safety_model": t.safetyModel = v
                 case "calm_veto": t.calmVeto = v
                 case "anger_model": t.angerModel = v
-                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, floor, margin, coverage, handoff_model, handoff_unanswered, safety_model, calm_veto, anger_model or emotion_handoff"))
+                default: problems.append(LoadProblem(file: file.path, line: item.line, "unknown threshold '\(key)'; use answer, lean_answer, floor, margin, coverage, handoff_model, handoff_unanswered, safety_model, calm_veto, anger_model or emotion_handoff"))
                 }
             }
         }

@@ -43,6 +43,11 @@ struct ReplyComposer: Sendable {
         return [(language == .en ? "You may also want to know: " : "您可能还想了解：") + questions.map { "「\($0)」" }.joined(separator: "、")]
     }
 
+    /// After a lean answer: the other question the message may have meant, for 「不是」 to reach.
+    func otherReading(_ entry: CompiledEntry) -> String? {
+        firstQuestion(entry).map { phrase("other_reading", ["question": $0]) }
+    }
+
     /// The entry's first phrasing, its first English one for an English customer.
     private func firstQuestion(_ e: CompiledEntry) -> String? {
         if language == .en, let english = e.entry.questions.first(where: { TextLanguage.of($0.text) == .en }) { return english.text }

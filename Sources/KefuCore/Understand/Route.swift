@@ -46,6 +46,12 @@ public enum HandoffReason: String, Sendable, Codable, CaseIterable {
 public struct Thresholds: Sendable, Equatable {
     /// Answer when the top entry's probability reaches this (an entry may set its own).
     public var answer: Float = 0.5
+    /// Between this and `answer`, a question whose top entry leads the next topic by the
+    /// margin is answered, and the runner-up named, instead of a menu: on the development
+    /// files (A, C, D, E) the top entry in 0.40–0.50 was right 73% of the time, and a
+    /// customer answered wrongly says 「不是」 and gets the runner-up. The same as `answer`
+    /// turns it off.
+    public var leanAnswer: Float = 0.5
     /// Below this the message is out of scope: fall back.
     public var floor: Float = 0.2
     /// Offer choices when the top two entries of different topics are closer than this.
