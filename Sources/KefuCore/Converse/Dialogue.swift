@@ -714,15 +714,16 @@ public struct Dialogue: Sendable {
         }
         // 「请问还要等多久」: asking for the place in the queue in more words, unless it is clearly a
         // question of its own (「维修还要多久」 answered as such).
-        if message.acts == nil, decision.route != .answer, decision.route != .handoff, let phrase = kb.acts.mentions(.askPosition, in: message.n) {
+        let sure = decision.route == .answer && !decision.unsure
+        if message.acts == nil, !sure, decision.route != .handoff, let phrase = kb.acts.mentions(.askPosition, in: message.n) {
             try passOn(message.n.original, u, to: id, state: state, now: now)
             return Reply(lines: [composer.phrase("queue_position", place)], route: .handoff, rule: "waiting: 「\(phrase)」 → position and wait")
         }
         // While queued no menu can be offered: a question the bot is nearly sure of (within the
         // margin below the answer threshold) gets its closest answer; the agent sees it anyway.
-        let nearlySure = decision.route == .clarify && (u.top?.probability ?? 0) >= kb.thresholds.answer - kb.thresholds.margin
+        let nearlySure = (decision.route == .clarify || decision.unsure) && (u.top?.probability ?? 0) >= kb.thresholds.answer - kb.thresholds.margin
             && u.top.map { kb.topics[$0.topic]?.route == .answer && $0.topic != KnowledgeBase.outOfScopeTopic } == true
-        if decision.route == .answer || nearlySure, let top = u.top, !KnowledgeBase.smallTalkTopics.contains(top.topic) {
+        if sure || nearlySure, let top = u.top, !KnowledgeBase.smallTalkTopics.contains(top.topic) {
             // A routine question while waiting: answered, and the exchange is in the ticket.
             try passOn(message.n.original, u, to: id, state: state, now: now)
             let entry = kb.entries[top.entryIndex]
