@@ -42,10 +42,11 @@ struct DialogueActTests {
         #expect(fixture.problems().contains { $0.contains("spells 400 phrasings") }, "\(fixture.problems())")
     }
 
-    @Test("a person asked for in English words inside a longer message is found; declined or asked about, it is not", arguments: [
+    @Test("a person asked for in words inside a longer message is found; declined or asked about, it is not", arguments: [
         ("Can I talk to someone about my mortgage?", true), ("could I speak with a real person about a refund", true),
+        ("房贷的事我想找人工问问", true), ("麻烦帮我转接客服，这个我弄不明白", true), ("能不能安排人工处理一下", true),
         ("no need to speak to someone", false), ("I don't want to talk to a human", false), ("人工服务几点下班", false),
-        ("what are your opening hours", false),
+        ("what are your opening hours", false), ("不用转人工，我问下积分", false), ("网站上找客服的入口在哪", false),
     ])
     func requestInWords(_ text: String, _ found: Bool) {
         #expect((Self.kb.acts.requestInWords(Self.kb.classifier.normalizer.normalize(text)) != nil) == found, "\(text)")

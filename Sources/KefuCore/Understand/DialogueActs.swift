@@ -58,7 +58,7 @@ public struct DialogueActLexicon: Sendable {
             byFirst[first, default: []].append(Phrase(scalars: key, text: p.text, act: p.act, score: p.score))
         }
         self.byFirst = byFirst.mapValues { $0.sorted { $0.scalars.count > $1.scalars.count } }
-        requestsInWords = self.byFirst.mapValues { $0.filter { $0.act == .requestPerson && $0.text.split(separator: " ").count >= 3 } }.filter { !$0.value.isEmpty }
+        requestsInWords = self.byFirst.mapValues { $0.filter { $0.act == .requestPerson && Self.asksInWords($0.text) } }.filter { !$0.value.isEmpty }
         self.particles = particles.map { Self.key(TextNormalizer.fold($0)) }.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
     }
 
@@ -95,16 +95,26 @@ public struct DialogueActLexicon: Sendable {
     }
 
     /// A request for a person in so many words inside a longer message ("can I talk to
-    /// someone about my loan"): English phrasings of three words or more only, and not right
-    /// after a negation ("I don't need to talk to someone"). A Chinese 人工 inside a question
-    /// (「人工服务几点下班」) asks about the service, not for a person, so Chinese is left to the
-    /// classifier and the handoff model.
+    /// someone about my loan", 「想找人工看下原因」), not right after a negation ("I don't need
+    /// to talk to someone", 「不用转人工」): see `asksInWords` for the phrasings that count.
     public func requestInWords(_ n: NormalizedText) -> String? {
-        // Runs on every message: nothing to look for without a Latin letter.
-        guard !requestsInWords.isEmpty, n.folded.contains(where: { $0 >= 0x61 && $0 <= 0x7A }) else { return nil }
+        guard !requestsInWords.isEmpty else { return nil }
         let k = Self.key(n.folded)
         return Self.firstOccurrence(in: k, of: requestsInWords) { _, i in !Self.negated(k, before: i) }?.text
     }
+
+    /// The `request_person` phrasings that ask for a person wherever they stand: English ones of
+    /// three words or more, and Chinese ones that put a verb to 人工 (找人工, 转人工) or a
+    /// transfer to 客服 (转客服, 转接客服). 人工 or 客服 alone inside a question (「人工服务几点
+    /// 下班」) asks about the service; 找客服 is also finding where to write (「找客服入口太难找了」),
+    /// and 找个人 or 要真人 occur in other sentences (「找个人少的网点」「需要真人认证吗」).
+    static func asksInWords(_ text: String) -> Bool {
+        if text.unicodeScalars.contains(where: { ("a"..."z").contains($0) }) { return text.split(separator: " ").count >= 3 }
+        guard text.count >= 3, let first = text.first else { return false }
+        return text.contains("人工") && personVerbs.contains(first) || text.contains("客服") && transferVerbs.contains(first)
+    }
+    static let personVerbs: Set<Character> = ["转", "找", "要", "我", "请", "接", "叫", "安"]
+    static let transferVerbs: Set<Character> = ["转", "接", "安"]
 
     /// Words that, right before a request for a person, decline one (spaces removed).
     static let negations = ["dont", "donot", "dontneedto", "donotneedto", "dontwantto", "donotwantto", "noneedto", "not", "never", "neverwantto",
