@@ -16,6 +16,7 @@ struct DialogueActTests {
         ("還要等多久", [.askPosition]), ("没有了", [.nothingElse]), ("不是", [.deny]),
         ("沒別的問題了", [.nothingElse]), ("没有其他事情", [.nothingElse]), ("不需要真人了", [.cancel]), ("不用转人工", [.cancel]),
         ("不是，我要人工", [.deny, .requestPerson]), ("就这样，掰掰", [.nothingElse, .goodbye]), ("no need to speak to someone", [.cancel]),
+        ("行吧，那再见", [.affirm, .goodbye]), ("done, that's all", [.nothingElse, .nothingElse]), ("ok, have a nice day", [.acknowledge, .goodbye]),
     ])
     func combinations(_ text: String, _ expected: [DialogueAct]) {
         #expect(Self.acts(text) == expected, "\(text)")
@@ -54,6 +55,7 @@ struct DialogueActTests {
 
     @Test("ratings in words and numbers carry their score", arguments: [
         ("5", 5), ("五星好评", 5), ("非常满意", 5), ("满意", 4), ("一般般", 3), ("差评", 1), ("打4分", 4), ("3分", 3),
+        ("5 stars", 5), ("three out of five", 3), ("1 star", 1),
     ])
     func ratings(_ text: String, _ score: Int) {
         #expect(Self.kb.acts.read(Self.kb.classifier.normalizer.normalize(text))?.rating == score, "\(text)")

@@ -269,6 +269,14 @@ public enum KnowledgeLoader {
     private static func readActs(_ file: SectionedFile, problems: inout [LoadProblem]) -> DialogueActLexicon {
         var phrases: [(text: String, act: DialogueAct, score: Int?)] = []
         var particles: [String] = []
+        /// A phrasing's spellings (`(甲|乙)` choices), at most `ActPattern.maxSpellings`.
+        func spelled(_ text: String, line: Int) -> [String] {
+            let spellings = ActPattern.expand(text)
+            if spellings.count > ActPattern.maxSpellings {
+                problems.append(LoadProblem(file: file.path, line: line, "「\(text)」 spells \(spellings.count) phrasings (at most \(ActPattern.maxSpellings)); split it into several lines"))
+            }
+            return Array(spellings.prefix(ActPattern.maxSpellings))
+        }
         for section in file.sections {
             if section.name == "particles" {
                 for item in section.items { particles += item.value.commaList }
@@ -284,14 +292,10 @@ public enum KnowledgeLoader {
                         problems.append(LoadProblem(file: file.path, line: item.line, "a rating line must be `phrasing: score` with a score from 1 to 5"))
                         continue
                     }
-                    phrases.append((text, .rating, score))
+                    for phrase in spelled(text, line: item.line) { phrases.append((phrase, .rating, score)) }
                 } else {
                     for text in (item.key.map { "\($0): \(item.value)" } ?? item.value).commaList {
-                        let spelled = ActPattern.expand(text)
-                        if spelled.count > ActPattern.maxSpellings {
-                            problems.append(LoadProblem(file: file.path, line: item.line, "「\(text)」 spells \(spelled.count) phrasings (at most \(ActPattern.maxSpellings)); split it into several lines"))
-                        }
-                        for phrase in spelled.prefix(ActPattern.maxSpellings) { phrases.append((phrase, act, nil)) }
+                        for phrase in spelled(text, line: item.line) { phrases.append((phrase, act, nil)) }
                     }
                 }
             }
