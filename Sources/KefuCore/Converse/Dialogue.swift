@@ -349,6 +349,19 @@ public struct Dialogue: Sendable {
             state.lastCandidates = u.candidates
             state.tried = []
             if state.answered.last == entry.id {
+                // Asked a third time (「我问你快递到底到哪了！第三遍了！」): the answer is not what the
+                // customer needs, and saying so again would be the bot failing them again. Any
+                // feeling in it (a cue, 「！！」) hands off; asked calmly, a person is offered.
+                if state.answered.reversed().prefix(while: { $0 == entry.id }).count >= 2 {
+                    if u.emotion.score > 0 {
+                        return try handOff(.repeatedFailure, understanding: u, state: &state, now: now,
+                                           rule: rule + "; \(entry.id) asked a third time in a row, not calmly → a person takes over")
+                    }
+                    state.stage = .offeringPerson(.repeatedFailure)
+                    return Reply(lines: [composer.phrase("already_answered"), composer.phrase("offer_person")], route: .clarify, topic: entry.topic,
+                                 rule: rule + "; \(entry.id) asked a third time in a row → a person offered")
+                }
+                state.answered.append(entry.id)
                 // Asked again in other words (「我问的是燃气费怎么交」): the answer covers it, say
                 // so in one line. The same words again: related entries or a person.
                 if let previous = state.lastQuestion, kb.classifier.normalizer.normalize(previous).scalars != n.scalars {
