@@ -103,6 +103,14 @@ struct ShippedKnowledgeBaseTests {
         if handedOff { #expect(decision.reason == .money, "\(text): \(decision.rule)") }
     }
 
+    @Test("despair a safety entry is nearly certain of goes to a person even when the handoff model reads little danger in it")
+    func sureSafetyEntryHandsOff() {
+        let u = Self.kb.understand("好绝望 看不到任何出路")
+        let decision = Self.kb.route(u)
+        #expect(u.top?.topic == "safety")
+        #expect(decision.route == .handoff && decision.reason == .safety, "\(decision.rule)")
+    }
+
     @Test("a handoff reply names what it is (a person, a danger); the ticket keeps the subject the agent will handle")
     func handoffTopics() throws {
         let dialogue = Dialogue(kb: Self.kb, desk: try ServiceDesk(folder: Scratch.folder("handoff-topics")))

@@ -131,8 +131,11 @@ public enum Router {
         // n-grams (「星座运势看下」) is not danger unless the handoff model sees some too — as
         // much as it needs on its own when the entry itself is unsure (「资料我已经填好了」
         // shares 我已经…好了 with 我已经写好遗书了).
+        // A safety entry nearly certain of the message (「好绝望 看不到任何出路」 at 0.99) needs no
+        // confirmation: only a model sure the message is calm doubts it, as with a negated cue.
         let dangerNeeded = (top?.probability ?? 0) >= t.answer ? t.safetyModel / 2 : t.safetyModel
-        let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true && hasModel && safety < dangerNeeded
+        let sureEntry = (top?.probability ?? 0) >= Self.sureOfDanger && calm < t.calmVeto
+        let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true && hasModel && safety < dangerNeeded && !sureEntry
         let personDeclined = top.map { kb.topics[$0.topic]?.handoffReason == .requested } == true && declined() != nil
         if vetoed || unsafeTopicDoubted || personDeclined, let top, kb.topics[top.topic]?.route == .handoff {
             let others = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
