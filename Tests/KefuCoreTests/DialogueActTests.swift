@@ -17,6 +17,7 @@ struct DialogueActTests {
         ("沒別的問題了", [.nothingElse]), ("没有其他事情", [.nothingElse]), ("不需要真人了", [.cancel]), ("不用转人工", [.cancel]),
         ("不是，我要人工", [.deny, .requestPerson]), ("就这样，掰掰", [.nothingElse, .goodbye]), ("no need to speak to someone", [.cancel]),
         ("行吧，那再见", [.affirm, .goodbye]), ("done, that's all", [.nothingElse, .nothingElse]), ("ok, have a nice day", [.acknowledge, .goodbye]),
+        ("好的，我等着", [.acknowledge, .acknowledge]), ("ok, I'll wait", [.acknowledge, .acknowledge]), ("冇其他問題喇", [.nothingElse]),
     ])
     func combinations(_ text: String, _ expected: [DialogueAct]) {
         #expect(Self.acts(text) == expected, "\(text)")
