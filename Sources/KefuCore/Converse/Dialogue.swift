@@ -771,6 +771,12 @@ public struct Dialogue: Sendable {
             return Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.phrase("queue_noted", place)], route: .handoff,
                          topic: reasonTopic(.safety), reason: .safety, rule: "waiting with a danger: the safety advice again (\(decision.rule))")
         }
+        if ticket.reason == .money, Self.asks(message.n) {
+            // 「卡要不要先冻结」 "anything I should do in the meantime?" while a loss waits for a
+            // person: what to do right now (freeze the card, keep the codes) is the answer.
+            return Reply(lines: [composer.phrase("money_advice"), composer.phrase("queue_noted", place)], route: .answer,
+                         topic: ticket.topic, rule: "waiting with money lost, a question: what to do right now, again (\(decision.rule))")
+        }
         return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, topic: decision.route == .fallback ? nil : u.topic,
                      rule: "waiting: passed on to the agent (\(decision.rule))")
     }
