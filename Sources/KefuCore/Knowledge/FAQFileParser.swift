@@ -138,9 +138,6 @@ enum FAQFileParser {
         if entry.answers.isEmpty { problems.append(LoadProblem(file: entry.file, line: entry.line, "the entry has no answer; add an `## Answers` section")) }
     }
 
-    /// `keyword weight, keyword weight`: the weight is optional (default 1) and is the last
-    /// space-separated token when it is a number, so multi-word keywords keep their weight
-    /// (`it would be great 1`).
     /// The reasons an entry may name in `handoff:`: those the handoff model learns (the
     /// dialogue's own, not helped and repeated failure, are no question a customer asks).
     static let entryReasons = Set(HandoffReason.allCases.filter { HandoffModel.labels.contains($0.rawValue) })
@@ -149,6 +146,9 @@ enum FAQFileParser {
         ["true": true, "yes": true, "false": false, "no": false][value.lowercased()]
     }
 
+    /// `keyword weight, keyword weight`: the weight is optional (default 1) and is the last
+    /// space-separated token when it is a number, so multi-word keywords keep their weight
+    /// (`it would be great 1`).
     private static func keywords(_ value: String, line: Int, file: String, weighted: Bool, problems: inout [LoadProblem]) -> [FAQEntry.Keyword] {
         value.commaList.compactMap { item in
             var parts = item.split(separator: " ").map(String.init)
