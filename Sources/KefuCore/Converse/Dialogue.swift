@@ -513,7 +513,7 @@ public struct Dialogue: Sendable {
         state.tried.append(entry.id)
         state.answered.append(entry.id)
         if entry.alwaysHandOff {
-            return try handOff(entry.handoffReason ?? kb.topics[entry.topic]?.handoffReason ?? .requested, understanding: understanding, state: &state, now: now, rule: rule)
+            return try handOff(kb.handoffReason(of: entry), understanding: understanding, state: &state, now: now, rule: rule)
         }
         var lines = answerLines(entry, composer: composer, state: state)
         if let runnerUp, runnerUp.id != entry.id, let line = composer.otherReading(runnerUp) {

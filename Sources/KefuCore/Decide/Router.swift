@@ -192,7 +192,7 @@ public enum Router {
                                  rule: "margin \(twoDecimals(top.probability - second.probability)) to \(second.entryID) < \(twoDecimals(t.margin)) → offer choices")
         }
         if entry.alwaysHandOff {
-            let reason = entry.handoffReason ?? kb.topics[top.topic]?.handoffReason ?? .requested
+            let reason = kb.handoffReason(of: entry)
             return RouteDecision(route: .handoff, reason: reason,
                                  rule: "confidence \(twoDecimals(top.probability)) for entry \(entry.id), marked `handoff: \(entry.handoffReason?.rawValue ?? "true")` → a person takes over (\(reason.rawValue))")
         }

@@ -186,6 +186,12 @@ public struct KnowledgeBase: Sendable {
     static let boostScale: Float = 1
     static let blocked: Float = -40
 
+    /// Why answering `entry` hands off, for an entry marked `handoff:`: the reason it names,
+    /// else its topic's.
+    public func handoffReason(of entry: CompiledEntry) -> HandoffReason {
+        entry.handoffReason ?? topics[entry.topic]?.handoffReason ?? .requested
+    }
+
     public func understand(_ text: String) -> Understanding {
         understand(classifier.normalizer.normalize(text))
     }

@@ -39,7 +39,8 @@ public struct DialogueActLexicon: Sendable {
 
     /// Phrasings by their first scalar, longest first.
     let byFirst: [UInt32: [Phrase]]
-    /// The `request_person` phrasings of three words or more, by their first scalar.
+    /// The `request_person` phrasings that ask for a person anywhere in a message (`asksInWords`),
+    /// by their first scalar.
     let requestsInWords: [UInt32: [Phrase]]
     let particles: [[UInt32]]
     /// Acts are short: longer messages are never read as acts (and cost nothing here).
