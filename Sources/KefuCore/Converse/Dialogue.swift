@@ -260,6 +260,9 @@ public struct Dialogue: Sendable {
         if statedNow { state.dangerStated = true }
         if case .withPerson(let id) = state.stage, let ticket = try desk.tickets.ticket(id), ticket.isOpen {
             let wasSafety = ticket.reason == .safety
+            if wasSafety, ticket.state == .waiting, let said = reportsSafe(u.normalized) {
+                return try safetyAcknowledged(ticket, u, said: said, state: state, now: now)
+            }
             try desk.tickets.escalate(id, reason: .safety, now: now)
             try desk.tickets.addCustomerMessage(id, line: TranscriptLine(time: now, from: "customer", text: u.normalized.original),
                                                 turn: turnRecord(u, route: .handoff, now: now), now: now)
@@ -431,7 +434,7 @@ public struct Dialogue: Sendable {
     private func readWithPreviousQuestion(_ n: NormalizedText, understanding u: Understanding, decision: RouteDecision,
                                           state: ConversationState) -> (understanding: Understanding, decision: RouteDecision, rule: String)? {
         guard let previous = state.lastQuestion, let lastID = state.answered.last, let lastIndex = kb.entryIndex[lastID],
-              Self.isShort(n), decision.route != .handoff else { return nil }
+              Self.isShort(n), decision.route != .handoff || decision.leaning else { return nil }
         let last = kb.entries[lastIndex]
         // 「那怎么关掉」「and euro?」 lean on the last answer by their first word, and a short
         // statement (「余额是够的啊」) right after an answer says something about it: both are
@@ -695,6 +698,9 @@ public struct Dialogue: Sendable {
         let id = ticket.id
         let position = try max(1, desk.tickets.position(of: id))
         let place = ["ticket": id, "position": String(position), "wait": composer.describeWait(Double(position) * (try desk.tickets.typicalWait()))]
+        if ticket.reason == .safety, let said = reportsSafe(message.n) {
+            return try safetyAcknowledged(ticket, u, said: said, state: state, now: now)
+        }
         let mentionedCancel = message.acts == nil ? kb.acts.mentions(.cancel, in: message.n) : nil
         // 「不用投诉了，东西送到了」 withdraws even though it reads as a complaint; anger, threats,
         // money and danger never withdraw (「再不退钱就取消合作」).
@@ -714,7 +720,7 @@ public struct Dialogue: Sendable {
             if acts.only([.thanks, .acknowledge, .affirm, .resolved, .goodbye, .nothingElse, .deny]) {
                 return Reply(lines: [composer.phrase("queue_still_waiting", place)], route: .answer, rule: "waiting: \(said) → still in the queue")
             }
-            return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, rule: "waiting: \(said)")
+            return Reply(lines: [composer.phrase("queue_noted", place)], route: .answer, rule: "waiting: \(said)")
         }
         let decision = message.decision
         let askedForDetails = state.awaiting == .details
@@ -723,7 +729,7 @@ public struct Dialogue: Sendable {
         // threat, a loss or a danger in it raises the case (handled further down and above).
         if askedForDetails, decision.route != .handoff || ![.threat, .money].contains(decision.reason) {
             try passOn(message.n.original, u, to: id, state: state, now: now)
-            return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, topic: ticket.topic,
+            return Reply(lines: [composer.phrase("queue_noted", place)], route: .answer, topic: ticket.topic,
                          rule: "waiting: the details asked for → added to ticket \(id) (\(decision.rule))")
         }
         // 「请问还要等多久」: asking for the place in the queue in more words, unless it is clearly a
@@ -732,6 +738,12 @@ public struct Dialogue: Sendable {
         if message.acts == nil, !sure, decision.route != .handoff, let phrase = kb.acts.mentions(.askPosition, in: message.n) {
             try passOn(message.n.original, u, to: id, state: state, now: now)
             return Reply(lines: [composer.phrase("queue_position", place)], route: .answer, rule: "waiting: 「\(phrase)」 → position and wait")
+        }
+        if ticket.reason == .safety, let said = kb.acts.mentions(.stillInDanger, in: message.n) {
+            // 「窗户开了，可是味道越来越大」 is the danger going on, whatever else it reads as.
+            try passOn(message.n.original, u, to: id, state: state, now: now)
+            return Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.phrase("queue_noted", place)], route: .handoff,
+                         topic: reasonTopic(.safety), reason: .safety, rule: "waiting with a danger that goes on (「\(said)」): the safety advice again")
         }
         // While queued no menu can be offered: a question answered in the open (a lean answer
         // included) or one the bot is nearly sure of (within the margin below the answer
@@ -748,7 +760,8 @@ public struct Dialogue: Sendable {
             return Reply(lines: lines, route: .answer, topic: entry.topic, rule: "waiting: routine question → answered, the ticket keeps its place (\(decision.rule))")
         }
         try passOn(message.n.original, u, to: id, state: state, now: now)
-        if decision.route == .handoff, !decision.leaning, let reason = decision.reason, reason.severity >= HandoffReason.emotion.severity {
+        if decision.route == .handoff, !decision.leaning, let reason = decision.reason, reason.severity >= HandoffReason.emotion.severity,
+           reason != .emotion || !decision.byModelAlone {
             // A message that would hand off on its own (anger, a threat) while waiting: the
             // ticket takes the more urgent reason and moves up, the customer hears an apology
             // and that the case has their words, and the reply names the ticket.
@@ -777,8 +790,25 @@ public struct Dialogue: Sendable {
             return Reply(lines: [composer.phrase("money_advice"), composer.phrase("queue_noted", place)], route: .answer,
                          topic: ticket.topic, rule: "waiting with money lost, a question: what to do right now, again (\(decision.rule))")
         }
-        return Reply(lines: [composer.phrase("queue_noted", place)], route: .handoff, topic: decision.route == .fallback ? nil : u.topic,
+        // The handoff happened when the ticket was opened: this line is answered (it is on the
+        // case, and the customer hears so), not handed off again.
+        return Reply(lines: [composer.phrase("queue_noted", place)], route: .answer, topic: decision.route == .fallback ? nil : u.topic,
                      rule: "waiting: passed on to the agent (\(decision.rule))")
+    }
+
+    /// What the customer did about a waiting danger (「窗户开了，人出来了」「已经拔掉了」), when
+    /// nothing in the message says the danger goes on (「门开了，火越来越大」) and it asks nothing.
+    private func reportsSafe(_ n: NormalizedText) -> String? {
+        guard !Self.asks(n), kb.acts.mentions(.stillInDanger, in: n) == nil else { return nil }
+        return kb.acts.mentions(.safeNow, in: n)
+    }
+
+    /// The customer followed the safety advice: thanked and reassured in one line (the case
+    /// stays first in the queue and the agent reads the message), not the whole advice again.
+    private func safetyAcknowledged(_ ticket: Ticket, _ u: Understanding, said: String, state: ConversationState, now: Date) throws -> Reply {
+        try passOn(u.normalized.original, u, to: ticket.id, state: state, now: now)
+        return Reply(lines: [composer.speaking(state.language).phrase("safety_acknowledged", ["ticket": ticket.id])], route: .answer,
+                     topic: reasonTopic(.safety), rule: "waiting with a danger: the customer did what the advice said (「\(said)」) → thanked and reassured")
     }
 
     /// What to do right now: the answer of the closest entry of the safety topic (self-harm

@@ -11,6 +11,10 @@ public struct RouteDecision: Sendable, Equatable {
     /// (`handoff_unanswered`): right for a first message, not enough to raise a case that a
     /// person already has (「好的，那我继续排队」 is no anger).
     public var leaning = false
+    /// Handed off on the handoff model's reading alone, no cue of the lexicon behind it: enough
+    /// for a first message, not to raise a waiting case to anger (「我刚刚是不是已经在排队了」
+    /// read as emotion 0.60 from 刚刚 and 是不是).
+    public var byModelAlone = false
     /// Answered below the answer threshold (`lean_answer`): the reply names the runner-up, so a
     /// customer answered wrongly can say 「不是」 and get it.
     public var unsure = false
@@ -109,8 +113,10 @@ public enum Router {
         }
         if !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
            kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint, likeliest.reason != .requested || declined() == nil {
-            return RouteDecision(route: .handoff, reason: likeliest.reason,
-                                 rule: "handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffModel)) (calm \(twoDecimals(calm))) → a person takes over")
+            var decision = RouteDecision(route: .handoff, reason: likeliest.reason,
+                                         rule: "handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffModel)) (calm \(twoDecimals(calm))) → a person takes over")
+            decision.byModelAlone = u.emotion.cues.isEmpty
+            return decision
         }
         let coverage = u.ranking.knownFeatureShare
         // Nothing to answer with: no familiar words, no entry above the floor, or out of scope.
@@ -121,6 +127,7 @@ public enum Router {
             var decision = RouteDecision(route: .handoff, reason: likeliest.reason,
                                          rule: "no answer, and handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffUnanswered)) and above calm \(twoDecimals(calm)) → a person takes over")
             decision.leaning = true
+            decision.byModelAlone = u.emotion.cues.isEmpty
             return decision
         }
         if coverage < t.coverage {

@@ -8,6 +8,12 @@ public enum DialogueAct: String, Sendable, CaseIterable {
     case cancel
     case askPosition = "ask_position"
     case rating
+    /// A danger dealt with (「窗户开了，人出来了」, "we're out"): on a waiting safety case the
+    /// bot thanks and reassures instead of repeating the whole advice.
+    case safeNow = "safe_now"
+    /// Words that keep a danger current (「还在」「越来越」「出不来」, "still") beside a
+    /// `safeNow` phrasing: 「门开了，火越来越大」 is still a danger.
+    case stillInDanger = "still_in_danger"
 }
 
 /// What a message says as dialogue acts: every act it is made of, in order, and the score
