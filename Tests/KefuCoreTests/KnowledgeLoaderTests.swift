@@ -89,6 +89,22 @@ struct KnowledgeLoaderTests {
         #expect(problems.contains { $0.hasPrefix("FAQ/order_status/charged.md:") && $0.contains("'handoff' must be true, false or a reason") && $0.contains("money") })
     }
 
+    @Test("a follow-up may carry an English answer after `| en:`, for English customers; an empty one is refused at its line")
+    func followUpEnglishAnswer() throws {
+        var entries = KnowledgeFixture.standardEntries
+        let refund = KnowledgeFixture.entry("refund", topic: "return_refund", questions: KnowledgeFixture.refundQuestions)
+        entries["return_refund/refund.md"] = refund + "\n## Follow-ups\n- 多久, how long: 一般 3 个工作日到账。 | en: It usually arrives within 3 working days.\n- 运费: 退货运费以商品页为准。\n"
+        let kb = try KnowledgeFixture.make(entries: entries).load()
+        let entry = try #require(kb.entryIndex["refund"].map { kb.entries[$0] })
+        let english = try #require(entry.followUp(for: kb.classifier.normalizer.normalize("how long will it take?")))
+        #expect(english.answer == "一般 3 个工作日到账。" && english.englishAnswer == "It usually arrives within 3 working days.")
+        #expect(entry.followUp(for: kb.classifier.normalizer.normalize("运费谁出"))?.englishAnswer == nil)
+
+        entries["return_refund/refund.md"] = refund + "\n## Follow-ups\n- 多久: 一般 3 个工作日到账。 | en:\n"
+        let problems = try KnowledgeFixture.make(entries: entries).problems()
+        #expect(problems.contains { $0.hasPrefix("FAQ/return_refund/refund.md:") && $0.contains("English answer goes after its Chinese one") })
+    }
+
     @Test("draft entries are ignored until the mark is removed")
     func draftsIgnored() throws {
         var entries = KnowledgeFixture.standardEntries

@@ -547,13 +547,13 @@ public struct Dialogue: Sendable {
                                 state: inout ConversationState) -> Reply? {
         guard let lastID = state.answered.last, let index = kb.entryIndex[lastID], decision.route != .handoff else { return nil }
         let last = kb.entries[index]
-        guard let (cue, answer) = last.followUp(for: n) else { return nil }
+        guard let (cue, answer, englishAnswer) = last.followUp(for: n) else { return nil }
         let newQuestion = decision.route == .answer && u.top?.entryID != lastID && u.top?.topic != last.topic && !Self.isShort(n, characters: 12, words: 7)
         guard !newQuestion else { return nil }
         let composer = composer.speaking(state.language)
         state.awaiting = .confirmation
         var lines = [answer]
-        if state.language == .en { lines.insert(composer.phrase("answer_in_chinese"), at: 0) }
+        if state.language == .en { lines = englishAnswer.map { [$0] } ?? [composer.phrase("answer_in_chinese"), answer] }
         lines.append(composer.phrase("confirm", variant: state.turnCount))
         return Reply(lines: lines, route: .answer, topic: last.topic,
                      rule: "follow-up 「\(cue)」 of \(lastID), the last answer")

@@ -15,17 +15,21 @@ final class MessageReading {
         acts = kb.acts.read(n)
     }
 
+    /// The classifier's reading, with the candidates the route was decided on when the router
+    /// set some aside (a calm message naming 投诉 answered from the rest).
     var understanding: Understanding {
         if let u = understood { return u }
-        let u = kb.understand(n)
+        var u = kb.understand(n)
+        let d = kb.route(u)
+        if let kept = d.candidates { u = u.with(candidates: kept) }
         understood = u
+        routed = d
         return u
     }
 
     var decision: RouteDecision {
         if let d = routed { return d }
-        let d = kb.route(understanding)
-        routed = d
-        return d
+        _ = understanding
+        return routed!
     }
 }

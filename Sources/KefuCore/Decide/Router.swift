@@ -18,6 +18,10 @@ public struct RouteDecision: Sendable, Equatable {
     /// Answered below the answer threshold (`lean_answer`): the reply names the runner-up, so a
     /// customer answered wrongly can say 「不是」 and get it.
     public var unsure = false
+    /// The candidates the decision stands on when they are not the understanding's own: a calm
+    /// message that names a handoff topic (「我不是要投诉，就想问退货流程」) is answered from the
+    /// other candidates, and the reply must answer the entry the route was decided on.
+    public var candidates: [Candidate]? = nil
 }
 
 /// Chooses the route of a message in a fresh conversation. Rules are checked in order and
@@ -145,14 +149,26 @@ public enum Router {
         let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true && hasModel && safety < dangerNeeded && !sureEntry
         let personDeclined = top.map { kb.topics[$0.topic]?.handoffReason == .requested } == true && declined() != nil
         if vetoed || unsafeTopicDoubted || personDeclined, let top, kb.topics[top.topic]?.route == .handoff {
-            let others = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
+            // The other candidates, their probabilities given that the message is not about
+            // the handoff topic: 「我不是要投诉，就想问退货流程」 is return_goods at 0.18 beside
+            // a complaint at 0.78, and 0.82 once the complaint is set aside.
+            let kept = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
+            let removed = u.candidates.filter { kb.topics[$0.topic]?.route == .handoff }.reduce(Float(0)) { $0 + $1.probability }
+            let scale = removed < 1 ? 1 / (1 - removed) : 1
+            let others = kept.map { Candidate(entryIndex: $0.entryIndex, entryID: $0.entryID, topic: $0.topic, probability: min(1, $0.probability * scale), keywordEffects: $0.keywordEffects) }
             let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: nil)
             let decision = decide(calmer, in: kb)
             let why = vetoed ? " — but the handoff model reads it as calm (\(twoDecimals(calm)) ≥ \(twoDecimals(t.calmVeto)))"
                 : personDeclined ? " — but the customer declines a person (a negation before 「\(declined() ?? "")」)"
                 : " — but the handoff model sees no danger (safety \(twoDecimals(safety)) < \(twoDecimals(dangerNeeded)))"
-            return RouteDecision(route: decision.route, reason: decision.reason,
-                                 rule: "topic \(top.topic) would go to a person\(why): \(decision.rule)")
+            var aside = RouteDecision(route: decision.route, reason: decision.reason,
+                                      rule: "topic \(top.topic) would go to a person\(why): \(decision.rule)")
+            aside.topic = decision.topic ?? (decision.route == .fallback ? nil : calmer.top?.topic)
+            aside.unsure = decision.unsure
+            aside.leaning = decision.leaning
+            aside.byModelAlone = decision.byModelAlone
+            aside.candidates = decision.candidates ?? others
+            return aside
         }
         if let top, top.probability >= t.floor, let topic = kb.topics[top.topic], topic.route == .handoff {
             // Unsure between a handoff topic and a close answerable one (投诉 vs 投诉进度):
@@ -168,7 +184,11 @@ public enum Router {
             return RouteDecision(route: .handoff, reason: reason,
                                  rule: "topic \(top.topic) (confidence \(twoDecimals(top.probability)) ≥ floor \(twoDecimals(t.floor))) always goes to a person")
         }
-        guard let top, top.probability >= t.floor else {
+        // The closest entries of the top topic together: a question split between three repair
+        // entries (0.13, 0.10, …) is about repairs, not out of scope.
+        let topicConfidence = top.map { top in u.candidates.prefix(3).filter { $0.topic == top.topic }.reduce(Float(0)) { $0 + $1.probability } } ?? 0
+        guard let top, top.probability >= t.floor
+                || topicConfidence >= t.floor && top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) else {
             let p = top.map { twoDecimals($0.probability) } ?? "0"
             return RouteDecision(route: .fallback, reason: nil, rule: "top confidence \(p) < out-of-scope floor \(twoDecimals(t.floor))")
         }
@@ -186,12 +206,13 @@ public enum Router {
         let threshold = entry.threshold ?? t.answer
         // Sure of the topic though split between its entries (报修: 「how to apply」 0.34, 「it is
         // broken」 0.40): the closest entry answers; a menu of one topic's entries helps nobody.
-        let topicConfidence = u.candidates.prefix(3).filter { $0.topic == top.topic }.reduce(Float(0)) { $0 + $1.probability }
         let sureOfTopic = entry.threshold == nil && topicConfidence >= threshold && Self.asksSomething(u.normalized)
         let leans = entry.threshold == nil && top.probability >= t.leanAnswer && Self.asksSomething(u.normalized)
         if top.probability < threshold, !sureOfTopic, !leans {
-            return RouteDecision(route: .clarify, reason: nil,
-                                 rule: "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold)) → offer choices")
+            let why = top.probability >= t.floor
+                ? "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold))"
+                : "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ floor \(twoDecimals(t.floor)), no entry above it (\(twoDecimals(top.probability)))"
+            return RouteDecision(route: .clarify, reason: nil, rule: why + " → offer choices")
         }
         if let second = u.candidates.dropFirst().first(where: { $0.topic != top.topic && $0.topic != KnowledgeBase.outOfScopeTopic }),
            top.probability - second.probability < t.margin {

@@ -23,11 +23,20 @@ public struct FAQEntry: Sendable, Equatable {
     /// 「要多久」「收费吗」「带什么」 after the answer, each with the words that ask it.
     public var followUps: [FollowUp] = []
 
-    /// `- 多久, 几天, how long: 一般 7 个工作日寄到。`: cues, then the answer.
+    /// `- 多久, 几天, how long: 一般 7 个工作日寄到。 | en: It usually arrives within 7 working days.`:
+    /// cues, then the answer, then (optionally) the answer for English customers.
     public struct FollowUp: Sendable, Equatable {
         public let cues: [String]
         public let answer: String
+        public var englishAnswer: String? = nil
         public let line: Int
+
+        public init(cues: [String], answer: String, englishAnswer: String? = nil, line: Int) {
+            self.cues = cues
+            self.answer = answer
+            self.englishAnswer = englishAnswer
+            self.line = line
+        }
     }
     public var related: [String] = []
     public var boost: [Keyword] = []

@@ -125,7 +125,12 @@ enum FAQFileParser {
                     problems.append(LoadProblem(file: entry.file, line: number, "a follow-up is `- cue, cue: answer` (the words that ask it, then the short answer)"))
                     continue
                 }
-                entry.followUps.append(.init(cues: cues.commaList, answer: answer, line: number))
+                let (chinese, english) = Self.splitEnglish(answer)
+                guard !chinese.isEmpty, english.map({ !$0.isEmpty }) ?? true else {
+                    problems.append(LoadProblem(file: entry.file, line: number, "a follow-up's English answer goes after its Chinese one: `- cue, cue: 答案 | en: answer`"))
+                    continue
+                }
+                entry.followUps.append(.init(cues: cues.commaList, answer: chinese, englishAnswer: english, line: number))
             case .answers, .englishAnswers:
                 if line.isEmpty { flushAnswer() } else {
                     if paragraph.isEmpty { paragraphLine = number }
@@ -164,5 +169,11 @@ enum FAQFileParser {
             }
             return FAQEntry.Keyword(word: word, weight: weight, line: line)
         }
+    }
+
+    /// A follow-up's answer and its English answer, written `答案 | en: answer` on one line.
+    static func splitEnglish(_ answer: String) -> (chinese: String, english: String?) {
+        guard let bar = answer.range(of: "| en:") ?? answer.range(of: "|en:") else { return (answer, nil) }
+        return (String(answer[..<bar.lowerBound]).trimmed, String(answer[bar.upperBound...]).trimmed)
     }
 }

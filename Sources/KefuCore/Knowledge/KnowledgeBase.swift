@@ -16,7 +16,7 @@ public struct CompiledEntry: Sendable {
     /// English answers, filled in the same way (empty when the entry has none).
     public let filledEnglishAnswers: [String]
     /// Follow-up answers with their cues normalised like messages.
-    let followUps: [(cues: [KeywordMatcher.Keyword], answer: String)]
+    let followUps: [(cues: [KeywordMatcher.Keyword], answer: String, englishAnswer: String?)]
 
     init(entry: FAQEntry, boost: [KeywordMatcher.Keyword], require: [KeywordMatcher.Keyword], exclude: [KeywordMatcher.Keyword],
          filledAnswers: [String]? = nil, company: CompanyProfile? = nil, normalizer: TextNormalizer? = nil) {
@@ -29,13 +29,15 @@ public struct CompiledEntry: Sendable {
         let english = company?.inEnglish
         filledEnglishAnswers = entry.englishAnswers.map { english?.fill($0.text) ?? $0.text }
         let n = normalizer ?? TextNormalizer()
-        followUps = entry.followUps.map { f in (f.cues.map { KeywordMatcher.keyword($0, weight: 1, normalizer: n) }, fill(f.answer)) }
+        followUps = entry.followUps.map { f in
+            (f.cues.map { KeywordMatcher.keyword($0, weight: 1, normalizer: n) }, fill(f.answer), f.englishAnswer.map { english?.fill($0) ?? $0 })
+        }
     }
 
     /// The follow-up answer whose cue occurs in `message`, if any (the first listed wins).
-    public func followUp(for message: NormalizedText) -> (cue: String, answer: String)? {
+    public func followUp(for message: NormalizedText) -> (cue: String, answer: String, englishAnswer: String?)? {
         for f in followUps {
-            if let cue = f.cues.first(where: { KeywordMatcher.occurs($0, in: message.scalars) }) { return (cue.text, f.answer) }
+            if let cue = f.cues.first(where: { KeywordMatcher.occurs($0, in: message.scalars) }) { return (cue.text, f.answer, f.englishAnswer) }
         }
         return nil
     }
@@ -85,6 +87,11 @@ public struct Understanding: Sendable {
     public var top: Candidate? { candidates.first }
     /// The topic, or `out_of_scope`.
     public var topic: String { top?.topic ?? KnowledgeBase.outOfScopeTopic }
+
+    /// The same reading with other candidates (the handoff topics set aside, for one).
+    public func with(candidates: [Candidate]) -> Understanding {
+        Understanding(normalized: normalized, candidates: candidates, emotion: emotion, ranking: ranking, handoff: handoff)
+    }
 }
 
 /// The compiled, immutable knowledge base: what the bot serves from. A reload compiles a
