@@ -84,6 +84,23 @@ struct ShippedKnowledgeBaseTests {
         }
     }
 
+    @Test("a calm message that names a handoff topic is answered from the other candidates", arguments: [
+        ("不是投诉哈，我就问下退货要怎么弄", "return_refund"), ("我没打算投诉，只是想问问快递到哪了", "order_status"),
+    ])
+    func handoffTopicSetAside(_ text: String, _ topic: String) throws {
+        let decision = Self.kb.route(Self.kb.understand(text))
+        #expect(decision.route == .answer && decision.topic == topic, "\(text): \(decision.rule)")
+        let answered = try #require(decision.candidates?.first, "\(text): no candidates kept")
+        #expect(answered.topic == topic, "\(text): answers \(answered.entryID)")
+    }
+
+    @Test("a question about one topic that none of its entries is sure of gets that topic's choices, not a fallback")
+    func topicAboveTheFloor() {
+        let u = Self.kb.understand("My oven stopped getting hot, how do I get someone to fix it?")
+        let decision = Self.kb.route(u)
+        #expect(decision.route != .fallback && u.topic == "repair_request", "\(decision.rule)")
+    }
+
     @Test("a person declined in so many words is no request for one; a request still is", arguments: [
         ("I don't want to talk to a human, just tell me the annual fee", false), ("不需要人工客服，帮我查下快递", false),
         ("不用转人工，信用卡年费怎么收", false), ("转人工", true), ("I want to talk to a human", true), ("给我转人工，不要机器人", true),

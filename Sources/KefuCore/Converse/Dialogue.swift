@@ -18,8 +18,6 @@ public struct Dialogue: Sendable {
     public let desk: ServiceDesk
     let composer: ReplyComposer
     let hours: ServiceHours
-    /// Each topic's `products`, normalised like messages, in the order of `Intents/topics.txt`.
-    let productCues: [(topic: String, cues: [KeywordMatcher.Keyword])]
     /// Without an agent message for this long, a customer writing to a live agent is told
     /// once that the agent is still on it.
     public static let agentAwayAfter: TimeInterval = 180
@@ -29,10 +27,6 @@ public struct Dialogue: Sendable {
         self.desk = desk
         composer = ReplyComposer(kb: kb)
         hours = ServiceHours(kb.company)
-        productCues = kb.topicOrder.compactMap { id in
-            guard let topic = kb.topics[id], !topic.products.isEmpty else { return nil }
-            return (id, topic.products.map { KeywordMatcher.keyword($0, weight: 1, normalizer: kb.classifier.normalizer) })
-        }
     }
 
     /// A new conversation for `customer`, picking up a case that is still with a person,
@@ -843,7 +837,7 @@ public struct Dialogue: Sendable {
     /// The topic of a danger: the topic whose `products` the message names (a water heater
     /// that smells of gas is a repair case, handed off for safety), else the safety topic.
     private func dangerTopic(_ u: Understanding) -> String {
-        for (topic, cues) in productCues where cues.contains(where: { KeywordMatcher.occurs($0, in: u.normalized.scalars) }) { return topic }
+        if let topic = kb.productTopic(u.normalized) { return topic }
         return kb.topics.values.first(where: { $0.route == .handoff && $0.handoffReason == .safety })?.id ?? u.topic
     }
 

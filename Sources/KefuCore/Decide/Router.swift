@@ -148,7 +148,11 @@ public enum Router {
         let sureEntry = (top?.probability ?? 0) >= Self.sureOfDanger && calm < t.calmVeto
         let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true && hasModel && safety < dangerNeeded && !sureEntry
         let personDeclined = top.map { kb.topics[$0.topic]?.handoffReason == .requested } == true && declined() != nil
-        if vetoed || unsafeTopicDoubted || personDeclined, let top, kb.topics[top.topic]?.route == .handoff {
+        // A handoff topic close behind the top one (「不是投诉哈，我就问下退货要怎么弄」: return_goods
+        // 0.5, complaint 0.36) is set aside the same way when the model is sure the message is calm.
+        let handoffTop = top.map { kb.topics[$0.topic]?.route == .handoff } == true
+        let setAside = handoffTop ? top : vetoed ? u.candidates.dropFirst().first.flatMap { kb.topics[$0.topic]?.route == .handoff ? $0 : nil } : nil
+        if let setAside, vetoed || unsafeTopicDoubted || personDeclined {
             // The other candidates, their probabilities given that the message is not about
             // the handoff topic: 「我不是要投诉，就想问退货流程」 is return_goods at 0.18 beside
             // a complaint at 0.78, and 0.82 once the complaint is set aside.
@@ -156,19 +160,21 @@ public enum Router {
             let removed = u.candidates.filter { kb.topics[$0.topic]?.route == .handoff }.reduce(Float(0)) { $0 + $1.probability }
             let scale = removed < 1 ? 1 / (1 - removed) : 1
             let others = kept.map { Candidate(entryIndex: $0.entryIndex, entryID: $0.entryID, topic: $0.topic, probability: min(1, $0.probability * scale), keywordEffects: $0.keywordEffects) }
-            let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: nil)
+            // The model's calm reading still stands when only a runner-up was set aside
+            // (「急死了，存款证明开出来要几天」 is no emotion handoff).
+            let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: handoffTop ? nil : u.handoff)
             let decision = decide(calmer, in: kb)
             let why = vetoed ? " — but the handoff model reads it as calm (\(twoDecimals(calm)) ≥ \(twoDecimals(t.calmVeto)))"
                 : personDeclined ? " — but the customer declines a person (a negation before 「\(declined() ?? "")」)"
                 : " — but the handoff model sees no danger (safety \(twoDecimals(safety)) < \(twoDecimals(dangerNeeded)))"
-            var aside = RouteDecision(route: decision.route, reason: decision.reason,
-                                      rule: "topic \(top.topic) would go to a person\(why): \(decision.rule)")
-            aside.topic = decision.topic ?? (decision.route == .fallback ? nil : calmer.top?.topic)
-            aside.unsure = decision.unsure
-            aside.leaning = decision.leaning
-            aside.byModelAlone = decision.byModelAlone
-            aside.candidates = decision.candidates ?? others
-            return aside
+            var result = RouteDecision(route: decision.route, reason: decision.reason,
+                                       rule: "topic \(setAside.topic) would go to a person\(why): \(decision.rule)")
+            result.topic = decision.topic ?? (decision.route == .fallback ? nil : calmer.top?.topic)
+            result.unsure = decision.unsure
+            result.leaning = decision.leaning
+            result.byModelAlone = decision.byModelAlone
+            result.candidates = decision.candidates ?? others
+            return result
         }
         if let top, top.probability >= t.floor, let topic = kb.topics[top.topic], topic.route == .handoff {
             // Unsure between a handoff topic and a close answerable one (投诉 vs 投诉进度):
@@ -186,9 +192,13 @@ public enum Router {
         }
         // The closest entries of the top topic together: a question split between three repair
         // entries (0.13, 0.10, …) is about repairs, not out of scope.
+        // A question that names one of the company's products (「烘干机不怎么热了」) is in scope:
+        // half the floor is enough for the closest entry.
         let topicConfidence = top.map { top in u.candidates.prefix(3).filter { $0.topic == top.topic }.reduce(Float(0)) { $0 + $1.probability } } ?? 0
-        guard let top, top.probability >= t.floor
-                || topicConfidence >= t.floor && top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) else {
+        let product = top.flatMap { top in top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) ? kb.productTopic(u.normalized) : nil }
+        let floor = product != nil ? t.floor / 2 : t.floor
+        guard let top, top.probability >= floor
+                || topicConfidence >= floor && top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) else {
             let p = top.map { twoDecimals($0.probability) } ?? "0"
             return RouteDecision(route: .fallback, reason: nil, rule: "top confidence \(p) < out-of-scope floor \(twoDecimals(t.floor))")
         }
@@ -211,7 +221,9 @@ public enum Router {
         if top.probability < threshold, !sureOfTopic, !leans {
             let why = top.probability >= t.floor
                 ? "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold))"
-                : "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ floor \(twoDecimals(t.floor)), no entry above it (\(twoDecimals(top.probability)))"
+                : product != nil && top.probability >= floor
+                ? "a product named (\(product!)) and confidence \(twoDecimals(top.probability)) ≥ half the floor \(twoDecimals(floor))"
+                : "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ floor \(twoDecimals(floor)), no entry above it (\(twoDecimals(top.probability)))"
             return RouteDecision(route: .clarify, reason: nil, rule: why + " → offer choices")
         }
         if let second = u.candidates.dropFirst().first(where: { $0.topic != top.topic && $0.topic != KnowledgeBase.outOfScopeTopic }),

@@ -137,6 +137,8 @@ public struct KnowledgeBase: Sendable {
     let keywordsByFirstScalar: [UInt32: [Int]]
     /// Classes with required keywords: blocked unless one of them occurs.
     let classesWithRequirements: [Int]
+    /// The company's products (`products:` of the topics), by topic, normalised like messages.
+    let productCues: [(topic: String, cues: [KeywordMatcher.Keyword])]
 
     enum Role: Sendable { case boost, require, exclude }
     struct KeywordRole: Sendable {
@@ -187,6 +189,15 @@ public struct KnowledgeBase: Sendable {
         keywordsByFirstScalar = byFirst
         let classEntries = entryOfClass
         classesWithRequirements = classEntries.indices.filter { !entries[classEntries[$0]].require.isEmpty }
+        productCues = topicOrder.compactMap { id in
+            guard let topic = topics[id], !topic.products.isEmpty else { return nil }
+            return (id, topic.products.map { KeywordMatcher.keyword($0, weight: 1, normalizer: classifier.normalizer) })
+        }
+    }
+
+    /// The topic whose product the message names (「烘干机」 → repair_request), if any.
+    public func productTopic(_ n: NormalizedText) -> String? {
+        productCues.first { $0.cues.contains { KeywordMatcher.occurs($0, in: n.scalars) } }?.topic
     }
 
     /// Logit added per unit of keyword weight. A weight of 1 multiplies the odds by e.

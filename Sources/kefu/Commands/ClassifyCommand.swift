@@ -46,12 +46,15 @@ enum ClassifyCommand {
         let u = kb.understand(text)
         let decision = kb.route(u)
         let outOfScope = decision.route == .fallback
+        // The entry answered: the closest of the candidates the route stands on (the handoff
+        // topics set aside for a calm 「不是投诉，就问下…」); `candidates` lists the classifier's own.
+        let answered = decision.candidates?.first ?? u.top
         var object: [String: Any] = [
             "text": text,
             "normalized": u.normalized.text,
             "intent": outOfScope ? KnowledgeBase.outOfScopeTopic : decision.topic ?? u.topic,
-            "entry": (outOfScope ? nil : u.top?.entryID) ?? NSNull(),
-            "confidence": rounded(u.top?.probability ?? 0),
+            "entry": (outOfScope ? nil : answered?.entryID) ?? NSNull(),
+            "confidence": rounded(answered?.probability ?? 0),
             "coverage": rounded(u.ranking.knownFeatureShare),
             "route": decision.route.rawValue,
             "rule": decision.rule,
