@@ -729,7 +729,8 @@ public struct Dialogue: Sendable {
         // 「请问还要等多久」: asking for the place in the queue in more words, unless it is clearly a
         // question of its own (「维修还要多久」 answered as such).
         let sure = decision.route == .answer && !decision.unsure
-        if message.acts == nil, !sure, decision.route != .handoff, let phrase = kb.acts.mentions(.askPosition, in: message.n) {
+        // A request for a person while waiting for one (「有冇人嚟緊」 read as 转人工) asks the same.
+        if message.acts == nil, !sure, decision.route != .handoff || decision.reason == .requested, let phrase = kb.acts.mentions(.askPosition, in: message.n) {
             try passOn(message.n.original, u, to: id, state: state, now: now)
             return Reply(lines: [composer.phrase("queue_position", place)], route: .answer, rule: "waiting: 「\(phrase)」 → position and wait")
         }
@@ -837,7 +838,7 @@ public struct Dialogue: Sendable {
     /// The topic of a danger: the topic whose `products` the message names (a water heater
     /// that smells of gas is a repair case, handed off for safety), else the safety topic.
     private func dangerTopic(_ u: Understanding) -> String {
-        if let topic = kb.productTopic(u.normalized) { return topic }
+        if let topic = kb.productNamed(u.normalized)?.topic { return topic }
         return kb.topics.values.first(where: { $0.route == .handoff && $0.handoffReason == .safety })?.id ?? u.topic
     }
 

@@ -195,7 +195,7 @@ public enum Router {
         // A question that names one of the company's products (「烘干机不怎么热了」) is in scope:
         // half the floor is enough for the closest entry.
         let topicConfidence = top.map { top in u.candidates.prefix(3).filter { $0.topic == top.topic }.reduce(Float(0)) { $0 + $1.probability } } ?? 0
-        let product = top.flatMap { top in top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) ? kb.productTopic(u.normalized) : nil }
+        let product = top.flatMap { top in top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) ? kb.productNamed(u.normalized)?.product : nil }
         let floor = product != nil ? t.floor / 2 : t.floor
         guard let top, top.probability >= floor
                 || topicConfidence >= floor && top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) else {

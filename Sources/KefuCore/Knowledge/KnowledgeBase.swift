@@ -195,9 +195,12 @@ public struct KnowledgeBase: Sendable {
         }
     }
 
-    /// The topic whose product the message names (「烘干机」 → repair_request), if any.
-    public func productTopic(_ n: NormalizedText) -> String? {
-        productCues.first { $0.cues.contains { KeywordMatcher.occurs($0, in: n.scalars) } }?.topic
+    /// The first product the message names and its topic (「烘干机」 → repair_request), if any.
+    public func productNamed(_ n: NormalizedText) -> (product: String, topic: String)? {
+        for (topic, cues) in productCues {
+            if let cue = cues.first(where: { KeywordMatcher.occurs($0, in: n.scalars) }) { return (cue.text, topic) }
+        }
+        return nil
     }
 
     /// Logit added per unit of keyword weight. A weight of 1 multiplies the odds by e.
