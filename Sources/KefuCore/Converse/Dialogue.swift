@@ -141,7 +141,8 @@ public struct Dialogue: Sendable {
                acts.only([.thanks, .nothingElse, .acknowledge, .affirm, .resolved, .deny]) {
                 // 「没有了」「好的」 at the rating question: still done, so ask once more, briefly.
                 state.ratingReminded = true
-                return Reply(lines: [composer.phrase("rating_again")], route: .answer, rule: "no rating yet (\(acts.phrases.joined(separator: " + "))) → ask once more")
+                return Reply(lines: [composer.phrase("rating_again")], route: .answer, topic: Self.closingTopic(of: acts),
+                             rule: "no rating yet (\(acts.phrases.joined(separator: " + "))) → ask once more")
             }
             if let acts, acts.only([.thanks, .goodbye, .nothingElse, .acknowledge, .deny, .cancel, .affirm, .resolved]) {
                 try close(state: &state, now: now)
@@ -428,7 +429,7 @@ public struct Dialogue: Sendable {
     private func readWithPreviousQuestion(_ n: NormalizedText, understanding u: Understanding, decision: RouteDecision,
                                           state: ConversationState) -> (understanding: Understanding, decision: RouteDecision, rule: String)? {
         guard let previous = state.lastQuestion, let lastID = state.answered.last, let lastIndex = kb.entryIndex[lastID],
-              Self.isShort(n), decision.route != .handoff || decision.leaning else { return nil }
+              Self.isShort(n), decision.route != .handoff || decision.leaning, !Self.switchesTopic(n) else { return nil }
         let last = kb.entries[lastIndex]
         // 「那怎么关掉」「and euro?」 lean on the last answer by their first word, and a short
         // statement (「余额是够的啊」) right after an answer says something about it: both are
@@ -460,6 +461,20 @@ public struct Dialogue: Sendable {
         guard TextLanguage.of(n.original) == .en else { return false }
         return n.original.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "'" }).count <= words
     }
+
+    /// What a closing said, as a topic: 「谢谢」 thanks, 「没有了」「再见」 goodbye; nil for 「好的」.
+    static func closingTopic(of acts: ActReading) -> String? {
+        acts.has(.thanks) ? "thanks" : acts.has(.goodbye) || acts.has(.nothingElse) ? "goodbye" : nil
+    }
+
+    /// Opens by turning to something else (「另外…」「顺便问下…」, "by the way"): a new question,
+    /// never a follow-up of the last answer, however short.
+    static func switchesTopic(_ n: NormalizedText) -> Bool {
+        let text = n.foldedText.trimmingCharacters(in: .whitespaces)
+        return Self.switchingOpeners.contains { text.hasPrefix($0) }
+    }
+    static let switchingOpeners = ["另外", "顺便", "对了", "再问个", "再问一个", "再问下", "换个问题", "还有个问题", "还有一个问题", "另一个问题",
+                                   "btw", "by the way", "another question", "one more thing", "unrelated", "different question", "also, "]
 
     /// Opens with a word that carries on from the last turn: 「那…」, "and …", "what about …".
     static func continues(_ n: NormalizedText) -> Bool {
@@ -712,7 +727,8 @@ public struct Dialogue: Sendable {
                 return Reply(lines: [composer.phrase("queue_position", place)], route: .answer, rule: "waiting: \(said) → position and wait")
             }
             if acts.only([.thanks, .acknowledge, .affirm, .resolved, .goodbye, .nothingElse, .deny]) {
-                return Reply(lines: [composer.phrase("queue_still_waiting", place)], route: .answer, rule: "waiting: \(said) → still in the queue")
+                return Reply(lines: [composer.phrase("queue_still_waiting", place)], route: .answer, topic: Self.closingTopic(of: acts),
+                             rule: "waiting: \(said) → still in the queue")
             }
             return Reply(lines: [composer.phrase("queue_noted", place)], route: .answer, rule: "waiting: \(said)")
         }
@@ -783,7 +799,7 @@ public struct Dialogue: Sendable {
             // 「卡要不要先冻结」 "anything I should do in the meantime?" while a loss waits for a
             // person: what to do right now (freeze the card, keep the codes) is the answer.
             return Reply(lines: [composer.phrase("money_advice"), composer.phrase("queue_noted", place)], route: .answer,
-                         topic: ticket.topic, rule: "waiting with money lost, a question: what to do right now, again (\(decision.rule))")
+                         topic: decision.route == .fallback ? ticket.topic : u.topic, rule: "waiting with money lost, a question: what to do right now, again (\(decision.rule))")
         }
         // The handoff happened when the ticket was opened: this line is answered (it is on the
         // case, and the customer hears so), not handed off again.

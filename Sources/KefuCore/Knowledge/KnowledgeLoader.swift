@@ -34,8 +34,11 @@ public enum KnowledgeLoader {
         for entry in active {
             for q in entry.questions { examples.append(LabelledText(text: q.text, label: entry.id)) }
         }
-        let classifier = IntentClassifier.train(examples, normalizer: normalizer, features: features, training: training)
-        let handoffModel = HandoffModel.train(handoffTrainingSet(source), normalizer: normalizer)
+        let handoffExamples = handoffTrainingSet(source)
+        let phrasings = examples
+        let (classifier, handoffModel) = bothAtOnce(
+            { IntentClassifier.train(phrasings, normalizer: normalizer, features: features, training: training) },
+            { HandoffModel.train(handoffExamples, normalizer: normalizer) })
         var compiled: [CompiledEntry] = []
         var index: [String: Int] = [:]
         for entry in active {
