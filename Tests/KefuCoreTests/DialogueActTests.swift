@@ -18,9 +18,17 @@ struct DialogueActTests {
         ("不是，我要人工", [.deny, .requestPerson]), ("就这样，掰掰", [.nothingElse, .goodbye]), ("no need to speak to someone", [.cancel]),
         ("行吧，那再见", [.affirm, .goodbye]), ("done, that's all", [.nothingElse, .nothingElse]), ("ok, have a nice day", [.acknowledge, .goodbye]),
         ("好的，我等着", [.acknowledge, .acknowledge]), ("ok, I'll wait", [.acknowledge, .acknowledge]), ("冇其他問題喇", [.nothingElse]),
+        ("no thanks, that's everything, have a great evening", [.deny, .nothingElse, .goodbye]),
     ])
     func combinations(_ text: String, _ expected: [DialogueAct]) {
         #expect(Self.acts(text) == expected, "\(text)")
+    }
+
+    @Test("a negation inside a \"V not V\" question (使唔使, 要不要) withdraws nothing", arguments: [
+        ("张卡使唔使即刻挂失", nil), ("要不要先冻结卡", nil), ("算了，不用了", "算了"),
+    ] as [(String, String?)])
+    func eitherWayQuestions(_ text: String, _ cancel: String?) {
+        #expect(Self.kb.acts.mentions(.cancel, in: Self.kb.classifier.normalizer.normalize(text)) == cancel, "\(text)")
     }
 
     @Test("a message that asks something besides the acts is left to the classifier", arguments: [

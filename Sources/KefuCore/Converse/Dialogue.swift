@@ -431,6 +431,8 @@ public struct Dialogue: Sendable {
         guard let previous = state.lastQuestion, let lastID = state.answered.last, let lastIndex = kb.entryIndex[lastID],
               Self.isShort(n), decision.route != .handoff || decision.leaning, !Self.switchesTopic(n) else { return nil }
         let last = kb.entries[lastIndex]
+        // Clearly out of scope on its own ("tell me a joke while I wait"): nothing to follow up.
+        if let top = u.top, top.topic == KnowledgeBase.outOfScopeTopic, top.probability >= kb.thresholds.answer { return nil }
         // 「那怎么关掉」「and euro?」 lean on the last answer by their first word, and a short
         // statement (「余额是够的啊」) right after an answer says something about it: both are
         // read with the last question even when the classifier alone is sure of something else.
@@ -710,7 +712,9 @@ public struct Dialogue: Sendable {
         if ticket.reason == .safety, let said = reportsSafe(message.n) {
             return try safetyAcknowledged(ticket, u, said: said, state: state, now: now)
         }
-        let mentionedCancel = message.acts == nil ? kb.acts.mentions(.cancel, in: message.n) : nil
+        // Money lost or a danger is withdrawn only in so many words (「不用了」 alone), never by a
+        // cancel word inside a longer message: the case matters more than a misreading.
+        let mentionedCancel = message.acts == nil && ![.money, .safety].contains(ticket.reason) ? kb.acts.mentions(.cancel, in: message.n) : nil
         // 「不用投诉了，东西送到了」 withdraws even though it reads as a complaint; anger, threats,
         // money and danger never withdraw (「再不退钱就取消合作」).
         if let phrase = mentionedCancel, message.decision.route != .handoff || (message.decision.reason?.severity ?? 0) < HandoffReason.emotion.severity {

@@ -98,8 +98,16 @@ public struct DialogueActLexicon: Sendable {
     public func mentions(_ act: DialogueAct, in n: NormalizedText) -> String? {
         let k = Self.key(n.folded)
         guard k.count <= Self.maxLength * 2 else { return nil }
-        return Self.firstOccurrence(in: k, of: byFirst) { p, _ in p.act == act && p.scalars.count >= 2 }?.text
+        return Self.firstOccurrence(in: k, of: byFirst) { p, i in p.act == act && p.scalars.count >= 2 && !Self.asksEitherWay(k, at: i) }?.text
     }
+
+    /// A negation inside a "V not V" question (「使唔使挂失」「要不要冻结」「用不用等」): it asks
+    /// whether, it declines nothing.
+    static func asksEitherWay(_ k: [UInt32], at i: Int) -> Bool {
+        guard i > 0, i + 1 < k.count, Self.negators.contains(k[i]) else { return false }
+        return k[i - 1] == k[i + 1]
+    }
+    static let negators: Set<UInt32> = ["不", "唔", "没", "冇"].map { $0.unicodeScalars.first!.value }.reduce(into: []) { $0.insert($1) }
 
     /// A request for a person in so many words inside a longer message ("can I talk to
     /// someone about my loan", 「想找人工看下原因」), not right after a negation ("I don't need
@@ -138,9 +146,11 @@ public struct DialogueActLexicon: Sendable {
 
     /// The acts the whole message is made of, or nil when it is not only acts.
     public func read(_ n: NormalizedText) -> ActReading? {
-        guard n.folded.count <= Self.maxLength * 2 else { return nil }
+        guard n.folded.count <= Self.maxLength * 4 else { return nil }
         let k = Self.key(n.folded)
-        guard !k.isEmpty, k.count <= Self.maxLength else { return nil }
+        // English words are long: "nope thats everything have a good day" is three acts.
+        let limit = k.allSatisfy({ $0 < 0x80 }) ? Self.maxLength * 2 : Self.maxLength
+        guard !k.isEmpty, k.count <= limit else { return nil }
         // Fewest pieces to cover the message; a phrase is one piece, a particle or a repeated
         // character costs nothing but must sit next to a phrase.
         let unreachable = Int.max
