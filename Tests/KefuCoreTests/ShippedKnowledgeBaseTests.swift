@@ -94,6 +94,12 @@ struct ShippedKnowledgeBaseTests {
         #expect(answered.topic == topic, "\(text): answers \(answered.entryID)")
     }
 
+    @Test("a danger carries the safety topic even when it names a product", arguments: ["燃气热水器那边一股很重的煤气味", "洗衣机插头冒火花了"])
+    func dangerTopic(_ text: String) {
+        let decision = Self.kb.route(Self.kb.understand(text))
+        #expect(decision.route == .handoff && decision.reason == .safety && decision.topic == "safety", "\(text): \(decision.rule)")
+    }
+
     @Test("a question about one topic that none of its entries is sure of gets that topic's choices, not a fallback")
     func topicAboveTheFloor() {
         let u = Self.kb.understand("My oven stopped getting hot, how do I get someone to fix it?")

@@ -31,6 +31,12 @@ public struct RouteDecision: Sendable, Equatable {
 public enum Router {
     public static func decide(_ u: Understanding, in kb: KnowledgeBase) -> RouteDecision {
         var decision = route(u, in: kb)
+        // A danger is about safety whatever it names (a water heater that smells of gas): the
+        // topic the reply carries, as the conversation says it; the ticket keeps the product's.
+        if decision.route == .handoff, decision.reason == .safety,
+           let safety = kb.topicOrder.first(where: { kb.topics[$0]?.route == .handoff && kb.topics[$0]?.handoffReason == .safety }) {
+            decision.topic = safety
+        }
         // Anger or a threat whose words point at no answerable subject (the top candidate is
         // small talk, out of scope, or a handoff topic of another reason) is a complaint about the
         // service; with a clear subject it keeps that subject (「退款到底什么时候到！！」).
