@@ -445,6 +445,9 @@ public struct Dialogue: Sendable {
         let combined = kb.understand(previous + "，" + n.original)
         var combinedDecision = kb.route(combined)
         guard let top = combined.top, top.topic == last.topic || last.entry.related.contains(top.entryID) else { return nil }
+        // Nearly certain alone of a question of another topic (「那怎么报修」 after a Wi-Fi answer),
+        // and leading back to the last answer only with it: a new question, not a follow-up.
+        if top.entryID == lastID, let alone = u.top, alone.topic != last.topic, alone.probability >= Self.sureAlone { return nil }
         if combinedDecision.route == .clarify, top.entryID == lastID, decision.route == .fallback || u.top?.topic == last.topic {
             // Unsure together with the last question, but surest of the last answer itself: it covers the follow-up.
             combinedDecision = RouteDecision(route: .answer, reason: nil, rule: combinedDecision.rule + ", the likeliest being the last answer")
@@ -452,6 +455,9 @@ public struct Dialogue: Sendable {
         guard combinedDecision.route == .answer else { return nil }
         return (combined, combinedDecision, "follow-up read with the previous question «\(previous)»: \(combinedDecision.rule)")
     }
+
+    /// How sure the classifier must be of a message alone for it to stand on its own after an answer.
+    static let sureAlone: Float = 0.9
 
     /// The longest chain of a question and its follow-ups kept to read the next follow-up with.
     static let maxQuestionContext = 80
