@@ -482,7 +482,7 @@ public struct Dialogue: Sendable {
         return Self.switchingOpeners.contains { text.hasPrefix($0) }
     }
     static let switchingOpeners = ["另外", "顺便", "对了", "再问个", "再问一个", "再问下", "换个问题", "还有个问题", "还有一个问题", "另一个问题",
-                                   "btw", "by the way", "another question", "one more thing", "unrelated", "different question", "also, "]
+                                   "btw", "by the way", "another question", "one more thing", "unrelated", "different question"]
 
     /// Opens with a word that carries on from the last turn: 「那…」, "and …", "what about …".
     static func continues(_ n: NormalizedText) -> Bool {
