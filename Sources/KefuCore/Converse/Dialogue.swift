@@ -265,11 +265,14 @@ public struct Dialogue: Sendable {
             event.ticket = id
             event.reason = .handoff(.safety)
             try desk.events.record(event)
-            var reply = Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated", ["ticket": id])], route: .handoff,
+            // More about a danger already first in the queue is answered with the advice; a case
+            // that becomes a danger, or one now said in words, is handed off anew (raised below).
+            let news = !wasSafety || statedNow
+            var reply = Reply(lines: [safetyAdvice(u, state: state), composer.phrase("safety_escalated", ["ticket": id])], route: news ? .handoff : .answer,
                               topic: reasonTopic(.safety) ?? dangerTopic(u), reason: .safety, rule: decision.rule + "; already with a person → ticket \(id) moved to the top")
             // A case that becomes a danger is raised, and so is one opened on a softer reading
             // when the danger is now said in words; more words about the same danger are not news.
-            if !wasSafety || statedNow { reply.raised = try desk.tickets.ticket(id) }
+            if news { reply.raised = try desk.tickets.ticket(id) }
             return reply
         }
         state.stage = .open
@@ -763,7 +766,7 @@ public struct Dialogue: Sendable {
         if ticket.reason == .safety, let said = kb.acts.mentions(.stillInDanger, in: message.n) {
             // 「窗户开了，可是味道越来越大」 is the danger going on, whatever else it reads as.
             try passOn(message.n.original, u, to: id, state: state, now: now)
-            return Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.phrase("queue_noted", place)], route: .handoff,
+            return Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.phrase("queue_noted", place)], route: .answer,
                          topic: reasonTopic(.safety), reason: .safety, rule: "waiting with a danger that goes on (「\(said)」): the safety advice again")
         }
         // While queued no menu can be offered: a question answered in the open (a lean answer
@@ -781,6 +784,12 @@ public struct Dialogue: Sendable {
             return Reply(lines: lines, route: .answer, topic: entry.topic, rule: "waiting: routine question → answered, the ticket keeps its place (\(decision.rule))")
         }
         try passOn(message.n.original, u, to: id, state: state, now: now)
+        if ticket.reason == .money, Self.asks(message.n), decision.route != .handoff || decision.reason == .money {
+            // 「卡要不要先冻结」「多扣的钱什么时候能退回来」 while a loss waits for a person: what to
+            // do right now (freeze the card, keep the codes) is the answer; the loss is on file.
+            return Reply(lines: [composer.phrase("money_advice"), composer.phrase("queue_noted", place)], route: .answer,
+                         topic: decision.route == .fallback ? ticket.topic : u.topic, rule: "waiting with money lost, a question: what to do right now, again (\(decision.rule))")
+        }
         if decision.route == .handoff, !decision.leaning, let reason = decision.reason, reason.severity >= HandoffReason.emotion.severity,
            reason != .emotion || !decision.byModelAlone {
             // A message that would hand off on its own (anger, a threat) while waiting: the
@@ -802,14 +811,8 @@ public struct Dialogue: Sendable {
         }
         if ticket.reason == .safety {
             // 「现在怎么办」 while a person is on the way to a danger: what to do right now, again.
-            return Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.phrase("queue_noted", place)], route: .handoff,
+            return Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.phrase("queue_noted", place)], route: .answer,
                          topic: reasonTopic(.safety), reason: .safety, rule: "waiting with a danger: the safety advice again (\(decision.rule))")
-        }
-        if ticket.reason == .money, Self.asks(message.n) {
-            // 「卡要不要先冻结」 "anything I should do in the meantime?" while a loss waits for a
-            // person: what to do right now (freeze the card, keep the codes) is the answer.
-            return Reply(lines: [composer.phrase("money_advice"), composer.phrase("queue_noted", place)], route: .answer,
-                         topic: decision.route == .fallback ? ticket.topic : u.topic, rule: "waiting with money lost, a question: what to do right now, again (\(decision.rule))")
         }
         // The handoff happened when the ticket was opened: this line is answered (it is on the
         // case, and the customer hears so), not handed off again.

@@ -127,7 +127,10 @@ public struct DialogueActLexicon: Sendable {
         if text.unicodeScalars.contains(where: { ("a"..."z").contains($0) }) { return text.split(separator: " ").count >= 3 }
         guard text.count >= 3, let first = text.first else { return false }
         return text.contains("人工") && personVerbs.contains(first) || text.contains("客服") && transferVerbs.contains(first)
+            || text.hasSuffix("真人") && findVerbs.contains(first)
     }
+    /// 「找真人」「搵真人」 ask for one wherever they stand; 「需要真人认证吗」 does not.
+    static let findVerbs: Set<Character> = ["找", "搵", "转"]
     static let personVerbs: Set<Character> = ["转", "找", "要", "我", "请", "接", "叫", "安"]
     static let transferVerbs: Set<Character> = ["转", "接", "安"]
 
