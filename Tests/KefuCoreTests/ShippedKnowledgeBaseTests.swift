@@ -109,7 +109,7 @@ struct ShippedKnowledgeBaseTests {
 
     @Test("a person declined in so many words is no request for one; a request still is", arguments: [
         ("I don't want to talk to a human, just tell me the annual fee", false), ("不需要人工客服，帮我查下快递", false),
-        ("不用转人工，信用卡年费怎么收", false), ("转人工", true), ("I want to talk to a human", true), ("给我转人工，不要机器人", true),
+        ("不用转人工，信用卡年费怎么收", false), ("我不是想转人工，就问下积分怎么兑换", false), ("转人工", true), ("I want to talk to a human", true), ("给我转人工，不要机器人", true),
     ])
     func declinedPerson(_ text: String, _ handedOff: Bool) {
         let decision = Self.kb.route(Self.kb.understand(text))

@@ -137,7 +137,7 @@ public struct DialogueActLexicon: Sendable {
     /// Words that, right before a request for a person, decline one (spaces removed).
     static let negations = ["dont", "donot", "dontneedto", "donotneedto", "dontwantto", "donotwantto", "noneedto", "not", "never", "neverwantto",
                             "dontneed", "dontneeda", "dontneedan", "noneedfor", "noneedfora", "noneedforan", "dontwant", "dontwanta", "dontwantan",
-                            "不用", "不需要", "不要", "无需", "不必", "别", "唔使", "不用转", "不需要转", "不要转", "不用找", "不需要找", "别转"]
+                            "不用", "不需要", "不要", "无需", "不必", "别", "唔使", "不是要", "不是想", "不想", "没想", "并不想", "唔想", "不用转", "不需要转", "不要转", "不用找", "不需要找", "别转"]
 
     /// A person declined in so many words inside a message (「不需要人工客服，帮我查下快递」,
     /// "I don't want to talk to a human, just tell me the fee"): a `request_person` phrasing
