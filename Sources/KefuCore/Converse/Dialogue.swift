@@ -868,7 +868,7 @@ public struct Dialogue: Sendable {
     /// that smells of gas is a repair case, handed off for safety), else the safety topic.
     private func dangerTopic(_ u: Understanding) -> String {
         if let topic = kb.productNamed(u.normalized)?.topic { return topic }
-        return kb.topics.values.first(where: { $0.route == .handoff && $0.handoffReason == .safety })?.id ?? u.topic
+        return kb.handoffTopic(for: .safety) ?? u.topic
     }
 
     /// The customer no longer wants a person: the waiting ticket leaves the queue (agents see
@@ -965,7 +965,7 @@ public struct Dialogue: Sendable {
     private func reasonTopic(_ reason: HandoffReason) -> String? {
         // A person offered after the bot failed, and accepted, is a person asked for.
         let standing: HandoffReason = [.notHelped, .repeatedFailure].contains(reason) ? .requested : reason
-        return kb.topics.values.filter { $0.route == .handoff && $0.handoffReason == standing }.map(\.id).min()
+        return kb.handoffTopic(for: standing)
     }
 
     /// One paragraph for the agent: topic, what the customer wants, what the bot answered, facts.

@@ -33,15 +33,14 @@ public enum Router {
         var decision = route(u, in: kb)
         // A danger is about safety whatever it names (a water heater that smells of gas): the
         // topic the reply carries, as the conversation says it; the ticket keeps the product's.
-        if decision.route == .handoff, decision.reason == .safety,
-           let safety = kb.topicOrder.first(where: { kb.topics[$0]?.route == .handoff && kb.topics[$0]?.handoffReason == .safety }) {
+        if decision.route == .handoff, decision.reason == .safety, let safety = kb.handoffTopic(for: .safety) {
             decision.topic = safety
         }
         // Anger or a threat whose words point at no answerable subject (the top candidate is
         // small talk, out of scope, or a handoff topic of another reason) is a complaint about the
         // service; with a clear subject it keeps that subject (「退款到底什么时候到！！」).
         if decision.route == .handoff, let reason = decision.reason, [.emotion, .threat, .complaint].contains(reason),
-           let complaint = kb.topicOrder.first(where: { kb.topics[$0]?.handoffReason == .complaint && kb.topics[$0]?.route == .handoff }) {
+           let complaint = kb.handoffTopic(for: .complaint) {
             let top = u.candidates.first
             let topTopic = top.flatMap { kb.topics[$0.topic] }
             let subjectless = top == nil || top!.topic == KnowledgeBase.outOfScopeTopic
@@ -165,7 +164,7 @@ public enum Router {
             let kept = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
             let removed = u.candidates.filter { kb.topics[$0.topic]?.route == .handoff }.reduce(Float(0)) { $0 + $1.probability }
             let scale = removed < 1 ? 1 / (1 - removed) : 1
-            let others = kept.map { Candidate(entryIndex: $0.entryIndex, entryID: $0.entryID, topic: $0.topic, probability: min(1, $0.probability * scale), keywordEffects: $0.keywordEffects) }
+            let others = kept.map { $0.withProbability(min(1, $0.probability * scale)) }
             // The model's calm reading still stands when only a runner-up was set aside
             // (「急死了，存款证明开出来要几天」 is no emotion handoff).
             let calmer = Understanding(normalized: u.normalized, candidates: others, emotion: u.emotion, ranking: u.ranking, handoff: handoffTop ? nil : u.handoff)
@@ -202,9 +201,9 @@ public enum Router {
         // half the floor is enough for the closest entry.
         let topicConfidence = top.map { top in u.candidates.prefix(3).filter { $0.topic == top.topic }.reduce(Float(0)) { $0 + $1.probability } } ?? 0
         let product = top.flatMap { top in top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) ? kb.productNamed(u.normalized)?.product : nil }
-        let floor = product != nil ? t.floor / 2 : t.floor
-        guard let top, top.probability >= floor
-                || topicConfidence >= floor && top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) else {
+        let inScopeFloor = product != nil ? t.floor / 2 : t.floor
+        guard let top, top.probability >= inScopeFloor
+                || topicConfidence >= inScopeFloor && top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) else {
             let p = top.map { twoDecimals($0.probability) } ?? "0"
             return RouteDecision(route: .fallback, reason: nil, rule: "top confidence \(p) < out-of-scope floor \(twoDecimals(t.floor))")
         }
@@ -227,9 +226,9 @@ public enum Router {
         if top.probability < threshold, !sureOfTopic, !leans {
             let why = top.probability >= t.floor
                 ? "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold))"
-                : product != nil && top.probability >= floor
-                ? "a product named (\(product!)) and confidence \(twoDecimals(top.probability)) ≥ half the floor \(twoDecimals(floor))"
-                : "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ floor \(twoDecimals(floor)), no entry above it (\(twoDecimals(top.probability)))"
+                : product != nil && top.probability >= inScopeFloor
+                ? "a product named (\(product!)) and confidence \(twoDecimals(top.probability)) ≥ half the floor \(twoDecimals(inScopeFloor))"
+                : "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ floor \(twoDecimals(inScopeFloor)), no entry above it (\(twoDecimals(top.probability)))"
             return RouteDecision(route: .clarify, reason: nil, rule: why + " → offer choices")
         }
         if let second = u.candidates.dropFirst().first(where: { $0.topic != top.topic && $0.topic != KnowledgeBase.outOfScopeTopic }),

@@ -54,6 +54,11 @@ public struct Candidate: Sendable, Equatable {
 
     /// The keyword effects as an editor reads them: 「退款 +1」, "required keyword missing".
     public var keywords: [String] { keywordEffects.map(\.description) }
+
+    /// The same candidate at another probability (renormalised once others are set aside).
+    public func withProbability(_ p: Float) -> Candidate {
+        Candidate(entryIndex: entryIndex, entryID: entryID, topic: topic, probability: p, keywordEffects: keywordEffects)
+    }
 }
 
 /// What one of an entry's keywords did to its score for a message. Kept as data and put
@@ -193,6 +198,12 @@ public struct KnowledgeBase: Sendable {
             guard let topic = topics[id], !topic.products.isEmpty else { return nil }
             return (id, topic.products.map { KeywordMatcher.keyword($0, weight: 1, normalizer: classifier.normalizer) })
         }
+    }
+
+    /// The topic a person takes over for `reason` (`route: handoff`, `reason:` in
+    /// `Intents/topics.txt`): safety for a danger, complaint for a complaint. The first listed.
+    public func handoffTopic(for reason: HandoffReason) -> String? {
+        topicOrder.first { topics[$0]?.route == .handoff && topics[$0]?.handoffReason == reason }
     }
 
     /// The first product the message names and its topic (「烘干机」 → repair_request), if any.
