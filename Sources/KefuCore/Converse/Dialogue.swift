@@ -434,8 +434,9 @@ public struct Dialogue: Sendable {
         guard let previous = state.lastQuestion, let lastID = state.answered.last, let lastIndex = kb.entryIndex[lastID],
               Self.isShort(n), decision.route != .handoff || decision.leaning, !Self.switchesTopic(n) else { return nil }
         let last = kb.entries[lastIndex]
-        // Clearly out of scope on its own ("tell me a joke while I wait"): nothing to follow up.
-        if let top = u.top, top.topic == KnowledgeBase.outOfScopeTopic, top.probability >= kb.thresholds.answer { return nil }
+        // Clearly out of scope on its own ("tell me a joke while I wait"): nothing to follow up,
+        // unless it opens by carrying on ("and how often should I do that?").
+        if let top = u.top, top.topic == KnowledgeBase.outOfScopeTopic, top.probability >= kb.thresholds.answer, !Self.continues(n) { return nil }
         // 「那怎么关掉」「and euro?」 lean on the last answer by their first word, and a short
         // statement (「余额是够的啊」) right after an answer says something about it: both are
         // read with the last question even when the classifier alone is sure of something else.
