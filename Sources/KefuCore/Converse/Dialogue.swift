@@ -355,8 +355,11 @@ public struct Dialogue: Sendable {
                 // feeling in it (a cue, 「！！」) hands off; asked calmly, a person is offered.
                 if state.answered.reversed().prefix(while: { $0 == entry.id }).count >= 2 {
                     if u.emotion.score > 0 {
-                        return try handOff(.repeatedFailure, understanding: u, state: &state, now: now,
-                                           rule: rule + "; \(entry.id) asked a third time in a row, not calmly → a person takes over")
+                        // Upset by now (「第三遍了！」): the agent meets an angry customer, and the
+                        // reason says so; a milder feeling is the bot failing them.
+                        let reason: HandoffReason = u.emotion.level >= .upset ? .emotion : .repeatedFailure
+                        return try handOff(reason, understanding: u, state: &state, now: now,
+                                           rule: rule + "; \(entry.id) asked a third time in a row, not calmly (\(u.emotion.level.rawValue)) → a person takes over")
                     }
                     state.stage = .offeringPerson(.repeatedFailure)
                     return Reply(lines: [composer.phrase("already_answered"), composer.phrase("offer_person")], route: .clarify, topic: entry.topic,
