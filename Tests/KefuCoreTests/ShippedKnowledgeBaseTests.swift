@@ -94,6 +94,15 @@ struct ShippedKnowledgeBaseTests {
         #expect(answered.topic == topic, "\(text): answers \(answered.entryID)")
     }
 
+    @Test("someone trapped, a knife, one's own death said as a hypothesis go to a person for safety; the same words used loosely do not", arguments: [
+        ("我家小孩被关在里面了，门打不开", true), ("my son is trapped in the lift", true), ("有人拿刀在门口威胁我", true),
+        ("如果我死了，房贷是不是就不用还了", true), ("my money feels trapped in this deposit", false), ("好困", false),
+    ])
+    func dangerInWords(_ text: String, _ danger: Bool) {
+        let decision = Self.kb.route(Self.kb.understand(text))
+        #expect((decision.route == .handoff && decision.reason == .safety) == danger, "\(text): \(decision.rule)")
+    }
+
     @Test("a danger carries the safety topic even when it names a product", arguments: ["燃气热水器那边一股很重的煤气味", "洗衣机插头冒火花了"])
     func dangerTopic(_ text: String) {
         let decision = Self.kb.route(Self.kb.understand(text))
