@@ -255,7 +255,7 @@ public struct Dialogue: Sendable {
         if statedNow { state.dangerStated = true }
         if case .withPerson(let id) = state.stage, let ticket = try desk.tickets.ticket(id), ticket.isOpen {
             let wasSafety = ticket.reason == .safety
-            if wasSafety, ticket.state == .waiting, let said = reportsSafe(u.normalized) {
+            if wasSafety, ticket.state == .waiting, case .dealtWith(let said)? = dangerUpdate(u.normalized) {
                 return try safetyAcknowledged(ticket, u, said: said, state: state, now: now)
             }
             try desk.tickets.escalate(id, reason: .safety, now: now)
@@ -722,7 +722,8 @@ public struct Dialogue: Sendable {
         let id = ticket.id
         let position = try max(1, desk.tickets.position(of: id))
         let place = ["ticket": id, "position": String(position), "wait": composer.describeWait(Double(position) * (try desk.tickets.typicalWait()))]
-        if ticket.reason == .safety, let said = reportsSafe(message.n) {
+        let danger = ticket.reason == .safety ? dangerUpdate(message.n) : nil
+        if case .dealtWith(let said)? = danger {
             return try safetyAcknowledged(ticket, u, said: said, state: state, now: now)
         }
         // Money lost or a danger is withdrawn only in so many words (「不用了」 alone), never by a
@@ -767,11 +768,10 @@ public struct Dialogue: Sendable {
             try passOn(message.n.original, u, to: id, state: state, now: now)
             return Reply(lines: [composer.phrase("queue_position", place)], route: .answer, rule: "waiting: 「\(phrase)」 → position and wait")
         }
-        if ticket.reason == .safety, let said = kb.acts.mentions(.stillInDanger, in: message.n) {
+        if case .goesOn(let said)? = danger {
             // 「窗户开了，可是味道越来越大」 is the danger going on, whatever else it reads as.
             try passOn(message.n.original, u, to: id, state: state, now: now)
-            return Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.phrase("queue_noted", place)], route: .answer,
-                         topic: reasonTopic(.safety), reason: .safety, rule: "waiting with a danger that goes on (「\(said)」): the safety advice again")
+            return safetyAdviceAgain(ticket, place: place, state: state, rule: "waiting with a danger that goes on (「\(said)」): the safety advice again")
         }
         // While queued no menu can be offered: a question answered in the open (a lean answer
         // included) or one the bot is nearly sure of (within the margin below the answer
@@ -815,8 +815,7 @@ public struct Dialogue: Sendable {
         }
         if ticket.reason == .safety {
             // 「现在怎么办」 while a person is on the way to a danger: what to do right now, again.
-            return Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.phrase("queue_noted", place)], route: .answer,
-                         topic: reasonTopic(.safety), reason: .safety, rule: "waiting with a danger: the safety advice again (\(decision.rule))")
+            return safetyAdviceAgain(ticket, place: place, state: state, rule: "waiting with a danger: the safety advice again (\(decision.rule))")
         }
         // The handoff happened when the ticket was opened: this line is answered (it is on the
         // case, and the customer hears so), not handed off again.
@@ -824,11 +823,24 @@ public struct Dialogue: Sendable {
                      rule: "waiting: passed on to the agent (\(decision.rule))")
     }
 
-    /// What the customer did about a waiting danger (「窗户开了，人出来了」「已经拔掉了」), when
-    /// nothing in the message says the danger goes on (「门开了，火越来越大」) and it asks nothing.
-    private func reportsSafe(_ n: NormalizedText) -> String? {
-        guard !Self.asks(n), kb.acts.mentions(.stillInDanger, in: n) == nil else { return nil }
-        return kb.acts.mentions(.safeNow, in: n)
+    /// What a message says about a waiting danger, read once: it goes on (「门开了，火越来越大」),
+    /// or the customer dealt with it (「窗户开了，人出来了」「已经拔掉了」) and asks nothing.
+    private enum DangerUpdate {
+        case goesOn(String)
+        case dealtWith(String)
+    }
+
+    private func dangerUpdate(_ n: NormalizedText) -> DangerUpdate? {
+        if let still = kb.acts.mentions(.stillInDanger, in: n) { return .goesOn(still) }
+        if !Self.asks(n), let done = kb.acts.mentions(.safeNow, in: n) { return .dealtWith(done) }
+        return nil
+    }
+
+    /// The waiting danger's advice again, and that the message is on the ticket; answered (the
+    /// case is first in the queue already).
+    private func safetyAdviceAgain(_ ticket: Ticket, place: [String: String], state: ConversationState, rule: String) -> Reply {
+        Reply(lines: [safetyAdvice(safetyEntry(of: ticket), state: state), composer.speaking(state.language).phrase("queue_noted", place)], route: .answer,
+              topic: reasonTopic(.safety), reason: .safety, rule: rule)
     }
 
     /// The customer followed the safety advice: thanked and reassured in one line (the case

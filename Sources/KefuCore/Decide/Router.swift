@@ -200,10 +200,13 @@ public enum Router {
         // A question that names one of the company's products (「烘干机不怎么热了」) is in scope:
         // half the floor is enough for the closest entry.
         let topicConfidence = top.map { top in u.candidates.prefix(3).filter { $0.topic == top.topic }.reduce(Float(0)) { $0 + $1.probability } } ?? 0
-        let product = top.flatMap { top in top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) ? kb.productNamed(u.normalized)?.product : nil }
+        let asksSomething = Self.asksSomething(u.normalized)
+        // Products are looked for only below the floor, where they can change the route.
+        let product = top.flatMap { top in top.probability < t.floor && top.topic != KnowledgeBase.outOfScopeTopic && asksSomething
+            ? kb.productNamed(u.normalized)?.product : nil }
         let inScopeFloor = product != nil ? t.floor / 2 : t.floor
         guard let top, top.probability >= inScopeFloor
-                || topicConfidence >= inScopeFloor && top.topic != KnowledgeBase.outOfScopeTopic && Self.asksSomething(u.normalized) else {
+                || topicConfidence >= inScopeFloor && top.topic != KnowledgeBase.outOfScopeTopic && asksSomething else {
             let p = top.map { twoDecimals($0.probability) } ?? "0"
             return RouteDecision(route: .fallback, reason: nil, rule: "top confidence \(p) < out-of-scope floor \(twoDecimals(t.floor))")
         }
@@ -221,8 +224,8 @@ public enum Router {
         let threshold = entry.threshold ?? t.answer
         // Sure of the topic though split between its entries (报修: 「how to apply」 0.34, 「it is
         // broken」 0.40): the closest entry answers; a menu of one topic's entries helps nobody.
-        let sureOfTopic = entry.threshold == nil && topicConfidence >= threshold && Self.asksSomething(u.normalized)
-        let leans = entry.threshold == nil && top.probability >= t.leanAnswer && Self.asksSomething(u.normalized)
+        let sureOfTopic = entry.threshold == nil && topicConfidence >= threshold && asksSomething
+        let leans = entry.threshold == nil && top.probability >= t.leanAnswer && asksSomething
         if top.probability < threshold, !sureOfTopic, !leans {
             let why = top.probability >= t.floor
                 ? "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold))"

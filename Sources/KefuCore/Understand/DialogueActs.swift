@@ -107,7 +107,7 @@ public struct DialogueActLexicon: Sendable {
         guard i > 0, i + 1 < k.count, Self.negators.contains(k[i]) else { return false }
         return k[i - 1] == k[i + 1]
     }
-    static let negators: Set<UInt32> = ["不", "唔", "没", "冇"].map { $0.unicodeScalars.first!.value }.reduce(into: []) { $0.insert($1) }
+    static let negators = Set(["不", "唔", "没", "冇"].map { $0.unicodeScalars.first!.value })
 
     /// A request for a person in so many words inside a longer message ("can I talk to
     /// someone about my loan", 「想找人工看下原因」), not right after a negation ("I don't need
