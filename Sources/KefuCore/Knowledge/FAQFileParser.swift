@@ -173,7 +173,7 @@ enum FAQFileParser {
 
     /// A follow-up's answer and its English answer, written `答案 | en: answer` on one line.
     static func splitEnglish(_ answer: String) -> (chinese: String, english: String?) {
-        guard let bar = answer.range(of: "| en:") ?? answer.range(of: "|en:") else { return (answer, nil) }
+        guard let bar = answer.firstRange(of: "| en:") ?? answer.firstRange(of: "|en:") else { return (answer, nil) }
         return (String(answer[..<bar.lowerBound]).trimmed, String(answer[bar.upperBound...]).trimmed)
     }
 }

@@ -36,8 +36,25 @@ struct TextLines {
     }
 }
 
+extension Unicode.Scalar {
+    /// A tab or a space separator (U+0020, U+3000, U+00A0 …).
+    var isLineSpace: Bool { value == 9 || properties.generalCategory == .spaceSeparator }
+}
+
 extension String {
-    var trimmed: String { trimmingCharacters(in: .whitespaces) }
+    /// The string without leading and trailing spaces and tabs (the same set as
+    /// `CharacterSet.whitespaces`: tab and every space separator, full-width too).
+    ///
+    /// Written on the scalars rather than with `trimmingCharacters(in:)`, which bridges
+    /// through `NSString`: the loader trims every line of the knowledge files, and that
+    /// bridging was a tenth of the time to compile the knowledge base.
+    var trimmed: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.isLineSpace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.isLineSpace })!
+        if first == scalars.startIndex && last == scalars.index(before: scalars.endIndex) { return self }
+        return String(scalars[first...last])
+    }
 
     /// Splits `key: value` at the first ASCII or full-width colon.
     func splitKeyValue() -> (key: String, value: String)? {
@@ -48,7 +65,7 @@ extension String {
     /// The line without a trailing `  # comment`.
     var withoutComment: String {
         if hasPrefix("#") { return "" }
-        if let range = range(of: " #") { return String(self[..<range.lowerBound]) }
+        if let range = firstRange(of: " #") { return String(self[..<range.lowerBound]) }
         return self
     }
 
