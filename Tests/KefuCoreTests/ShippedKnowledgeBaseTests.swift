@@ -135,6 +135,24 @@ struct ShippedKnowledgeBaseTests {
         if handedOff { #expect(decision.reason == .money, "\(text): \(decision.rule)") }
     }
 
+    @Test("money already lost goes to a person, a stolen card or account under its own subject; the same loss supposed or guarded against is answered", arguments: [
+        ("刚才按对方说的把钱转过去了，现在对方电话打不通了", nil, true), ("卡一直在我钱包里，却收到一笔外地消费的短信，不是我刷的", "card_service", true),
+        ("一次网购，信用卡上出现了两笔一模一样的扣款", "card_service", true), ("账户里的钱昨晚被转走了，我什么都没操作", "account_query", true),
+        ("万一以后卡被盗刷了，第一时间要做什么", nil, false), ("想防止卡被盗刷，有什么设置可以开", nil, false), ("信用卡被盗刷的话有没有保障？只是先问问", nil, false),
+    ])
+    func moneyLostOrSupposed(_ text: String, _ topic: String?, _ handedOff: Bool) {
+        let u = Self.kb.understand(text)
+        let decision = Self.kb.route(u)
+        #expect((decision.route == .handoff && decision.reason == .money) == handedOff, "\(text): \(decision.rule)")
+        if let topic { #expect((decision.topic ?? u.topic) == topic, "\(text): \(u.top?.entryID ?? "-")") }
+    }
+
+    @Test("money lost and a life at stake: the reason is safety", arguments: ["被骗光了积蓄，我想从楼上跳下去", "卡里的钱全被转走了，我不想活了"])
+    func moneyAndDanger(_ text: String) {
+        let decision = Self.kb.route(Self.kb.understand(text))
+        #expect(decision.route == .handoff && decision.reason == .safety, "\(text): \(decision.rule)")
+    }
+
     @Test("despair a safety entry is nearly certain of goes to a person even when the handoff model reads little danger in it")
     func sureSafetyEntryHandsOff() {
         let u = Self.kb.understand("好绝望 看不到任何出路")

@@ -68,10 +68,12 @@ public enum Router {
                                  rule: "safety cue under a negation \(cueList(emotion, .safety, negated: true)) and handoff model safety \(twoDecimals(safety)) ≥ \(twoDecimals(t.safetyModel / 2)) → a person takes over at once")
         }
         // The model alone calls danger only when the knowledge base agrees (a safety entry is
-        // among the candidates) or it is sure: unigrams of an unfamiliar chat (「星座运势」)
-        // otherwise look like anything.
+        // among the candidates), it is sure, or money has been lost (「被骗了十万，我想从楼上跳
+        // 下去」: the scam entries outrank the safety ones, and money never outranks a life):
+        // unigrams of an unfamiliar chat (「星座运势」) otherwise look like anything.
         if safety >= t.safetyModel,
-           safety >= Self.sureOfDanger || u.candidates.prefix(3).contains(where: { kb.topics[$0.topic]?.handoffReason == .safety && $0.probability >= t.floor }) {
+           safety >= Self.sureOfDanger || emotion.has(.money)
+            || u.candidates.prefix(3).contains(where: { kb.topics[$0.topic]?.handoffReason == .safety && $0.probability >= t.floor }) {
             return RouteDecision(route: .handoff, reason: .safety,
                                  rule: "handoff model: safety \(twoDecimals(safety)) ≥ \(twoDecimals(t.safetyModel)) → a person takes over at once")
         }
@@ -83,6 +85,9 @@ public enum Router {
         // uses: 「我不打算去12315」, 「不是投诉，就问下…」. When the model is sure the message is
         // calm, they do not hand off.
         let vetoed = calm >= t.calmVeto
+        // The loss named only in a supposition or guarded against (「万一卡被盗刷了怎么办」):
+        // neither the money cue nor the model's money reading of those words hands off.
+        let moneySupposed = emotion.hasNegated(.money) && !emotion.has(.money)
         if emotion.has(.threat), !vetoed {
             return RouteDecision(route: .handoff, reason: .threat, rule: "threat cue \(cueList(emotion, .threat)) → a person takes over")
         }
@@ -121,7 +126,8 @@ public enum Router {
             return reading
         }
         if !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.probability >= t.handoffModel,
-           kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint, likeliest.reason != .requested || declined() == nil {
+           kb.topics[u.topic]?.route != .handoff || likeliest.reason != .complaint, likeliest.reason != .requested || declined() == nil,
+           likeliest.reason != .money || !moneySupposed {
             var decision = RouteDecision(route: .handoff, reason: likeliest.reason,
                                          rule: "handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffModel)) (calm \(twoDecimals(calm))) → a person takes over")
             decision.byModelAlone = u.emotion.cues.isEmpty
@@ -131,7 +137,7 @@ public enum Router {
         // Nothing to answer with: no familiar words, no entry above the floor, or out of scope.
         let unanswerable = coverage < t.coverage || (top?.probability ?? 0) < t.floor || top?.topic == KnowledgeBase.outOfScopeTopic
         if unanswerable, !vetoed, let model = u.handoff, let likeliest = model.likeliestReason, likeliest.reason != .safety,
-           likeliest.reason != .requested || declined() == nil,
+           likeliest.reason != .requested || declined() == nil, likeliest.reason != .money || !moneySupposed,
            likeliest.probability >= t.handoffUnanswered, likeliest.probability > calm {
             var decision = RouteDecision(route: .handoff, reason: likeliest.reason,
                                          rule: "no answer, and handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffUnanswered)) and above calm \(twoDecimals(calm)) → a person takes over")
@@ -153,16 +159,25 @@ public enum Router {
         let sureEntry = (top?.probability ?? 0) >= Self.sureOfDanger && calm < t.calmVeto
         let unsafeTopicDoubted = top.map { kb.topics[$0.topic]?.handoffReason == .safety } == true && hasModel && safety < dangerNeeded && !sureEntry
         let personDeclined = top.map { kb.topics[$0.topic]?.handoffReason == .requested } == true && declined() != nil
+        // An entry that hands money already lost to a person (「卡被盗刷了」) is set aside the same
+        // way when the loss is only supposed (「如果被盗刷了怎么办」「想防止卡被盗刷」) or the model
+        // is sure the message is calm: those are questions the other entries answer.
+        let setAsideMoney = vetoed || moneySupposed
+        func goesToPerson(_ c: Candidate) -> Bool {
+            if kb.topics[c.topic]?.route == .handoff { return true }
+            let entry = kb.entries[c.entryIndex]
+            return setAsideMoney && entry.alwaysHandOff && kb.handoffReason(of: entry) == .money
+        }
         // A handoff topic close behind the top one (「不是投诉哈，我就问下退货要怎么弄」: return_goods
         // 0.5, complaint 0.36) is set aside the same way when the model is sure the message is calm.
-        let handoffTop = top.map { kb.topics[$0.topic]?.route == .handoff } == true
-        let setAside = handoffTop ? top : vetoed ? u.candidates.dropFirst().first.flatMap { kb.topics[$0.topic]?.route == .handoff ? $0 : nil } : nil
-        if let setAside, vetoed || unsafeTopicDoubted || personDeclined {
+        let handoffTop = top.map(goesToPerson) == true
+        let setAside = handoffTop ? top : vetoed ? u.candidates.dropFirst().first.flatMap { goesToPerson($0) ? $0 : nil } : nil
+        if let setAside, vetoed || unsafeTopicDoubted || personDeclined || moneySupposed {
             // The other candidates, their probabilities given that the message is not about
             // the handoff topic: 「我不是要投诉，就想问退货流程」 is return_goods at 0.18 beside
             // a complaint at 0.78, and 0.82 once the complaint is set aside.
-            let kept = u.candidates.filter { kb.topics[$0.topic]?.route != .handoff }
-            let removed = u.candidates.filter { kb.topics[$0.topic]?.route == .handoff }.reduce(Float(0)) { $0 + $1.probability }
+            let kept = u.candidates.filter { !goesToPerson($0) }
+            let removed = u.candidates.filter(goesToPerson).reduce(Float(0)) { $0 + $1.probability }
             let scale = removed < 1 ? 1 / (1 - removed) : 1
             let others = kept.map { $0.withProbability(min(1, $0.probability * scale)) }
             // The model's calm reading still stands when only a runner-up was set aside
@@ -171,9 +186,10 @@ public enum Router {
             let decision = decide(calmer, in: kb)
             let why = vetoed ? " — but the handoff model reads it as calm (\(twoDecimals(calm)) ≥ \(twoDecimals(t.calmVeto)))"
                 : personDeclined ? " — but the customer declines a person (a negation before 「\(declined() ?? "")」)"
+                : moneySupposed && !unsafeTopicDoubted ? " — but the loss is only supposed (\(cueList(emotion, .money, negated: true)))"
                 : " — but the handoff model sees no danger (safety \(twoDecimals(safety)) < \(twoDecimals(dangerNeeded)))"
             var result = RouteDecision(route: decision.route, reason: decision.reason,
-                                       rule: "topic \(setAside.topic) would go to a person\(why): \(decision.rule)")
+                                       rule: "\(setAside.entryID) (topic \(setAside.topic)) would go to a person\(why): \(decision.rule)")
             result.topic = decision.topic ?? (decision.route == .fallback ? nil : calmer.top?.topic)
             result.unsure = decision.unsure
             result.leaning = decision.leaning

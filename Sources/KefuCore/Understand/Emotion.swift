@@ -15,6 +15,11 @@ public enum EmotionCategory: String, Sendable, CaseIterable, Codable {
     /// Words that hold a negation word but deny nothing after them: 不如 ("might as well"),
     /// 不得不, 忍不住. 「不如一了百了」 is no 「不…一了百了」.
     case notNegation = "not_negation"
+    /// Words that make a clause a supposition (如果, 万一, 以为, "in case"; 的话 after the cue):
+    /// money lost in a supposition has not been lost (「如果以后卡被盗刷了该怎么办」). Unlike a
+    /// negation they reach over the whole clause, and only money cues heed them: a danger or a
+    /// threat stated as a condition (「再不退钱我就…」) still goes to a person.
+    case hypothetical
 }
 
 /// One lexicon cue found in a message.
@@ -96,6 +101,7 @@ public struct EmotionDetector: Sendable {
     private let gappedCues: [GappedCue]
     private let negations: [[UInt32]]
     private let notNegations: [[UInt32]]
+    private let hypotheticals: [[UInt32]]
     static let gappedCueReach = 6
 
     public static let levelBounds: (concerned: Float, upset: Float, high: Float) = (0.25, 0.45, 0.7)
@@ -112,7 +118,7 @@ public struct EmotionDetector: Sendable {
 
     public init(lexicon: [(category: EmotionCategory, cue: String, weight: Float)]) {
         var table: [UInt32: [Cue]] = [:]
-        var negations: [[UInt32]] = [], notNegations: [[UInt32]] = []
+        var negations: [[UInt32]] = [], notNegations: [[UInt32]] = [], hypotheticals: [[UInt32]] = []
         var gapped: [GappedCue] = []
         for item in lexicon {
             let parts = item.cue.split(separator: "*", maxSplits: 1).map { TextNormalizer.fold(String($0)) }
@@ -124,6 +130,7 @@ public struct EmotionDetector: Sendable {
             guard let first = scalars.first else { continue }
             if item.category == .negation { negations.append(scalars); continue }
             if item.category == .notNegation { notNegations.append(scalars); continue }
+            if item.category == .hypothetical { hypotheticals.append(scalars); continue }
             let latin = isLatinWord(scalars)
             table[first, default: []].append(Cue(scalars: scalars, text: item.cue, category: item.category, weight: item.weight, latin: latin))
         }
@@ -132,6 +139,7 @@ public struct EmotionDetector: Sendable {
         gappedCues = gapped
         self.negations = negations.sorted { $0.count > $1.count }
         self.notNegations = notNegations
+        self.hypotheticals = hypotheticals
     }
 
     public func read(_ text: NormalizedText) -> EmotionReading {
@@ -145,6 +153,7 @@ public struct EmotionDetector: Sendable {
             }
             // Insults are never softened by a negation: 「你是不是傻」 is not calm.
             let negated = cue.category != .insult && isNegated(s, before: i)
+                || cue.category == .money && isSupposed(s, cue: i..<i + cue.scalars.count)
             cues.append(EmotionCue(category: cue.category, cue: cue.text, weight: cue.weight, negated: negated))
             i += cue.scalars.count
         }
@@ -154,7 +163,8 @@ public struct EmotionDetector: Sendable {
                 let limit = min(s.count, after + Self.gappedCueReach + cue.second.count)
                 if let _ = Self.find(cue.second, in: Array(s[after..<limit]), from: 0),
                    !cues.contains(where: { $0.category == cue.category && !$0.negated }) {
-                    cues.append(EmotionCue(category: cue.category, cue: cue.text, weight: cue.weight, negated: isNegated(s, before: start)))
+                    let negated = isNegated(s, before: start) || cue.category == .money && isSupposed(s, cue: start..<after)
+                    cues.append(EmotionCue(category: cue.category, cue: cue.text, weight: cue.weight, negated: negated))
                 }
             }
         }
@@ -196,6 +206,27 @@ public struct EmotionDetector: Sendable {
             }
         }
         return false
+    }
+
+    /// Whether the cue at `range` sits in a supposition: a `hypothetical` word earlier in its
+    /// clause (「万一哪天卡被盗刷了」, "in case my card gets skimmed"), or one right after it
+    /// (「被盗刷的话」). Clauses end at punctuation, as negations do.
+    private func isSupposed(_ s: [UInt32], cue range: Range<Int>) -> Bool {
+        guard !hypotheticals.isEmpty else { return false }
+        var clauseStart = range.lowerBound
+        while clauseStart > 0, !Self.endsClause(s[clauseStart - 1]) { clauseStart -= 1 }
+        var clauseEnd = range.upperBound
+        while clauseEnd < s.count, !Self.endsClause(s[clauseEnd]) { clauseEnd += 1 }
+        return hypotheticals.contains { word in
+            let latin = isLatinWord(word)
+            return (clauseStart..<range.lowerBound).contains { matches(word, in: s, at: $0, wholeWord: latin) }
+                || (range.upperBound..<min(range.upperBound + 2, clauseEnd)).contains { matches(word, in: s, at: $0, wholeWord: latin) }
+        }
+    }
+
+    /// Punctuation that ends a clause (not a space: chat messages use spaces inside sentences).
+    private static func endsClause(_ c: UInt32) -> Bool {
+        c != 0x20 && CharacterClass.of(c) == .separator
     }
 
     /// Whether the negation word at `range` belongs to a listed word that denies nothing (不如).
