@@ -435,7 +435,8 @@ public struct Dialogue: Sendable {
     private func readWithPreviousQuestion(_ n: NormalizedText, understanding u: Understanding, decision: RouteDecision,
                                           state: ConversationState) -> (understanding: Understanding, decision: RouteDecision, rule: String)? {
         guard let previous = state.lastQuestion, let lastID = state.answered.last, let lastIndex = kb.entryIndex[lastID],
-              Self.isShort(n), decision.route != .handoff || decision.leaning, !Self.switchesTopic(n) else { return nil }
+              Self.isShort(n) || decision.route != .answer && Self.isShort(n, characters: Self.longFollowUp, words: 16),
+              decision.route != .handoff || decision.leaning, !Self.switchesTopic(n) else { return nil }
         let last = kb.entries[lastIndex]
         // Clearly out of scope on its own ("tell me a joke while I wait"): nothing to follow up,
         // unless it opens by carrying on ("and how often should I do that?").
@@ -462,6 +463,11 @@ public struct Dialogue: Sendable {
         guard combinedDecision.route == .answer else { return nil }
         return (combined, combinedDecision, "follow-up read with the previous question «\(previous)»: \(combinedDecision.rule)")
     }
+
+    /// A message the bot cannot answer alone, right after an answer, is read with the last
+    /// question up to this length (「那只保留500以上的大额提醒可以吗」, "Can I use them to pay
+    /// for part of an order?"): what it leaves unsaid is what the last answer was about.
+    static let longFollowUp = 28
 
     /// How sure the classifier must be of a message alone for it to stand on its own after an answer.
     static let sureAlone: Float = 0.9
