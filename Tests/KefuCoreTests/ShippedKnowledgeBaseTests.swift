@@ -153,6 +153,23 @@ struct ShippedKnowledgeBaseTests {
         #expect(decision.route == .handoff && decision.reason == .safety, "\(text): \(decision.rule)")
     }
 
+    @Test("anger that reads as praise is sarcasm: the ticket takes the subject behind it, or is a complaint when there is none")
+    func sarcasmTakesTheSubject() throws {
+        let kb = Self.kb
+        let u = kb.understand("太棒了，真是气死我了！！！")
+        func candidate(_ id: String, _ p: Float) throws -> Candidate {
+            let index = try #require(kb.entryIndex[id])
+            return Candidate(entryIndex: index, entryID: id, topic: kb.entries[index].topic, probability: p, keywordEffects: [])
+        }
+        let withSubject = Understanding(normalized: u.normalized, candidates: [try candidate("praise_staff", 0.5), try candidate("repair_status", 0.3)],
+                                        emotion: u.emotion, ranking: u.ranking, handoff: u.handoff)
+        let decision = Router.decide(withSubject, in: kb)
+        #expect(decision.route == .handoff && decision.topic == "repair_progress", "\(decision.rule)")
+        let without = Understanding(normalized: u.normalized, candidates: [try candidate("praise_staff", 0.8), try candidate("greeting_hello", 0.1)],
+                                    emotion: u.emotion, ranking: u.ranking, handoff: u.handoff)
+        #expect(Router.decide(without, in: kb).topic == "complaint")
+    }
+
     @Test("despair a safety entry is nearly certain of goes to a person even when the handoff model reads little danger in it")
     func sureSafetyEntryHandsOff() {
         let u = Self.kb.understand("好绝望 看不到任何出路")

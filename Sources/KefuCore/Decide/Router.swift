@@ -41,11 +41,19 @@ public enum Router {
         // service; with a clear subject it keeps that subject (「退款到底什么时候到！！」).
         if decision.route == .handoff, let reason = decision.reason, [.emotion, .threat, .complaint].contains(reason),
            let complaint = kb.handoffTopic(for: .complaint) {
-            let top = u.candidates.first
-            let topTopic = top.flatMap { kb.topics[$0.topic] }
-            let subjectless = top == nil || top!.topic == KnowledgeBase.outOfScopeTopic
-                || KnowledgeBase.smallTalkTopics.contains(top!.topic) || (topTopic?.route == .handoff && topTopic?.handoffReason != .complaint)
-            if subjectless { decision.topic = complaint }
+            func subjectless(_ c: Candidate) -> Bool {
+                let topic = kb.topics[c.topic]
+                return c.topic == KnowledgeBase.outOfScopeTopic || KnowledgeBase.smallTalkTopics.contains(c.topic)
+                    || c.topic == KnowledgeBase.praiseTopic || (topic?.route == .handoff && topic?.handoffReason != .complaint)
+            }
+            if let top = u.candidates.first, !subjectless(top) {
+                // The top candidate names the subject.
+            } else if let subject = u.candidates.prefix(3).dropFirst().first(where: { !subjectless($0) && $0.probability >= kb.thresholds.floor / 2 }) {
+                // 「太棒了，服务真好，第三周了还在等维修」: the praise is sarcasm; the repair is the subject.
+                decision.topic = subject.topic
+            } else {
+                decision.topic = complaint
+            }
         }
         return decision
     }

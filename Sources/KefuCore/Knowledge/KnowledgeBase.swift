@@ -106,6 +106,8 @@ public struct KnowledgeBase: Sendable {
     /// Greetings, thanks and goodbyes: answered, but never a customer's question (not offered
     /// as a choice, not counted as a topic served, not what a follow-up is read with).
     public static let smallTalkTopics: Set<String> = ["greeting", "thanks", "goodbye"]
+    /// Praise and ratings: an angry message that reads as praise is sarcasm, with no subject in it.
+    public static let praiseTopic = "satisfaction_feedback"
 
     public let folder: String
     public let entries: [CompiledEntry]
