@@ -95,6 +95,20 @@ struct RoutingTests {
         #expect(menu.route == .clarify && !menu.unsure, "\(menu.rule)")
     }
 
+    @Test("a question close to another topic is answered with the closer one and the other named, unless lean answers are off")
+    func closeTopicsLean() throws {
+        let message = "银行卡丢了怎么办呢"
+        // A margin of 1 puts every other topic within it.
+        let lean = try KnowledgeFixture.make(intents: ["thresholds.txt": "[thresholds]\nmargin: 1\nlean_answer: 0.3\n"]).load()
+        let leaning = lean.route(lean.understand(message))
+        #expect(leaning.route == .answer && leaning.unsure, "\(leaning.rule)")
+        #expect(leaning.rule.contains("margin") && leaning.rule.contains("named"))
+
+        let strict = try KnowledgeFixture.make(intents: ["thresholds.txt": "[thresholds]\nmargin: 1\nlean_answer: 0.5\n"]).load()
+        let menu = strict.route(strict.understand(message))
+        #expect(menu.route == .clarify && !menu.unsure, "\(menu.rule)")
+    }
+
     @Test("excluded keywords block an entry, boosted ones raise it")
     func keywordsMoveScores() throws {
         var entries = KnowledgeFixture.standardEntries

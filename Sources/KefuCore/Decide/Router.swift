@@ -260,6 +260,14 @@ public enum Router {
         }
         if let second = u.candidates.dropFirst().first(where: { $0.topic != top.topic && $0.topic != KnowledgeBase.outOfScopeTopic }),
            top.probability - second.probability < t.margin {
+            // Two topics close together: a question the bot may lean on is answered with the
+            // closer one and the other named (one 「不是」 away), as below the answer threshold.
+            if leans, t.leanAnswer < t.answer, !entry.alwaysHandOff {
+                var decision = RouteDecision(route: .answer, reason: nil,
+                                             rule: "margin \(twoDecimals(top.probability - second.probability)) to \(second.entryID) < \(twoDecimals(t.margin)), confidence \(twoDecimals(top.probability)) ≥ lean answer \(twoDecimals(t.leanAnswer)) → the closest answers, \(second.entryID) named")
+                decision.unsure = true
+                return decision
+            }
             return RouteDecision(route: .clarify, reason: nil,
                                  rule: "margin \(twoDecimals(top.probability - second.probability)) to \(second.entryID) < \(twoDecimals(t.margin)) → offer choices")
         }
