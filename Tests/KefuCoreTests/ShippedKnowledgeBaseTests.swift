@@ -116,6 +116,14 @@ struct ShippedKnowledgeBaseTests {
         #expect(decision.route != .fallback && u.topic == "repair_request", "\(decision.rule)")
     }
 
+    @Test("a question that names a product, below the floor, is answered with the closest entry and the runner-up named, not a menu")
+    func productQuestionLeans() {
+        let u = Self.kb.understand("how do I use the self-clean mode on my oven")
+        let decision = Self.kb.route(u)
+        #expect(u.top.map { $0.probability < Self.kb.thresholds.floor } == true)
+        #expect(decision.route == .answer && decision.unsure && decision.rule.contains("a product named"), "\(decision.rule)")
+    }
+
     @Test("a person declined in so many words is no request for one; a request still is", arguments: [
         ("I don't want to talk to a human, just tell me the annual fee", false), ("不需要人工客服，帮我查下快递", false),
         ("不用转人工，信用卡年费怎么收", false), ("我不是想转人工，就问下积分怎么兑换", false), ("转人工", true), ("I want to talk to a human", true), ("给我转人工，不要机器人", true),

@@ -249,7 +249,10 @@ public enum Router {
         // Sure of the topic though split between its entries (报修: 「how to apply」 0.34, 「it is
         // broken」 0.40): the closest entry answers; a menu of one topic's entries helps nobody.
         let sureOfTopic = entry.threshold == nil && topicConfidence >= threshold && asksSomething
-        let leans = entry.threshold == nil && top.probability >= t.leanAnswer && asksSomething
+        // A question that names one of the products leans from the lower floor it is in scope
+        // from (「how do I use the self-clean mode on my oven」 at 0.12): answered, the runner-up named.
+        let leanFrom = product != nil && t.leanAnswer < t.answer ? min(t.leanAnswer, inScopeFloor) : t.leanAnswer
+        let leans = entry.threshold == nil && top.probability >= leanFrom && asksSomething
         if top.probability < threshold, !sureOfTopic, !leans {
             let why = top.probability >= t.floor
                 ? "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold))"
@@ -264,7 +267,7 @@ public enum Router {
             // closer one and the other named (one 「不是」 away), as below the answer threshold.
             if leans, t.leanAnswer < t.answer, !entry.alwaysHandOff {
                 var decision = RouteDecision(route: .answer, reason: nil,
-                                             rule: "margin \(twoDecimals(top.probability - second.probability)) to \(second.entryID) < \(twoDecimals(t.margin)), confidence \(twoDecimals(top.probability)) ≥ lean answer \(twoDecimals(t.leanAnswer)) → the closest answers, \(second.entryID) named")
+                                             rule: "margin \(twoDecimals(top.probability - second.probability)) to \(second.entryID) < \(twoDecimals(t.margin)), confidence \(twoDecimals(top.probability)) ≥ lean answer \(twoDecimals(leanFrom))\(top.probability < t.leanAnswer ? " (half the floor: a product named, \(product ?? ""))" : "") → the closest answers, \(second.entryID) named")
                 decision.unsure = true
                 return decision
             }
@@ -281,8 +284,11 @@ public enum Router {
                                  rule: "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ answer threshold \(twoDecimals(threshold)) (entry \(twoDecimals(top.probability))) → the closest answers")
         }
         if top.probability < threshold {
+            let band = top.probability < t.leanAnswer
+                ? "a product named (\(product ?? "")) and confidence \(twoDecimals(top.probability)) ≥ half the floor \(twoDecimals(inScopeFloor))"
+                : "confidence \(twoDecimals(top.probability)) between lean answer \(twoDecimals(t.leanAnswer)) and answer threshold \(twoDecimals(threshold))"
             var decision = RouteDecision(route: .answer, reason: nil,
-                                         rule: "confidence \(twoDecimals(top.probability)) between lean answer \(twoDecimals(t.leanAnswer)) and answer threshold \(twoDecimals(threshold)), ahead of other topics by the margin → the closest answers, the runner-up named")
+                                         rule: band + ", ahead of other topics by the margin → the closest answers, the runner-up named")
             decision.unsure = true
             return decision
         }
