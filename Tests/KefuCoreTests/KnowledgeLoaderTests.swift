@@ -68,6 +68,15 @@ struct KnowledgeLoaderTests {
         #expect(problems.contains("Intents/emotion.txt:2: weight 'very' must be a number from 0 to 1"))
     }
 
+    @Test("others.txt: an unknown section is refused with the sections to use; the listed names are read")
+    func otherCompaniesFile() throws {
+        let problems = try KnowledgeFixture.make(intents: ["others.txt": "[companies]\n- 淘宝\n"]).problems()
+        #expect(problems.contains("Intents/others.txt:1: unknown section [companies]; use [other_companies] or [ours]"))
+        let kb = try KnowledgeFixture.make(intents: ["others.txt": "[other_companies]\n- 淘宝\n[ours]\n- 你们\n"]).load()
+        #expect(kb.otherCompanyNamed(kb.classifier.normalizer.normalize("淘宝退货怎么弄")) == "淘宝")
+        #expect(kb.otherCompanyNamed(kb.classifier.normalizer.normalize("淘宝买的你们的东西怎么退")) == nil)
+    }
+
     @Test("compiling the same files twice gives the same scores")
     func deterministicCompile() throws {
         let fixture = try KnowledgeFixture.make()

@@ -402,6 +402,11 @@ public struct Dialogue: Sendable {
             state.lastCandidates = u.candidates
             return Reply(lines: composer.choices(offered), route: .clarify, topic: u.topic, rule: rule)
         case .fallback:
+            if let other = decision.otherCompany {
+                // Understood, only not ours: no misunderstanding, and the reply says whom to ask.
+                return Reply(lines: [composer.phrase("other_company", ["other": other]), composer.capabilities()], route: .fallback,
+                             topic: KnowledgeBase.outOfScopeTopic, rule: rule)
+            }
             state.misunderstandings += 1
             if state.misunderstandings >= 2 {
                 state.stage = .offeringPerson(.repeatedFailure)

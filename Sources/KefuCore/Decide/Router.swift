@@ -22,6 +22,9 @@ public struct RouteDecision: Sendable, Equatable {
     /// message that names a handoff topic (「我不是要投诉，就想问退货流程」) is answered from the
     /// other candidates, and the reply must answer the entry the route was decided on.
     public var candidates: [Candidate]? = nil
+    /// The other company the message asks about (「淘宝退货怎么弄」): out of scope, and the reply
+    /// says whom to ask.
+    public var otherCompany: String? = nil
 }
 
 /// Chooses the route of a message in a fresh conversation. Rules are checked in order and
@@ -139,6 +142,14 @@ public enum Router {
             var decision = RouteDecision(route: .handoff, reason: likeliest.reason,
                                          rule: "handoff model: \(likeliest.reason.rawValue) \(twoDecimals(likeliest.probability)) ≥ \(twoDecimals(t.handoffModel)) (calm \(twoDecimals(calm))) → a person takes over")
             decision.byModelAlone = u.emotion.cues.isEmpty
+            return decision
+        }
+        // Another company's business (「淘宝退货怎么弄」「招商银行的客服电话」): this company's
+        // returns or hotline would be a wrong answer however close the words are.
+        if let other = kb.otherCompanyNamed(u.normalized) {
+            var decision = RouteDecision(route: .fallback, reason: nil,
+                                         rule: "names another company (\(other)), not this one nor its products → out of scope")
+            decision.otherCompany = other
             return decision
         }
         let coverage = u.ranking.knownFeatureShare

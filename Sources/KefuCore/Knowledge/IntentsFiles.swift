@@ -15,6 +15,16 @@ public struct Topic: Sendable, Equatable {
     public var products: [String] = []
 }
 
+/// Other companies, platforms and banks (`Intents/others.txt`): a message that names one and
+/// neither this company nor one of its products asks about that company's business.
+public struct OtherCompanies: Sendable, Equatable {
+    /// 淘宝, 招商银行, Netflix …
+    public var names: [String] = []
+    /// Words that say the message is about this company after all (你们, 贵行, your).
+    public var ours: [String] = []
+    public init() {}
+}
+
 /// Values that answers refer to as `{key}`: the hotline, the hours, the app's name.
 /// One place for an editor to change them.
 public struct CompanyProfile: Sendable, Equatable {
@@ -108,5 +118,5 @@ public struct StandardPhrases: Sendable, Equatable {
     /// English forms (`[phrases.en]`) are stored under this prefix; a missing one falls back to Chinese.
     static let englishPrefix = "en:"
     /// Placeholders the bot fills in at run time, on top of the company profile.
-    static let runtimePlaceholders: Set<String> = ["ticket", "position", "wait", "human_open", "topics", "choices", "question"]
+    static let runtimePlaceholders: Set<String> = ["ticket", "position", "wait", "human_open", "topics", "choices", "question", "other"]
 }

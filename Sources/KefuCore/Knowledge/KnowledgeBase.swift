@@ -146,6 +146,10 @@ public struct KnowledgeBase: Sendable {
     let classesWithRequirements: [Int]
     /// The company's products (`products:` of the topics), by topic, normalised like messages.
     let productCues: [(topic: String, cues: [KeywordMatcher.Keyword])]
+    /// Other companies' names and the words that mean this one (`Intents/others.txt`, the
+    /// company's own name included), normalised like messages.
+    let otherCompanyCues: [KeywordMatcher.Keyword]
+    let ownCues: [KeywordMatcher.Keyword]
 
     enum Role: Sendable { case boost, require, exclude }
     struct KeywordRole: Sendable {
@@ -156,7 +160,7 @@ public struct KnowledgeBase: Sendable {
     init(folder: String, entries: [CompiledEntry], entryIndex: [String: Int], topics: [String: Topic], topicOrder: [String],
          company: CompanyProfile, phrases: StandardPhrases, thresholds: Thresholds, classifier: IntentClassifier,
          emotion: EmotionDetector, warnings: [LoadProblem], compileSeconds: Double, acts: DialogueActLexicon = .empty,
-         handoffModel: HandoffModel? = nil, canned: [CannedReply] = []) {
+         handoffModel: HandoffModel? = nil, canned: [CannedReply] = [], others: OtherCompanies = OtherCompanies()) {
         self.folder = folder
         self.canned = canned
         self.acts = acts
@@ -200,6 +204,18 @@ public struct KnowledgeBase: Sendable {
             guard let topic = topics[id], !topic.products.isEmpty else { return nil }
             return (id, topic.products.map { KeywordMatcher.keyword($0, weight: 1, normalizer: classifier.normalizer) })
         }
+        let keyword = { (word: String) in KeywordMatcher.keyword(word, weight: 1, normalizer: classifier.normalizer) }
+        otherCompanyCues = others.names.map(keyword)
+        let companyNames = [company.values["company_name"], english.values["company_name"]].compactMap { $0 }.filter { !$0.isEmpty }
+        ownCues = others.ours.isEmpty ? [] : (others.ours + companyNames).map(keyword)
+    }
+
+    /// The other company a message asks about (「淘宝退货怎么弄」 → 淘宝): named, with neither
+    /// this company (你们, its name) nor one of its products in the message. Nil otherwise.
+    public func otherCompanyNamed(_ n: NormalizedText) -> String? {
+        guard let other = otherCompanyCues.first(where: { KeywordMatcher.occurs($0, in: n.scalars) }) else { return nil }
+        if ownCues.contains(where: { KeywordMatcher.occurs($0, in: n.scalars) }) || productNamed(n) != nil { return nil }
+        return other.text
     }
 
     /// The topic a person takes over for `reason` (`route: handoff`, `reason:` in

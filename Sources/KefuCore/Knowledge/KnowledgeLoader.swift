@@ -53,7 +53,7 @@ public enum KnowledgeLoader {
                              classifier: classifier, emotion: EmotionDetector(lexicon: source.lexicon),
                              warnings: problems.filter { $0.severity == .warning }.sorted(),
                              compileSeconds: Double(Measure.now() - start) / 1e9, acts: source.acts, handoffModel: handoffModel,
-                             canned: source.canned)
+                             canned: source.canned, others: source.others)
     }
 
     /// The knowledge files as read, before compiling; `kefu lint` works on this too.
@@ -72,6 +72,8 @@ public enum KnowledgeLoader {
         public var handoffExamples: [LabelledText] = []
         /// Agents' canned replies (`Intents/canned.txt`, optional).
         public var canned: [CannedReply] = []
+        /// Other companies, and the words that say a message is about this one (`Intents/others.txt`, optional).
+        public var others = OtherCompanies()
     }
 
     public static func readSource(_ folder: String, problems: inout [LoadProblem], limits: KnowledgeLimits = .standard) -> Source? {
@@ -113,6 +115,7 @@ public enum KnowledgeLoader {
         if let file = sectioned("thresholds.txt", required: false) { source.thresholds = readThresholds(file, problems: &problems) }
         if let file = sectioned("acts.txt") { source.acts = readActs(file, problems: &problems) }
         if let file = sectioned("canned.txt", required: false) { source.canned = readCanned(file, company: source.company, problems: &problems) }
+        if let file = sectioned("others.txt", required: false) { source.others = readOthers(file, problems: &problems) }
         source.handoffExamples = readHandoffExamples((intents as NSString).appendingPathComponent("handoff"), folder: folder, problems: &problems)
         source.entries = readEntries(faq, folder: folder, problems: &problems)
         checkEntries(source, problems: &problems)
@@ -269,6 +272,20 @@ public enum KnowledgeLoader {
 
     /// `[act]` sections of phrasings (`- a, b, c`), `[rating]` of `phrasing: score`, and
     /// `[particles]`.
+    private static func readOthers(_ file: SectionedFile, problems: inout [LoadProblem]) -> OtherCompanies {
+        var others = OtherCompanies()
+        for section in file.sections {
+            let words = section.items.map { item in item.key.map { "\($0): \(item.value)" } ?? item.value }
+            switch section.name {
+            case "other_companies": others.names += words
+            case "ours": others.ours += words
+            default:
+                problems.append(LoadProblem(file: file.path, line: section.line, "unknown section [\(section.name)]; use [other_companies] or [ours]"))
+            }
+        }
+        return others
+    }
+
     private static func readActs(_ file: SectionedFile, problems: inout [LoadProblem]) -> DialogueActLexicon {
         var phrases: [(text: String, act: DialogueAct, score: Int?)] = []
         var particles: [String] = []
