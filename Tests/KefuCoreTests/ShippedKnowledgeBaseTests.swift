@@ -155,6 +155,15 @@ struct ShippedKnowledgeBaseTests {
         if let topic { #expect((decision.topic ?? u.topic) == topic, "\(text): \(u.top?.entryID ?? "-")") }
     }
 
+    @Test("key words typed in pinyin, a court named and a threat to break a leg go to a person", arguments: [
+        ("wo yao ren gong ke fu", HandoffReason.requested), ("wo yao tou su ni men", .complaint), ("那我们法庭上见", .threat),
+        ("你再不处理我就去人民银行反映", .threat), ("他说要找人打断我的腿", .safety),
+    ])
+    func lexiconReaches(_ text: String, _ reason: HandoffReason) {
+        let decision = Self.kb.route(Self.kb.understand(text))
+        #expect(decision.route == .handoff && decision.reason == reason, "\(text): \(decision.rule)")
+    }
+
     @Test("money lost and a life at stake: the reason is safety", arguments: ["被骗光了积蓄，我想从楼上跳下去", "卡里的钱全被转走了，我不想活了"])
     func moneyAndDanger(_ text: String) {
         let decision = Self.kb.route(Self.kb.understand(text))
