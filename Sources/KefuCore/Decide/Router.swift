@@ -49,13 +49,11 @@ public enum Router {
                 return c.topic == KnowledgeBase.outOfScopeTopic || KnowledgeBase.smallTalkTopics.contains(c.topic)
                     || c.topic == KnowledgeBase.praiseTopic || (topic?.route == .handoff && topic?.handoffReason != .complaint)
             }
-            if let top = u.candidates.first, !subjectless(top) {
-                // The top candidate names the subject.
-            } else if let subject = u.candidates.prefix(3).dropFirst().first(where: { !subjectless($0) && $0.probability >= kb.thresholds.floor / 2 }) {
-                // 「太棒了，服务真好，第三周了还在等维修」: the praise is sarcasm; the repair is the subject.
-                decision.topic = subject.topic
-            } else {
-                decision.topic = complaint
+            // Without a subject on top, the next candidate that has one (「太棒了，服务真好，第三周了
+            // 还在等维修」: the praise is sarcasm, the repair the subject), else a complaint.
+            if u.candidates.first.map(subjectless) ?? true {
+                let subject = u.candidates.prefix(3).dropFirst().first { !subjectless($0) && $0.probability >= kb.thresholds.floor / 2 }
+                decision.topic = subject?.topic ?? complaint
             }
         }
         return decision
@@ -267,6 +265,7 @@ public enum Router {
         if top.probability < threshold, !sureOfTopic, !leans {
             let why = top.probability >= t.floor
                 ? "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold))"
+                    + (top.probability >= leanFrom ? " (\(entry.threshold != nil ? "the entry's own threshold" : "a bare subject"): no lean answer)" : "")
                 : product != nil && top.probability >= inScopeFloor
                 ? "a product named (\(product!)) and confidence \(twoDecimals(top.probability)) ≥ half the floor \(twoDecimals(inScopeFloor))"
                 : "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ floor \(twoDecimals(inScopeFloor)), no entry above it (\(twoDecimals(top.probability)))"

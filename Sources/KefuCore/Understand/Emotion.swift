@@ -27,7 +27,8 @@ public struct EmotionCue: Sendable, Equatable {
     public let category: EmotionCategory
     public let cue: String
     public let weight: Float
-    /// A negation word right before it cancelled it (「不着急」).
+    /// A negation word right before it cancelled it (「不着急」), or, for a money cue, the
+    /// clause supposes the loss (「万一被盗刷了」): either way it did not happen.
     public let negated: Bool
 }
 
