@@ -580,9 +580,9 @@ public struct Dialogue: Sendable {
     /// the message asks it and is not clearly a new question about something else.
     private func followUpAnswer(_ n: NormalizedText, understanding u: Understanding, decision: RouteDecision,
                                 state: inout ConversationState) -> Reply? {
-        guard let lastID = state.answered.last, let index = kb.entryIndex[lastID], decision.route != .handoff, !Self.switchesTopic(n) else { return nil }
+        guard let lastID = state.answered.last, let index = kb.entryIndex[lastID], decision.route != .handoff else { return nil }
         let last = kb.entries[index]
-        guard let (cue, answer, englishAnswer) = last.followUp(for: n) else { return nil }
+        guard let (cue, answer, englishAnswer) = last.followUp(for: n), !Self.switchesTopic(n) else { return nil }
         let newQuestion = decision.route == .answer && u.top?.entryID != lastID && u.top?.topic != last.topic && !Self.isShort(n, characters: 12, words: 7)
         guard !newQuestion else { return nil }
         let composer = composer.speaking(state.language)

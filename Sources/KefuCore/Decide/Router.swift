@@ -262,6 +262,9 @@ public enum Router {
         // from (「how do I use the self-clean mode on my oven」 at 0.12): answered, the runner-up named.
         let leanFrom = product != nil && t.leanAnswer < t.answer ? min(t.leanAnswer, inScopeFloor) : t.leanAnswer
         let leans = entry.threshold == nil && top.probability >= leanFrom && asksSomething
+        // Leaning below `lean_answer` because a product is named, in the rule's words.
+        let productLean = top.probability < t.leanAnswer
+            ? "a product named (\(product ?? "")) and confidence \(twoDecimals(top.probability)) ≥ half the floor \(twoDecimals(inScopeFloor))" : nil
         if top.probability < threshold, !sureOfTopic, !leans {
             let why = top.probability >= t.floor
                 ? "confidence \(twoDecimals(top.probability)) between floor \(twoDecimals(t.floor)) and answer threshold \(twoDecimals(threshold))"
@@ -277,7 +280,7 @@ public enum Router {
             // closer one and the other named (one 「不是」 away), as below the answer threshold.
             if leans, t.leanAnswer < t.answer, !entry.alwaysHandOff {
                 var decision = RouteDecision(route: .answer, reason: nil,
-                                             rule: "margin \(twoDecimals(top.probability - second.probability)) to \(second.entryID) < \(twoDecimals(t.margin)), confidence \(twoDecimals(top.probability)) ≥ lean answer \(twoDecimals(leanFrom))\(top.probability < t.leanAnswer ? " (half the floor: a product named, \(product ?? ""))" : "") → the closest answers, \(second.entryID) named")
+                                             rule: "margin \(twoDecimals(top.probability - second.probability)) to \(second.entryID) < \(twoDecimals(t.margin)), \(productLean ?? "confidence \(twoDecimals(top.probability)) ≥ lean answer \(twoDecimals(t.leanAnswer))") → the closest answers, \(second.entryID) named")
                 decision.unsure = true
                 return decision
             }
@@ -294,11 +297,9 @@ public enum Router {
                                  rule: "topic \(top.topic) \(twoDecimals(topicConfidence)) over its closest entries ≥ answer threshold \(twoDecimals(threshold)) (entry \(twoDecimals(top.probability))) → the closest answers")
         }
         if top.probability < threshold {
-            let band = top.probability < t.leanAnswer
-                ? "a product named (\(product ?? "")) and confidence \(twoDecimals(top.probability)) ≥ half the floor \(twoDecimals(inScopeFloor))"
-                : "confidence \(twoDecimals(top.probability)) between lean answer \(twoDecimals(t.leanAnswer)) and answer threshold \(twoDecimals(threshold))"
             var decision = RouteDecision(route: .answer, reason: nil,
-                                         rule: band + ", ahead of other topics by the margin → the closest answers, the runner-up named")
+                                         rule: (productLean ?? "confidence \(twoDecimals(top.probability)) between lean answer \(twoDecimals(t.leanAnswer)) and answer threshold \(twoDecimals(threshold))")
+                                            + ", ahead of other topics by the margin → the closest answers, the runner-up named")
             decision.unsure = true
             return decision
         }

@@ -148,8 +148,8 @@ public struct KnowledgeBase: Sendable {
     let productCues: [(topic: String, cues: [KeywordMatcher.Keyword])]
     /// Other companies' names and the words that mean this one (`Intents/others.txt`, the
     /// company's own name included), normalised like messages.
-    let otherCompanyCues: [KeywordMatcher.Keyword]
-    let ownCues: [KeywordMatcher.Keyword]
+    let otherCompanyCues: KeywordSet
+    let ownCues: KeywordSet
 
     enum Role: Sendable { case boost, require, exclude }
     struct KeywordRole: Sendable {
@@ -205,16 +205,16 @@ public struct KnowledgeBase: Sendable {
             return (id, topic.products.map { KeywordMatcher.keyword($0, weight: 1, normalizer: classifier.normalizer) })
         }
         let keyword = { (word: String) in KeywordMatcher.keyword(word, weight: 1, normalizer: classifier.normalizer) }
-        otherCompanyCues = others.names.map(keyword)
+        otherCompanyCues = KeywordSet(others.names.map(keyword))
         let companyNames = [company.values["company_name"], english.values["company_name"]].compactMap { $0 }.filter { !$0.isEmpty }
-        ownCues = others.ours.isEmpty ? [] : (others.ours + companyNames).map(keyword)
+        ownCues = KeywordSet(others.ours.isEmpty ? [] : (others.ours + companyNames).map(keyword))
     }
 
     /// The other company a message asks about (「淘宝退货怎么弄」 → 淘宝): named, with neither
     /// this company (你们, its name) nor one of its products in the message. Nil otherwise.
     public func otherCompanyNamed(_ n: NormalizedText) -> String? {
-        guard let other = otherCompanyCues.first(where: { KeywordMatcher.occurs($0, in: n.scalars) }) else { return nil }
-        if ownCues.contains(where: { KeywordMatcher.occurs($0, in: n.scalars) }) || productNamed(n) != nil { return nil }
+        guard let other = otherCompanyCues.firstListed(in: n.scalars) else { return nil }
+        if ownCues.occurs(in: n.scalars) || productNamed(n) != nil { return nil }
         return other.text
     }
 

@@ -29,3 +29,33 @@ struct KeywordMatcher: Sendable {
         s.indices.contains { matches(keyword.scalars, in: s, at: $0, wholeWord: keyword.latin) }
     }
 }
+
+/// A list of keywords looked for together: one pass over the message, each position looking
+/// up only the keywords that start with its character.
+struct KeywordSet: Sendable {
+    let keywords: [KeywordMatcher.Keyword]
+    private let byFirstScalar: [UInt32: [Int]]
+
+    init(_ keywords: [KeywordMatcher.Keyword]) {
+        self.keywords = keywords
+        var index: [UInt32: [Int]] = [:]
+        for (i, k) in keywords.enumerated() { if let first = k.scalars.first { index[first, default: []].append(i) } }
+        byFirstScalar = index
+    }
+
+    /// The first keyword of the list that occurs anywhere in `s`.
+    func firstListed(in s: [UInt32]) -> KeywordMatcher.Keyword? {
+        var best: Int?
+        for start in s.indices {
+            guard let candidates = byFirstScalar[s[start]] else { continue }
+            for k in candidates where k < (best ?? .max) && KeywordMatcher.occurs(keywords[k], in: s, at: start) { best = k }
+        }
+        return best.map { keywords[$0] }
+    }
+
+    func occurs(in s: [UInt32]) -> Bool {
+        s.indices.contains { start in
+            byFirstScalar[s[start]]?.contains { KeywordMatcher.occurs(keywords[$0], in: s, at: start) } ?? false
+        }
+    }
+}

@@ -104,8 +104,8 @@ enum LinearModelTrainer {
         let dropThreshold = UInt64(Double(settings.featureDropout) * Double(UInt64.max))
         let keepScale = 1 / (1 - settings.featureDropout)
         // The examples laid out flat in memory owned here, so the inner loop reads plain
-        // memory instead of retaining each example's arrays at every step: the same
-        // arithmetic in the same order (the same model), in a fifth less time.
+        // memory instead of retaining each example's arrays at every step (retain and release
+        // were 4% of a compile's samples): the same arithmetic in the same order, the same model.
         let flat = FlatExamples(vectors, droppable: droppable)
         defer { flat.deallocate() }
         let keptRows = UnsafeMutablePointer<Int>.allocate(capacity: max(1, flat.longest))
